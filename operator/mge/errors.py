@@ -1,0 +1,122 @@
+"""The one error tree of MGE.
+
+Every error MGE raises on purpose derives from :class:`MGEError`, so a driver (the CLI or the
+operator) can tell "our error, with a message for a person" from a bug::
+
+    MGEError
+    ├── ConfigError              a setting or manifest field is invalid (names the field and the fix)
+    ├── InputError               user input (requirements, files, answers) cannot be used
+    ├── NotAvailableYet          a command exists but its feature has not been built
+    ├── LLMError                 anything that went wrong talking to a model
+    │   ├── LLMAuthError         the provider refused the credentials (never retried)
+    │   ├── LLMUnavailable       the provider kept failing after all retries
+    │   ├── RecordingMissing     the scripted provider has no recording for a prompt key
+    │   └── StructuredOutputError the answer did not parse into the expected model, even after repair
+    ├── StoreError               the database refused or lost a write
+    ├── PlanInvalid              a masterplan failed validation (carries the findings)
+    ├── GraphCycleError          atoms depend on each other in a cycle (carries the cycle)
+    ├── SandboxError             the sandbox could not run (not: the code under test failed)
+    │   └── SandboxUnavailable   isolation cannot be had on this machine
+    └── BudgetExceeded           the project's cost or atom budget is spent
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BudgetExceeded",
+    "ConfigError",
+    "GraphCycleError",
+    "InputError",
+    "LLMAuthError",
+    "LLMError",
+    "LLMUnavailable",
+    "MGEError",
+    "NotAvailableYet",
+    "PlanInvalid",
+    "RecordingMissing",
+    "SandboxError",
+    "SandboxUnavailable",
+    "StoreError",
+    "StructuredOutputError",
+]
+
+
+class MGEError(Exception):
+    """Base of every deliberate MGE error; its message is written for a person."""
+
+
+class ConfigError(MGEError):
+    """A setting or manifest field is invalid; the message names the field and the fix."""
+
+
+class InputError(MGEError):
+    """User input (requirements, source files, answers) cannot be used as given."""
+
+
+class NotAvailableYet(MGEError):
+    """The command exists but the feature behind it has not been built yet."""
+
+
+class LLMError(MGEError):
+    """Something went wrong talking to a language model."""
+
+
+class LLMAuthError(LLMError):
+    """The provider refused the credentials; retrying will not help."""
+
+
+class LLMUnavailable(LLMError):
+    """The provider kept failing (rate limit, overload, timeout) after every retry."""
+
+
+class RecordingMissing(LLMError):
+    """The scripted provider has no recorded response for this prompt key."""
+
+    def __init__(self, key: str, where: str) -> None:
+        super().__init__(
+            f"no recorded response for prompt key {key!r} in {where}; "
+            "the scripted provider only replays recordings and never invents an answer"
+        )
+        self.key = key
+
+
+class StructuredOutputError(LLMError):
+    """The model's answer did not parse into the expected model, even after one repair round."""
+
+
+class StoreError(MGEError):
+    """The database refused or lost a write."""
+
+
+class PlanInvalid(MGEError):
+    """A masterplan failed validation; ``findings`` lists every problem found."""
+
+    def __init__(self, findings: list[str]) -> None:
+        super().__init__("masterplan is invalid:\n" + "\n".join(f"  - {f}" for f in findings))
+        self.findings = findings
+
+
+class GraphCycleError(MGEError):
+    """Atoms depend on each other in a cycle; ``cycle`` lists the atoms in order."""
+
+    def __init__(self, cycle: list[str], rendered: str) -> None:
+        super().__init__(f"dependency cycle: {rendered}")
+        self.cycle = cycle
+
+
+class SandboxError(MGEError):
+    """The sandbox itself could not run (as opposed to the code under test failing)."""
+
+
+class SandboxUnavailable(SandboxError):
+    """Isolation (network namespace, limits) cannot be had on this machine."""
+
+
+class BudgetExceeded(MGEError):
+    """The project's cost or atom budget is spent; raise it to resume."""
+
+    def __init__(self, what: str, limit: float, spent: float) -> None:
+        super().__init__(f"budget exceeded: {what} limit {limit:g}, spent {spent:g}")
+        self.what = what
+        self.limit = limit
+        self.spent = spent

@@ -1,0 +1,177 @@
+"""The Project: what a user asks for. The same spec is a local `project.yaml` and a cluster CR.
+
+A local manifest is exactly the custom resource a platform user would `kubectl apply`::
+
+    apiVersion: mge.dev/v1alpha1
+    kind: Project
+    metadata: {name: todo-lib}
+    spec: {requirements: "...", hints: {language: python}}
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from mge.models.base import WireModel
+
+API_GROUP = "mge.dev"
+API_VERSION = "v1alpha1"
+Language = Literal["python", "typescript"]
+ProviderName = Literal["scripted", "anthropic", "openai-compatible", "llamacpp"]
+
+MAX_REQUIREMENTS_CHARS = 200_000
+"""Requirements longer than this (about 50k tokens) are refused before any LLM call."""
+
+
+class SecretKeyRef(WireModel):
+    """A key inside a Kubernetes Secret (cluster) — never the secret value itself."""
+
+    name: str = Field(min_length=1, max_length=253, description="Secret name.")
+    key: str = Field(default="api-key", min_length=1, description="Key inside the Secret.")
+
+
+class ConfigMapKeyRef(WireModel):
+    """A key inside a ConfigMap that holds the requirements text."""
+
+    name: str = Field(min_length=1, max_length=253, description="ConfigMap name.")
+    key: str = Field(default="requirements.md", min_length=1, description="Key in the ConfigMap.")
+
+
+class Hints(WireModel):
+    """Optional guidance for discovery."""
+
+    language: Language = Field(default="python", description="Target language.")
+    framework: str | None = Field(default=None, max_length=64, description="e.g. fastapi.")
+    constraints: list[str] = Field(default_factory=list, description="Free-text constraints.")
+
+
+class Answer(WireModel):
+    """An answer to a clarifying question, by question id."""
+
+    id: str = Field(min_length=1, max_length=64, description="The question id.")
+    answer: str = Field(max_length=4000, description="The answer text.")
+
+
+class DiscoverySpec(WireModel):
+    """How clarifying questions are answered."""
+
+    interactive: bool = Field(
+        default=False,
+        description="Wait for answers in spec.discovery.answers; false uses each default.",
+    )
+    answers: list[Answer] = Field(default_factory=list, description="Answers by question id.")
+
+
+class LLMSpec(WireModel):
+    """Which model writes the code."""
+
+    provider: ProviderName = Field(default="scripted", description="Model provider.")
+    model: str = Field(default="claude-sonnet-4-5", min_length=1, description="Model name.")
+    base_url: str | None = Field(
+        default=None, alias="baseURL", description="Provider endpoint override."
+    )
+    secret_ref: SecretKeyRef | None = Field(default=None, description="Secret with the API key.")
+    recordings: str | None = Field(
+        default=None, description="Folder of recorded responses (scripted provider only)."
+    )
+    temperature: float = Field(default=0.7, ge=0.0, le=1.0, description="First-attempt temperature.")
+
+
+class BudgetSpec(WireModel):
+    """Limits that stop new LLM calls cleanly when reached."""
+
+    max_cost_usd: float = Field(
+        default=50.0, ge=0.0, le=100_000.0, alias="maxCostUSD", description="USD."
+    )
+    max_atoms: int = Field(default=2000, ge=1, le=200_000, description="Atoms generated at most.")
+
+
+class ResourceSpec(WireModel):
+    """CPU and memory for one sandbox pod (Kubernetes quantities)."""
+
+    cpu: str = Field(default="500m", pattern=r"^[0-9]+(\.[0-9]+)?m?$", description="CPU limit.")
+    memory: str = Field(default="512Mi", pattern=r"^[0-9]+(Ki|Mi|Gi)?$", description="Memory.")
+
+
+class ExecutionSpec(WireModel):
+    """How atoms are generated and checked."""
+
+    batch_size: int = Field(default=20, ge=1, le=200, description="Atoms per sandbox Job.")
+    parallelism: int = Field(default=4, ge=1, le=64, description="Sandbox Jobs at once.")
+    concurrency: int = Field(default=100, ge=1, le=1000, description="LLM calls in flight.")
+    max_attempts: int = Field(default=3, ge=1, le=5, description="Attempts per atom.")
+    atom_timeout_seconds: int = Field(default=30, ge=1, le=600, description="Per atom, seconds.")
+    sandbox_image: str = Field(default="mge-sandbox:0.1.0", description="Sandbox Job image.")
+    runtime_class_name: str | None = Field(default=None, description="e.g. gvisor.")
+    resources: ResourceSpec = Field(default_factory=ResourceSpec, description="Per sandbox pod.")
+
+
+class ReviewSpec(WireModel):
+    """How many atoms a human looks at, and what happens if nobody does."""
+
+    fraction: float = Field(default=0.15, ge=0.0, le=1.0, description="Share of least-sure atoms.")
+    policy: Literal["wait", "autoApprove"] = Field(default="wait", description="If no decision.")
+    auto_approve_after_seconds: int | None = Field(
+        default=None, ge=0, description="With policy autoApprove: seconds before approving."
+    )
+
+
+class GitOutput(WireModel):
+    """Where the generated codebase is pushed."""
+
+    repository: str = Field(min_length=1, description="Git URL, or a local path.")
+    branch: str = Field(default="mge/generated", min_length=1, description="Branch to write.")
+    secret_ref: SecretKeyRef | None = Field(default=None, description="Credentials Secret.")
+
+
+class OutputSpec(WireModel):
+    """Where the result goes."""
+
+    path: str | None = Field(default=None, description="Local folder (mge run); default ./out/NAME.")
+    git: GitOutput | None = Field(default=None, description="Optional git destination.")
+
+
+class ProjectSpec(WireModel):
+    """Everything a user states about a project."""
+
+    requirements: str | None = Field(default=None, description="Requirements, inline.")
+    requirements_from: ConfigMapKeyRef | None = Field(
+        default=None, description="Requirements from a ConfigMap key (cluster only)."
+    )
+    hints: Hints = Field(default_factory=Hints)
+    discovery: DiscoverySpec = Field(default_factory=DiscoverySpec)
+    llm: LLMSpec = Field(default_factory=LLMSpec)
+    budget: BudgetSpec = Field(default_factory=BudgetSpec)
+    execution: ExecutionSpec = Field(default_factory=ExecutionSpec)
+    review: ReviewSpec = Field(default_factory=ReviewSpec)
+    output: OutputSpec = Field(default_factory=OutputSpec)
+
+    @model_validator(mode="after")
+    def _one_requirements_source(self) -> ProjectSpec:
+        if (self.requirements is None) == (self.requirements_from is None):
+            raise ValueError(
+                "set exactly one of spec.requirements (inline text) "
+                "or spec.requirementsFrom (a ConfigMap key)"
+            )
+        return self
+
+
+class ObjectMeta(WireModel):
+    """The parts of Kubernetes metadata a manifest file carries."""
+
+    model_config = WireModel.model_config | {"extra": "ignore"}
+
+    name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)
+    namespace: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class ProjectManifest(WireModel):
+    """A Project as a file: the custom resource a user would apply."""
+
+    api_version: Literal["mge.dev/v1alpha1"] = Field(alias="apiVersion")
+    kind: Literal["Project"]
+    metadata: ObjectMeta
+    spec: ProjectSpec
