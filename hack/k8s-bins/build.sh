@@ -19,6 +19,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CACHE_ROOT="${MGE_K8S_CACHE:-$HOME/.cache/mge-k8s}"
 BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kwok etcd)
 STAMP=".build-complete"
+KWOK_LOGS_CRD="kwok-crds/kwok.x-k8s.io_logs.yaml"
 
 log() { printf '[k8s-bins] %s\n' "$*" >&2; }
 
@@ -62,6 +63,7 @@ cache_hit() {
   for bin in "${BINARIES[@]}"; do
     [[ -x "$BIN_DIR/$bin" ]] || return 1
   done
+  [[ -f "$BIN_DIR/$KWOK_LOGS_CRD" ]]
 }
 
 build_all() {
@@ -87,6 +89,12 @@ build_all() {
   kwok_ldflags+=" -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=${K8S_VERSION#v}"
   (cd "$HERE/kwok" && "$go_bin" build -trimpath -ldflags "$kwok_ldflags" -o "$out/kwok" \
     sigs.k8s.io/kwok/cmd/kwok)
+
+  # kwok serves pod logs from Logs objects it watches; their CRD ships in its module.
+  local kwok_dir
+  kwok_dir="$(cd "$HERE/kwok" && "$go_bin" list -m -f '{{.Dir}}' sigs.k8s.io/kwok)"
+  mkdir -p "$out/kwok-crds"
+  cp "$kwok_dir/kustomize/crd/bases/${KWOK_LOGS_CRD#kwok-crds/}" "$out/$KWOK_LOGS_CRD"
 
   log "building etcd $ETCD_VERSION"
   (cd "$HERE/etcd" && "$go_bin" build -trimpath \

@@ -52,7 +52,15 @@ def _root(
     log_level: Annotated[
         str | None, typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR.")
     ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.", is_eager=True)
+    ] = False,
 ) -> None:
+    if version:
+        from importlib.metadata import version as dist_version
+
+        typer.echo(f"mge {dist_version('mge-operator')}")
+        raise typer.Exit(0)
     State.config_file = config
     State.overrides = {"workdir": workdir, "database_url": database_url, "log_level": log_level}
 

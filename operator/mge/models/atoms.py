@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from enum import StrEnum
 from typing import Literal
 
@@ -20,7 +21,7 @@ def atom_id(file: str, qualname: str) -> str:
     Readable prefix plus a short hash, so ids survive re-runs and are safe as Kubernetes names.
     """
     digest = hashlib.sha256(f"{file}::{qualname}".encode()).hexdigest()[:10]
-    tail = qualname.replace(".", "-").replace("_", "-").lower()[-40:].strip("-")
+    tail = re.sub(r"[^a-z0-9]+", "-", qualname.lower())[-40:].strip("-")
     return f"{tail}-{digest}" if tail else digest
 
 

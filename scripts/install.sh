@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install everything MGE needs on a fresh Debian/Ubuntu machine: system packages (only those
+# missing), a virtualenv in .venv, and the package with its test extra. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(postgresql bubblewrap git)
+missing=()
+command -v pg_ctlcluster >/dev/null 2>&1 || [ -x /usr/lib/postgresql/15/bin/pg_ctl ] || missing+=(postgresql)
+command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+command -v git >/dev/null 2>&1 || missing+=(git)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install: apt packages missing: ${missing[*]} (of ${APT_PACKAGES[*]})"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "install: creating .venv with $($PY --version)"
+  "$PY" -m venv .venv
+fi
+# pip only downloads what is missing; a warm re-run takes a few seconds.
+.venv/bin/pip install -q --disable-pip-version-check -e ".[test]"
+echo "install: ok ($(.venv/bin/mge --version 2>/dev/null || echo mge installed))"

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The test command: install, start a throwaway PostgreSQL, build (or reuse) the Kubernetes test
+# control plane, lint and type-check, then run every test. `.ci/run` runs exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+
+bash scripts/install.sh
+
+echo "== postgres"
+MGE_TEST_POSTGRES_URL=$(bash scripts/start-postgres.sh | tail -n 1)
+export MGE_TEST_POSTGRES_URL
+trap 'bash scripts/stop-postgres.sh >/dev/null 2>&1 || true' EXIT
+
+if [ -x hack/k8s-bins/build.sh ] || [ -f hack/k8s-bins/build.sh ]; then
+  echo "== kubernetes test control plane (built only on a cache miss)"
+  MGE_K8S_BIN_DIR=$(bash hack/k8s-bins/build.sh | tail -n 1)
+  export MGE_K8S_BIN_DIR
+fi
+
+echo "== lint"
+.venv/bin/ruff check operator tests benchmarks
+.venv/bin/mypy
+.venv/bin/lint-imports
+
+echo "== tests"
+.venv/bin/python -m pytest "$@"
+echo "test.sh: finished in $(( $(date +%s) - start )) s"

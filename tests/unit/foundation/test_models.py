@@ -1,0 +1,59 @@
+"""Domain models: manifests parse, camelCase on the wire, errors name the field."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from mge.models import ConfidenceParts, ProjectManifest, atom_id
+from mge.models.project import ProjectSpec
+
+MANIFEST = """
+apiVersion: mge.dev/v1alpha1
+kind: Project
+metadata: {name: todo-lib}
+spec:
+  requirements: A small todo library.
+  budget: {maxCostUSD: 2.5, maxAtoms: 40}
+  llm: {provider: anthropic, baseURL: "http://127.0.0.1:9"}
+"""
+
+
+def test_manifest_round_trips_camel_case() -> None:
+    m = ProjectManifest.model_validate(yaml.safe_load(MANIFEST))
+    assert m.spec.budget.max_cost_usd == 2.5
+    assert m.spec.llm.base_url == "http://127.0.0.1:9"
+    wire = m.spec.wire()
+    assert wire["budget"] == {"maxCostUSD": 2.5, "maxAtoms": 40}
+    assert wire["llm"]["baseURL"] == "http://127.0.0.1:9"  # type: ignore[index]
+    assert ProjectSpec.model_validate(wire) == m.spec
+
+
+def test_typo_in_spec_is_an_error_naming_it() -> None:
+    data = yaml.safe_load(MANIFEST)
+    data["spec"]["budjet"] = {}
+    with pytest.raises(ValidationError, match="budjet"):
+        ProjectManifest.model_validate(data)
+
+
+def test_exactly_one_requirements_source() -> None:
+    with pytest.raises(ValidationError, match="exactly one of spec.requirements"):
+        ProjectSpec.model_validate({})
+    with pytest.raises(ValidationError, match="exactly one"):
+        ProjectSpec.model_validate(
+            {"requirements": "x", "requirementsFrom": {"name": "cm"}}
+        )
+
+
+def test_atom_id_is_stable_readable_and_distinct() -> None:
+    a = atom_id("inventory/stock.py", "Inventory.reserve")
+    assert a == atom_id("inventory/stock.py", "Inventory.reserve")
+    assert a.startswith("inventory-reserve-")
+    assert a != atom_id("inventory/other.py", "Inventory.reserve")
+    assert len(a) <= 63
+
+
+def test_confidence_weights() -> None:
+    parts = ConfidenceParts(validation=1.0, attempts=0.5, complexity=0.0, integration=1.0)
+    assert parts.score == pytest.approx(0.4 + 0.15 + 0.0 + 0.1)
