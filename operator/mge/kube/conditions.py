@@ -1,0 +1,88 @@
+"""kstatus-compatible conditions (Ready, Reconciling, Stalled), computed purely.
+
+Rules (as cert-manager and Kueue do it): a condition's ``lastTransitionTime`` moves only when its
+``status`` flips; messages are truncated; every condition carries the ``observedGeneration`` it
+was computed for. Argo CD and Flux read health from these without custom scripts:
+Reconciling=True → Progressing, Stalled=True → Degraded, Ready=True → Healthy.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+MAX_MESSAGE = 1024
+"""Longest condition message kept; longer ones are cut with a marker."""
+
+ConditionType = Literal["Ready", "Reconciling", "Stalled"]
+
+
+class Condition(BaseModel):
+    """One entry of ``status.conditions`` (metav1.Condition shape)."""
+
+    type: str
+    status: Literal["True", "False", "Unknown"]
+    reason: str = Field(pattern=r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
+    message: str = ""
+    observedGeneration: int = 0  # noqa: N815 - Kubernetes field name
+    lastTransitionTime: str = ""  # noqa: N815 - Kubernetes field name
+
+
+def truncate(message: str, limit: int = MAX_MESSAGE) -> str:
+    """Cut ``message`` to ``limit`` characters, marking the cut."""
+    if len(message) <= limit:
+        return message
+    marker = "…(truncated)"
+    return message[: limit - len(marker)] + marker
+
+
+def now_rfc3339(now: datetime | None = None) -> str:
+    """Kubernetes time format, seconds precision, UTC."""
+    return (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def set_condition(
+    existing: list[Condition],
+    new: Condition,
+    now: datetime | None = None,
+) -> list[Condition]:
+    """Return ``existing`` with ``new`` merged in; keeps lastTransitionTime unless status flipped."""
+    new = new.model_copy(update={"message": truncate(new.message)})
+    out: list[Condition] = []
+    found = False
+    for c in existing:
+        if c.type != new.type:
+            out.append(c)
+            continue
+        found = True
+        flipped = c.status != new.status
+        stamp = now_rfc3339(now) if flipped or not c.lastTransitionTime else c.lastTransitionTime
+        out.append(new.model_copy(update={"lastTransitionTime": stamp}))
+    if not found:
+        out.append(new.model_copy(update={"lastTransitionTime": now_rfc3339(now)}))
+    return sorted(out, key=lambda c: c.type)
+
+
+def health_conditions(
+    *,
+    generation: int,
+    ready: bool,
+    reconciling: bool,
+    stalled: bool,
+    reason: str,
+    message: str,
+) -> list[Condition]:
+    """The three kstatus conditions for one state of the world (not yet merged)."""
+
+    def cond(t: str, on: bool) -> Condition:
+        return Condition(
+            type=t,
+            status="True" if on else "False",
+            reason=reason,
+            message=message,
+            observedGeneration=generation,
+        )
+
+    return [cond("Ready", ready), cond("Reconciling", reconciling), cond("Stalled", stalled)]
