@@ -114,7 +114,7 @@ main() {
     return
   fi
 
-  log "cache miss: building into $BIN_DIR (10-25 min cold on 2 cores)"
+  log "cache miss: building into $BIN_DIR (cold: minutes; warm Go cache: seconds)"
   local started tmp
   started="$(date +%s)"
   tmp="$(mktemp -d "$CACHE_ROOT/.tmp-$VERSION_KEY.XXXXXX")"

@@ -52,8 +52,10 @@ class Settings(BaseSettings):
         default=120.0, gt=0, le=3600, description="Timeout of one LLM request, seconds."
     )
     llm_max_retries: int = Field(
-        default=4, ge=0, le=10, description="Retries on 429/529/5xx/timeouts (backoff honours "
-        "retry-after)."
+        default=4,
+        ge=0,
+        le=10,
+        description="Retries on 429/529/5xx/timeouts (backoff honours retry-after).",
     )
     anthropic_api_key_file: Path | None = Field(
         default=None, description="File holding the Anthropic API key (else ANTHROPIC_API_KEY)."

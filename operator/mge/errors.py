@@ -4,14 +4,14 @@ Every error MGE raises on purpose derives from :class:`MGEError`, so a driver (t
 operator) can tell "our error, with a message for a person" from a bug::
 
     MGEError
-    ├── ConfigError              a setting or manifest field is invalid (names the field and the fix)
+    ├── ConfigError              a setting or manifest field is invalid (names field and fix)
     ├── InputError               user input (requirements, files, answers) cannot be used
     ├── NotAvailableYet          a command exists but its feature has not been built
     ├── LLMError                 anything that went wrong talking to a model
     │   ├── LLMAuthError         the provider refused the credentials (never retried)
     │   ├── LLMUnavailable       the provider kept failing after all retries
     │   ├── RecordingMissing     the scripted provider has no recording for a prompt key
-    │   └── StructuredOutputError the answer did not parse into the expected model, even after repair
+    │   └── StructuredOutputError the answer did not parse into the model, even after repair
     ├── StoreError               the database refused or lost a write
     ├── PlanInvalid              a masterplan failed validation (carries the findings)
     ├── GraphCycleError          atoms depend on each other in a cycle (carries the cycle)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import typer
 
@@ -30,7 +30,7 @@ class State:
     """Options shared by every command, resolved once."""
 
     config_file: Path | None = None
-    overrides: dict[str, object] = {}
+    overrides: ClassVar[dict[str, object]] = {}
 
     @classmethod
     def settings(cls, **more: object) -> Settings:

@@ -26,8 +26,8 @@ class Condition(BaseModel):
     status: Literal["True", "False", "Unknown"]
     reason: str = Field(pattern=r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
     message: str = ""
-    observedGeneration: int = 0  # noqa: N815 - Kubernetes field name
-    lastTransitionTime: str = ""  # noqa: N815 - Kubernetes field name
+    observedGeneration: int = 0
+    lastTransitionTime: str = ""
 
 
 def truncate(message: str, limit: int = MAX_MESSAGE) -> str:
@@ -48,7 +48,7 @@ def set_condition(
     new: Condition,
     now: datetime | None = None,
 ) -> list[Condition]:
-    """Return ``existing`` with ``new`` merged in; keeps lastTransitionTime unless status flipped."""
+    """``existing`` with ``new`` merged in; lastTransitionTime moves only if status flipped."""
     new = new.model_copy(update={"message": truncate(new.message)})
     out: list[Condition] = []
     found = False

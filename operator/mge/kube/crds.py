@@ -16,9 +16,23 @@ from mge.kube.resources import AtomReviewSpec, AtomReviewStatus, ProjectStatus
 from mge.models.project import API_GROUP, API_VERSION, ProjectSpec
 
 _KEEP = {
-    "type", "properties", "items", "required", "description", "default", "enum", "minimum",
-    "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "pattern",
-    "minItems", "maxItems", "format",
+    "type",
+    "properties",
+    "items",
+    "required",
+    "description",
+    "default",
+    "enum",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "minItems",
+    "maxItems",
+    "format",
 }
 
 PROJECT_RULES = [
@@ -61,17 +75,17 @@ def _structural(node: Any, defs: dict[str, Any]) -> Any:
         return node
     if "$ref" in node:
         target = defs[node["$ref"].rsplit("/", 1)[1]]
-        merged = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
-        return _structural(merged, defs)
+        resolved = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+        return _structural(resolved, defs)
     if "anyOf" in node:
         options = [o for o in node["anyOf"] if o.get("type") != "null"]
         nullable = len(options) < len(node["anyOf"])
         base = _structural(options[0], defs) if len(options) == 1 else {"type": "string"}
         extra = {k: v for k, v in node.items() if k != "anyOf"}
-        out = {**base, **_structural(extra, defs)}
-        if nullable and out.get("default", "x") is None:
-            out.pop("default")
-        return out
+        merged: dict[str, Any] = {**base, **_structural(extra, defs)}
+        if nullable and merged.get("default", "x") is None:
+            merged.pop("default")
+        return merged
     if "const" in node:
         node = {**node, "enum": [node["const"]]}
     out: dict[str, Any] = {}
@@ -101,8 +115,15 @@ def schema_of(model: type[BaseModel]) -> dict[str, Any]:
     return _structural(raw, raw.get("$defs", {}))  # type: ignore[no-any-return]
 
 
-def _crd(kind: str, plural: str, short: list[str], columns: list[dict[str, Any]],
-         spec: dict[str, Any], status: dict[str, Any], required_spec: bool = True) -> dict[str, Any]:
+def _crd(
+    kind: str,
+    plural: str,
+    short: list[str],
+    columns: list[dict[str, Any]],
+    spec: dict[str, Any],
+    status: dict[str, Any],
+    required_spec: bool = True,
+) -> dict[str, Any]:
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
@@ -110,28 +131,36 @@ def _crd(kind: str, plural: str, short: list[str], columns: list[dict[str, Any]]
         "spec": {
             "group": API_GROUP,
             "names": {
-                "kind": kind, "listKind": f"{kind}List", "plural": plural,
-                "singular": kind.lower(), "shortNames": short, "categories": ["mge"],
+                "kind": kind,
+                "listKind": f"{kind}List",
+                "plural": plural,
+                "singular": kind.lower(),
+                "shortNames": short,
+                "categories": ["mge"],
             },
             "scope": "Namespaced",
-            "versions": [{
-                "name": API_VERSION,
-                "served": True,
-                "storage": True,
-                "subresources": {"status": {}},
-                "additionalPrinterColumns": columns,
-                "schema": {"openAPIV3Schema": {
-                    "type": "object",
-                    "required": ["spec"] if required_spec else [],
-                    "properties": {
-                        "apiVersion": {"type": "string"},
-                        "kind": {"type": "string"},
-                        "metadata": {"type": "object"},
-                        "spec": spec,
-                        "status": status,
+            "versions": [
+                {
+                    "name": API_VERSION,
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "additionalPrinterColumns": columns,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "required": ["spec"] if required_spec else [],
+                            "properties": {
+                                "apiVersion": {"type": "string"},
+                                "kind": {"type": "string"},
+                                "metadata": {"type": "object"},
+                                "spec": spec,
+                                "status": status,
+                            },
+                        }
                     },
-                }},
-            }],
+                }
+            ],
         },
     }
 
@@ -144,8 +173,12 @@ def project_crd() -> dict[str, Any]:
         spec["properties"][sub]["default"] = {}
     columns = [
         {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
-        {"name": "Progress", "type": "string", "jsonPath": ".status.progress.percent",
-         "description": "Atoms done, percent"},
+        {
+            "name": "Progress",
+            "type": "string",
+            "jsonPath": ".status.progress.percent",
+            "description": "Atoms done, percent",
+        },
         {"name": "Atoms", "type": "integer", "jsonPath": ".status.progress.atomsTotal"},
         {"name": "Review", "type": "integer", "jsonPath": ".status.progress.atomsInReview"},
         {"name": "Cost", "type": "string", "jsonPath": ".status.cost.usd"},

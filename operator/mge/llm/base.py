@@ -56,6 +56,10 @@ class LLMResponse(BaseModel):
     recorded: bool = Field(
         default=False, description="True when replayed from a recording, not produced by a model."
     )
+    stop_reason: str | None = Field(
+        default=None,
+        description="Why the model stopped (end_turn, max_tokens, ...), when the provider says.",
+    )
 
 
 class Provider(Protocol):
@@ -80,7 +84,9 @@ class ResponseCache(Protocol):
         """The cached response, or None."""
         ...
 
-    async def put_response(self, content_hash: str, request_key: str, response: LLMResponse) -> None:
+    async def put_response(
+        self, content_hash: str, request_key: str, response: LLMResponse
+    ) -> None:
         """Remember a response (idempotent)."""
         ...
 

@@ -68,7 +68,7 @@ class LLMSpec(WireModel):
     """Which model writes the code."""
 
     provider: ProviderName = Field(default="scripted", description="Model provider.")
-    model: str = Field(default="claude-sonnet-4-5", min_length=1, description="Model name.")
+    model: str = Field(default="claude-sonnet-4-6", min_length=1, description="Model name.")
     base_url: str | None = Field(
         default=None, alias="baseURL", description="Provider endpoint override."
     )
@@ -76,7 +76,9 @@ class LLMSpec(WireModel):
     recordings: str | None = Field(
         default=None, description="Folder of recorded responses (scripted provider only)."
     )
-    temperature: float = Field(default=0.7, ge=0.0, le=1.0, description="First-attempt temperature.")
+    temperature: float = Field(
+        default=0.7, ge=0.0, le=1.0, description="First-attempt temperature."
+    )
 
 
 class BudgetSpec(WireModel):
@@ -129,7 +131,9 @@ class GitOutput(WireModel):
 class OutputSpec(WireModel):
     """Where the result goes."""
 
-    path: str | None = Field(default=None, description="Local folder (mge run); default ./out/NAME.")
+    path: str | None = Field(
+        default=None, description="Local folder (mge run); default ./out/NAME."
+    )
     git: GitOutput | None = Field(default=None, description="Optional git destination.")
 
 

@@ -12,7 +12,7 @@ from mge.models.base import WireModel
 Decision = Literal["pending", "approve", "edit", "regenerate"]
 
 WEIGHTS = {"validation": 0.4, "attempts": 0.3, "complexity": 0.2, "integration": 0.1}
-"""Confidence weights from the design: validation 40%, attempts 30%, complexity 20%, integration 10%."""
+"""Confidence weights: validation 40%, attempts 30%, complexity 20%, integration 10%."""
 
 
 class ConfidenceParts(WireModel):
@@ -26,7 +26,8 @@ class ConfidenceParts(WireModel):
     @property
     def score(self) -> float:
         """Weighted confidence in [0, 1]."""
-        return round(sum(getattr(self, k) * w for k, w in WEIGHTS.items()), 4)
+        total: float = sum(float(getattr(self, k)) * w for k, w in WEIGHTS.items())
+        return round(total, 4)
 
 
 class ReviewItem(WireModel):

@@ -73,13 +73,16 @@ def load(name: str) -> PromptTemplate:
     if not m:
         raise InputError(f"prompt template {files[-1].name} has no front matter")
     meta = yaml.safe_load(m.group(1))
-    body = text[m.end():]
+    body = text[m.end() :]
     system, _, prompt = body.partition(_SPLIT)
     if not prompt:
         system, prompt = "", body
     return PromptTemplate(
-        name=meta["name"], version=int(meta["version"]), output=meta.get("output"),
-        system=system.strip(), prompt=prompt.strip(),
+        name=meta["name"],
+        version=int(meta["version"]),
+        output=meta.get("output"),
+        system=system.strip(),
+        prompt=prompt.strip(),
     )
 
 

@@ -15,7 +15,7 @@ BIN_DIR_ENV = "MGE_K8S_BIN_DIR"
 """If set, use the binaries in this directory and never run the build script."""
 
 BUILD_TIMEOUT_SECONDS = 60 * 60
-"""Upper bound on a cold build (10-25 min measured on 2 cores)."""
+"""Upper bound on a cold build (about 6 min measured on 2 idle cores)."""
 
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 KWOK_LOGS_CRD = Path("kwok-crds") / "kwok.x-k8s.io_logs.yaml"

@@ -65,8 +65,9 @@ _NOT_DELETING = _expr(".metadata.deletionTimestamp", "DoesNotExist")
 _RUNNING = _expr(".status.phase", "In", "Running")
 
 
-def _stage(name: str, ref: dict[str, str], selector: dict[str, Any],
-           next_: dict[str, Any], **extra: Any) -> dict[str, Any]:
+def _stage(
+    name: str, ref: dict[str, str], selector: dict[str, Any], next_: dict[str, Any], **extra: Any
+) -> dict[str, Any]:
     return {
         "apiVersion": KWOK_API_VERSION,
         "kind": "Stage",
@@ -224,19 +225,28 @@ def stages() -> list[dict[str, Any]]:
         _stage(
             "node-initialize",
             _NODE,
-            {"matchExpressions": [
-                _expr('.status.conditions.[] | select(.type == "Ready") | .status', "NotIn",
-                      "True"),
-            ]},
+            {
+                "matchExpressions": [
+                    _expr(
+                        '.status.conditions.[] | select(.type == "Ready") | .status',
+                        "NotIn",
+                        "True",
+                    ),
+                ]
+            },
             {"statusTemplate": _NODE_INITIALIZE},
         ),
         _stage(
             "node-heartbeat",
             _NODE,
-            {"matchExpressions": [
-                _expr(".status.phase", "In", "Running"),
-                _expr('.status.conditions.[] | select(.type == "Ready") | .status', "In", "True"),
-            ]},
+            {
+                "matchExpressions": [
+                    _expr(".status.phase", "In", "Running"),
+                    _expr(
+                        '.status.conditions.[] | select(.type == "Ready") | .status', "In", "True"
+                    ),
+                ]
+            },
             {"statusTemplate": _NODE_HEARTBEAT},
             delay={"durationMilliseconds": NODE_HEARTBEAT_MILLISECONDS},
             immediateNextStage=True,
@@ -250,41 +260,56 @@ def stages() -> list[dict[str, Any]]:
         _stage(
             "pod-complete",
             _POD,
-            {"matchExpressions": [
-                _NOT_DELETING,
-                _RUNNING,
-                _expr(".metadata.ownerReferences.[].kind", "In", "Job"),
-                _expr(f'.metadata.labels["{SANDBOX_LABEL}"]', "NotIn", "true"),
-            ]},
+            {
+                "matchExpressions": [
+                    _NOT_DELETING,
+                    _RUNNING,
+                    _expr(".metadata.ownerReferences.[].kind", "In", "Job"),
+                    _expr(f'.metadata.labels["{SANDBOX_LABEL}"]', "NotIn", "true"),
+                ]
+            },
             {"statusTemplate": _terminated("Succeeded", "0", "Completed", '""')},
         ),
         _stage(
             "pod-harness-succeeded",
             _POD,
-            {**sandbox_done, "matchExpressions": [
-                _NOT_DELETING,
-                _RUNNING,
-                _expr(_annotation(HARNESS_EXIT_CODE_ANNOTATION), "In", "0"),
-            ]},
-            {"statusTemplate": _terminated(
-                "Succeeded", "0", "Completed",
-                _from_annotation(HARNESS_MESSAGE_ANNOTATION, quote=True))},
+            {
+                **sandbox_done,
+                "matchExpressions": [
+                    _NOT_DELETING,
+                    _RUNNING,
+                    _expr(_annotation(HARNESS_EXIT_CODE_ANNOTATION), "In", "0"),
+                ],
+            },
+            {
+                "statusTemplate": _terminated(
+                    "Succeeded",
+                    "0",
+                    "Completed",
+                    _from_annotation(HARNESS_MESSAGE_ANNOTATION, quote=True),
+                )
+            },
         ),
         _stage(
             "pod-harness-failed",
             _POD,
-            {**sandbox_done, "matchExpressions": [
-                _NOT_DELETING,
-                _RUNNING,
-                _expr(_annotation(HARNESS_EXIT_CODE_ANNOTATION), "Exists"),
-                _expr(_annotation(HARNESS_EXIT_CODE_ANNOTATION), "NotIn", "0"),
-            ]},
-            {"statusTemplate": _terminated(
-                "Failed",
-                _from_annotation(HARNESS_EXIT_CODE_ANNOTATION, quote=False),
-                _from_annotation(HARNESS_REASON_ANNOTATION, quote=True),
-                _from_annotation(HARNESS_MESSAGE_ANNOTATION, quote=True),
-            )},
+            {
+                **sandbox_done,
+                "matchExpressions": [
+                    _NOT_DELETING,
+                    _RUNNING,
+                    _expr(_annotation(HARNESS_EXIT_CODE_ANNOTATION), "Exists"),
+                    _expr(_annotation(HARNESS_EXIT_CODE_ANNOTATION), "NotIn", "0"),
+                ],
+            },
+            {
+                "statusTemplate": _terminated(
+                    "Failed",
+                    _from_annotation(HARNESS_EXIT_CODE_ANNOTATION, quote=False),
+                    _from_annotation(HARNESS_REASON_ANNOTATION, quote=True),
+                    _from_annotation(HARNESS_MESSAGE_ANNOTATION, quote=True),
+                )
+            },
         ),
         _stage(
             "pod-delete",

@@ -94,11 +94,38 @@ def _signed(directory: Path, stem: str, subject: str, ca: CertPair, ext: str) ->
     key, csr, cert = (directory / f"{stem}{suffix}" for suffix in (".key", ".csr", ".crt"))
     ext_file = directory / f"{stem}.ext"
     ext_file.write_text(ext + "\n")
-    _openssl("req", "-new", "-newkey", f"rsa:{RSA_BITS}", "-nodes", "-keyout", str(key),
-             "-out", str(csr), "-subj", subject)
-    _openssl("x509", "-req", "-in", str(csr), "-CA", str(ca.cert), "-CAkey", str(ca.key),
-             "-set_serial", "0x" + secrets.token_hex(16), "-days", str(CA_DAYS),
-             "-sha256", "-extfile", str(ext_file), "-out", str(cert))
+    _openssl(
+        "req",
+        "-new",
+        "-newkey",
+        f"rsa:{RSA_BITS}",
+        "-nodes",
+        "-keyout",
+        str(key),
+        "-out",
+        str(csr),
+        "-subj",
+        subject,
+    )
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        str(csr),
+        "-CA",
+        str(ca.cert),
+        "-CAkey",
+        str(ca.key),
+        "-set_serial",
+        "0x" + secrets.token_hex(16),
+        "-days",
+        str(CA_DAYS),
+        "-sha256",
+        "-extfile",
+        str(ext_file),
+        "-out",
+        str(cert),
+    )
     csr.unlink()
     ext_file.unlink()
     key.chmod(0o600)
@@ -109,26 +136,62 @@ def generate_pki(directory: Path) -> Pki:
     """Create a fresh CA and every certificate the control plane needs under ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     ca = CertPair(cert=directory / "ca.crt", key=directory / "ca.key")
-    _openssl("req", "-x509", "-newkey", f"rsa:{RSA_BITS}", "-nodes", "-keyout", str(ca.key),
-             "-out", str(ca.cert), "-days", str(CA_DAYS), "-sha256", "-subj", "/CN=mge-test-ca",
-             "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature")
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        f"rsa:{RSA_BITS}",
+        "-nodes",
+        "-keyout",
+        str(ca.key),
+        "-out",
+        str(ca.cert),
+        "-days",
+        str(CA_DAYS),
+        "-sha256",
+        "-subj",
+        "/CN=mge-test-ca",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+    )
     ca.key.chmod(0o600)
 
     local_names = ("localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc")
-    apiserver = _signed(directory, "apiserver", _subject("kube-apiserver", ()), ca,
-                        _server_ext(local_names, ("127.0.0.1", "10.96.0.1")))
-    kubelet_serving = _signed(directory, "kwok-kubelet", _subject("kwok-kubelet", ()), ca,
-                              _server_ext(("localhost",), ("127.0.0.1",)))
+    apiserver = _signed(
+        directory,
+        "apiserver",
+        _subject("kube-apiserver", ()),
+        ca,
+        _server_ext(local_names, ("127.0.0.1", "10.96.0.1")),
+    )
+    kubelet_serving = _signed(
+        directory,
+        "kwok-kubelet",
+        _subject("kwok-kubelet", ()),
+        ca,
+        _server_ext(("localhost",), ("127.0.0.1",)),
+    )
     apiserver_kubelet_client = _signed(
-        directory, "apiserver-kubelet-client",
-        _subject("kube-apiserver-kubelet-client", ("system:masters",)), ca, _CLIENT_EXT)
-    admin = _signed(directory, "admin", _subject("mge-admin", ("system:masters",)), ca,
-                    _CLIENT_EXT)
+        directory,
+        "apiserver-kubelet-client",
+        _subject("kube-apiserver-kubelet-client", ("system:masters",)),
+        ca,
+        _CLIENT_EXT,
+    )
+    admin = _signed(directory, "admin", _subject("mge-admin", ("system:masters",)), ca, _CLIENT_EXT)
 
     sa_key, sa_pub = directory / "sa.key", directory / "sa.pub"
-    _openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", f"rsa_keygen_bits:{RSA_BITS}",
-             "-out", str(sa_key))
+    _openssl(
+        "genpkey",
+        "-algorithm",
+        "RSA",
+        "-pkeyopt",
+        f"rsa_keygen_bits:{RSA_BITS}",
+        "-out",
+        str(sa_key),
+    )
     _openssl("pkey", "-in", str(sa_key), "-pubout", "-out", str(sa_pub))
     sa_key.chmod(0o600)
     return Pki(

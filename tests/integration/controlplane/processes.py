@@ -3,6 +3,7 @@ stop the whole group (SIGTERM, then SIGKILL)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -101,10 +102,8 @@ class ManagedProcess:
             return
         if popen.poll() is None:
             _signal_group(popen.pid, signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 popen.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                pass
         # Children of the component may outlive it; the group id is the leader's pid.
         _signal_group(popen.pid, signal.SIGKILL)
         if popen.poll() is None:
@@ -112,10 +111,8 @@ class ManagedProcess:
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def wait_until(
@@ -142,6 +139,7 @@ def wait_until(
             last_error = error
         if time.monotonic() >= deadline:
             detail = f": last error {last_error!r}" if last_error else ""
-            raise ProcessError(f"timed out after {timeout:.0f} s waiting for {condition_name}"
-                               f"{detail}")
+            raise ProcessError(
+                f"timed out after {timeout:.0f} s waiting for {condition_name}{detail}"
+            )
         time.sleep(interval)

@@ -20,7 +20,9 @@ def test_defaults_work_without_any_input(monkeypatch: pytest.MonkeyPatch) -> Non
     assert s.resolved_database_url().endswith("/.mge/mge.db")
 
 
-def test_precedence_flag_over_env_over_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_precedence_flag_over_env_over_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cfg = tmp_path / "mge.yaml"
     cfg.write_text("llm-concurrency: 7\nlog_level: DEBUG\nllm_timeout_seconds: 5\n")
     monkeypatch.setenv("MGE_LLM_CONCURRENCY", "9")

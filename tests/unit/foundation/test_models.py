@@ -38,12 +38,10 @@ def test_typo_in_spec_is_an_error_naming_it() -> None:
 
 
 def test_exactly_one_requirements_source() -> None:
-    with pytest.raises(ValidationError, match="exactly one of spec.requirements"):
+    with pytest.raises(ValidationError, match=r"exactly one of spec\.requirements"):
         ProjectSpec.model_validate({})
     with pytest.raises(ValidationError, match="exactly one"):
-        ProjectSpec.model_validate(
-            {"requirements": "x", "requirementsFrom": {"name": "cm"}}
-        )
+        ProjectSpec.model_validate({"requirements": "x", "requirementsFrom": {"name": "cm"}})
 
 
 def test_atom_id_is_stable_readable_and_distinct() -> None:

@@ -28,8 +28,12 @@ def test_truncate_marks_the_cut() -> None:
 
 def test_health_conditions_for_stalled() -> None:
     conds = health_conditions(
-        generation=3, ready=False, reconciling=False, stalled=True,
-        reason="BudgetExceeded", message="cost limit 1 reached",
+        generation=3,
+        ready=False,
+        reconciling=False,
+        stalled=True,
+        reason="BudgetExceeded",
+        message="cost limit 1 reached",
     )
     by = {c.type: c for c in conds}
     assert by["Stalled"].status == "True" and by["Ready"].status == "False"

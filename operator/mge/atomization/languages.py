@@ -1,0 +1,98 @@
+"""Which tree-sitter grammar reads which file, and the cached parsers and queries for each.
+
+The official grammar wheels (tree-sitter-python, -typescript, -javascript) are the only grammar
+source: they ship compiled grammars, so parsing works offline. TSX files use the TSX grammar of
+the TypeScript wheel but count as language ``typescript`` everywhere else.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import PurePosixPath
+from typing import Literal
+
+import tree_sitter_javascript
+import tree_sitter_python
+import tree_sitter_typescript
+from tree_sitter import Language, Parser, Query
+
+from mge.errors import InputError
+
+LanguageName = Literal["python", "typescript", "javascript"]
+Grammar = Literal["python", "typescript", "tsx", "javascript"]
+
+EXTENSIONS: dict[str, Grammar] = {
+    ".py": "python",
+    ".ts": "typescript",
+    ".mts": "typescript",
+    ".cts": "typescript",
+    ".tsx": "tsx",
+    ".js": "javascript",
+    ".jsx": "javascript",
+    ".mjs": "javascript",
+    ".cjs": "javascript",
+}
+"""File suffix → grammar. JSX parses with the JavaScript grammar, which includes JSX."""
+
+GRAMMAR_LANGUAGE: dict[Grammar, LanguageName] = {
+    "python": "python",
+    "typescript": "typescript",
+    "tsx": "typescript",
+    "javascript": "javascript",
+}
+
+DEFAULT_GRAMMAR: dict[LanguageName, Grammar] = {
+    "python": "python",
+    "typescript": "typescript",
+    "javascript": "javascript",
+}
+
+
+def grammar_for(path: str, language: LanguageName | None = None) -> Grammar:
+    """The grammar for ``path``: from its suffix, else the default grammar of ``language``.
+
+    Raises InputError when neither tells (an unknown suffix and no language given).
+    """
+    suffix = PurePosixPath(path).suffix.lower()
+    if suffix in EXTENSIONS:
+        grammar = EXTENSIONS[suffix]
+        if language is None or GRAMMAR_LANGUAGE[grammar] == language:
+            return grammar
+        if language == "typescript" and grammar == "javascript":
+            return "typescript"
+    if language is not None:
+        return DEFAULT_GRAMMAR[language]
+    known = ", ".join(sorted(EXTENSIONS))
+    raise InputError(f"{path}: unknown source file type (known suffixes: {known})")
+
+
+def is_source_file(path: str) -> bool:
+    """True when ``path`` has a suffix one of the grammars reads (``.d.ts`` excluded)."""
+    name = PurePosixPath(path).name.lower()
+    if name.endswith(".d.ts"):
+        return False
+    return PurePosixPath(name).suffix in EXTENSIONS
+
+
+@cache
+def ts_language(grammar: Grammar) -> Language:
+    """The compiled tree-sitter language of a grammar (loaded once per process)."""
+    if grammar == "python":
+        return Language(tree_sitter_python.language())
+    if grammar == "typescript":
+        return Language(tree_sitter_typescript.language_typescript())
+    if grammar == "tsx":
+        return Language(tree_sitter_typescript.language_tsx())
+    return Language(tree_sitter_javascript.language())
+
+
+@cache
+def parser_for(grammar: Grammar) -> Parser:
+    """A parser for the grammar, reused across files (parsing is single-threaded here)."""
+    return Parser(ts_language(grammar))
+
+
+@cache
+def compiled_query(grammar: Grammar, source: str) -> Query:
+    """A query compiled once per grammar and query text."""
+    return Query(ts_language(grammar), source)

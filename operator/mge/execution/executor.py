@@ -1,0 +1,353 @@
+"""AtomExecutorWithRetry: generate a level's atoms, validate them in batches, retry failures.
+
+One level runs in rounds. A round generates the next attempt of every atom still open (LLM
+calls run concurrently, at most ``concurrency`` in flight), then validates the candidates in
+batches of ``batch_size`` through the injected :class:`~mge.validation.batch.BatchValidator`
+(at most ``parallelism`` batches at once). Each attempt is written to the journal with its
+prompt hash, code, validation result, tokens, cost and duration. An atom that passes is
+validated; one that fails goes into the next round with the error analysis fed back, until
+``max_attempts`` is spent — then it is flagged for review and the level carries on.
+
+What stops a run: the budget (clean stop, status ``budget_exceeded``, everything already paid
+for is validated and stored first), and LLM errors retrying cannot fix (bad credentials, a
+missing recording, a provider down after all its retries), which propagate after the round's
+other attempts are stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from mge.errors import BudgetExceeded, LLMAuthError, LLMError, LLMUnavailable, RecordingMissing
+from mge.execution.budget import Budget
+from mge.execution.prompting import (
+    AtomContext,
+    PatternSource,
+    build_request,
+    dependency_blocks,
+    prompt_hash,
+)
+from mge.execution.retry import AttemptPlan, plan_attempt
+from mge.execution.state import ExecutionState, Journal
+from mge.llm.base import LLMRequest, LLMResponse
+from mge.llm.structured import extract_code
+from mge.models.atoms import AtomicUnit, AtomState
+from mge.models.execution import Attempt, Usage, ValidationResult
+from mge.models.project import ExecutionSpec
+from mge.validation.batch import BatchValidator, Candidate, Workspace
+
+FATAL_LLM_ERRORS: tuple[type[LLMError], ...] = (LLMAuthError, RecordingMissing, LLMUnavailable)
+"""LLM errors that stop the run instead of costing the atom an attempt."""
+
+
+class Completer(Protocol):
+    """The LLM client as execution uses it (mge.llm.client.LLMClient fits)."""
+
+    async def complete(self, request: LLMRequest, project: str | None = None) -> LLMResponse:
+        """The model's answer."""
+        ...
+
+
+@dataclass(frozen=True)
+class Requeue:
+    """An atom sent back after it had passed, with the reason fed to its next attempt."""
+
+    atom_id: str
+    feedback: str
+
+
+class IntegrationHook(Protocol):
+    """Called after each validated batch; may send atoms back (the integration tester)."""
+
+    async def observe(self, level: int, validated: Sequence[str]) -> list[Requeue]:
+        """Note newly validated atoms; return the atoms to regenerate, if any."""
+        ...
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A snapshot for progress displays, sent after every settled batch."""
+
+    level: int
+    levels: int
+    settled: int
+    total: int
+    validated: int
+    failed: int
+    retries: int
+    cost_usd: float
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass
+class Generated:
+    """One generation: its plan, request, extracted code, response (or error) and time."""
+
+    plan: AttemptPlan
+    request: LLMRequest
+    code: str
+    response: LLMResponse | None
+    error: str
+    duration_s: float
+
+
+@dataclass
+class LevelOutcome:
+    """What one level's execution did."""
+
+    level: int
+    validated: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    attempts: int = 0
+    retries: int = 0
+    batches: int = 0
+    cache_hits: int = 0
+    llm_calls: int = 0
+    budget_stop: BudgetExceeded | None = None
+
+
+class AtomExecutorWithRetry:
+    """Runs the attempt loop for the atoms of one level at a time (see module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        llm: Completer,
+        validator: BatchValidator,
+        workspace: Workspace,
+        state: ExecutionState,
+        journal: Journal,
+        budget: Budget,
+        spec: ExecutionSpec | None = None,
+        base_temperature: float = 0.7,
+        project: str | None = None,
+        patterns: PatternSource | None = None,
+        conventions: str = "",
+        integration: IntegrationHook | None = None,
+        progress: ProgressCallback | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        levels_total: int = 1,
+    ) -> None:
+        self.llm = llm
+        self.validator = validator
+        self.workspace = workspace
+        self.state = state
+        self.journal = journal
+        self.budget = budget
+        self.spec = spec or ExecutionSpec()
+        self.base_temperature = base_temperature
+        self.project = project
+        self.patterns = patterns
+        self.conventions = conventions
+        self.integration = integration
+        self.progress = progress
+        self.clock = clock
+        self.levels_total = levels_total
+        self._slots = asyncio.Semaphore(self.spec.concurrency)
+        self._batch_slots = asyncio.Semaphore(self.spec.parallelism)
+        self._batch_counter: dict[int, int] = {}
+
+    # --- one level ------------------------------------------------------------------------
+
+    async def run_level(self, level: int, atom_ids: Sequence[str]) -> LevelOutcome:
+        """Generate, validate and retry ``atom_ids`` until each is validated or flagged."""
+        outcome = LevelOutcome(level)
+        open_ids = [a for a in atom_ids if not self.state.atoms[a].settled]
+        while open_ids and outcome.budget_stop is None:
+            open_ids = await self._round(level, open_ids, outcome)
+        return outcome
+
+    async def _round(self, level: int, atom_ids: list[str], outcome: LevelOutcome) -> list[str]:
+        results = await asyncio.gather(
+            *(self._generate(a) for a in atom_ids), return_exceptions=True
+        )
+        generated: list[Generated] = []
+        fatal: BaseException | None = None
+        for r in results:
+            if isinstance(r, BudgetExceeded):
+                outcome.budget_stop = outcome.budget_stop or r
+            elif isinstance(r, BaseException):
+                fatal = fatal or r
+            else:
+                generated.append(r)
+                if r.plan.number > 1:
+                    outcome.retries += 1
+                if r.response is not None:
+                    outcome.llm_calls += 1
+                    outcome.cache_hits += int(r.response.from_cache)
+        again = await self._validate_and_settle(level, generated, outcome)
+        if fatal is not None:
+            raise fatal
+        return again
+
+    async def _validate_and_settle(
+        self, level: int, generated: list[Generated], outcome: LevelOutcome
+    ) -> list[str]:
+        with_code = [g for g in generated if g.code.strip()]
+        size = self.spec.batch_size
+        batches = [with_code[i : i + size] for i in range(0, len(with_code), size)]
+        no_code = [g for g in generated if not g.code.strip()]
+        again: list[str] = []
+        if no_code:
+            again += await self._settle(level, [(g, None, 0.0) for g in no_code], outcome)
+        settled = await asyncio.gather(*(self._validate_batch(level, b) for b in batches))
+        for batch_results in settled:
+            outcome.batches += 1
+            again += await self._settle(level, batch_results, outcome)
+        return list(dict.fromkeys(again))
+
+    async def _validate_batch(
+        self, level: int, batch: list[Generated]
+    ) -> list[tuple[Generated, ValidationResult | None, float]]:
+        index = self._batch_counter.get(level, 0)
+        self._batch_counter[level] = index + 1
+        candidates = [Candidate(g.plan.atom_id, g.plan.number, g.code) for g in batch]
+        async with self._batch_slots:
+            start = self.clock()
+            results = await self.validator.validate(level, index, candidates)
+            took = self.clock() - start
+        return [(g, results.get(g.plan.atom_id), took) for g in batch]
+
+    async def _settle(
+        self,
+        level: int,
+        items: list[tuple[Generated, ValidationResult | None, float]],
+        outcome: LevelOutcome,
+    ) -> list[str]:
+        again: list[str] = []
+        newly_valid: list[str] = []
+        for g, result, took in items:
+            attempt = self.attempt_record(g, result, took)
+            atom_id = g.plan.atom_id
+            progress = self.state.atoms[atom_id]
+            progress.attempts.append(attempt)
+            progress.feedback = None
+            outcome.attempts += 1
+            if result is not None and result.passed:
+                self._accept(atom_id, g.code)
+                outcome.validated.append(atom_id)
+                newly_valid.append(atom_id)
+            elif len(progress.attempts) >= self.spec.max_attempts:
+                self._flag(atom_id)
+                outcome.failed.append(atom_id)
+            else:
+                progress.state = AtomState.PENDING
+                again.append(atom_id)
+            await self.journal.attempt(attempt, progress.state, progress.code)
+        if self.integration is not None and newly_valid:
+            for requeue in await self.integration.observe(level, newly_valid):
+                if await self.requeue(requeue, outcome):
+                    again.append(requeue.atom_id)
+        self._report(level)
+        return again
+
+    def _accept(self, atom_id: str, code: str) -> None:
+        progress = self.state.atoms[atom_id]
+        progress.state = AtomState.VALIDATED
+        progress.code = code
+        self.workspace.validated[atom_id] = code
+
+    def _flag(self, atom_id: str) -> None:
+        progress = self.state.atoms[atom_id]
+        progress.state = AtomState.FAILED
+        progress.code = None
+        self.workspace.validated.pop(atom_id, None)
+
+    async def requeue(self, requeue: Requeue, outcome: LevelOutcome) -> bool:
+        """Send a validated atom back; True when it gets another attempt, False when flagged."""
+        progress = self.state.atoms.get(requeue.atom_id)
+        if progress is None or progress.state != AtomState.VALIDATED:
+            return False
+        if requeue.atom_id in outcome.validated:
+            outcome.validated.remove(requeue.atom_id)
+        if len(progress.attempts) >= self.spec.max_attempts:
+            self._flag(requeue.atom_id)
+            await self.journal.settle(requeue.atom_id, AtomState.FAILED, None)
+            outcome.failed.append(requeue.atom_id)
+            return False
+        progress.state = AtomState.PENDING
+        progress.feedback = requeue.feedback
+        self.workspace.validated.pop(requeue.atom_id, None)
+        await self.journal.settle(requeue.atom_id, AtomState.PENDING, None)
+        return True
+
+    def attempt_record(self, g: Generated, result: ValidationResult | None, took: float) -> Attempt:
+        """The Attempt for a generation and its validation result."""
+        response = g.response
+        return Attempt(
+            atom_id=g.plan.atom_id,
+            number=g.plan.number,
+            temperature=g.plan.temperature,
+            prompt_hash=prompt_hash(g.request),
+            code=g.code,
+            validation=result,
+            usage=response.usage if response else Usage(),
+            cost_usd=response.cost_usd if response else 0.0,
+            duration_s=round(g.duration_s + took, 4),
+            error=g.error,
+        )
+
+    def _report(self, level: int) -> None:
+        if self.progress is None:
+            return
+        atoms = self.state.atoms.values()
+        self.progress(
+            Progress(
+                level=level,
+                levels=self.levels_total,
+                settled=sum(1 for p in atoms if p.settled),
+                total=len(self.state.atoms),
+                validated=self.state.count(AtomState.VALIDATED, AtomState.APPROVED),
+                failed=self.state.count(AtomState.FAILED, AtomState.IN_REVIEW),
+                retries=sum(max(0, len(p.attempts) - 1) for p in atoms),
+                cost_usd=round(self.budget.spent_usd, 6),
+            )
+        )
+
+    # --- one attempt ----------------------------------------------------------------------
+
+    async def context_for(self, atom: AtomicUnit) -> AtomContext:
+        """The prompt context: skeleton file, validated dependency code, patterns."""
+        codebase = self.workspace.codebase
+        patterns = tuple(await self.patterns.snippets(atom)) if self.patterns else ()
+        return AtomContext(
+            atom=atom,
+            skeleton=codebase.files.get(atom.file, ""),
+            dependencies=dependency_blocks(atom, codebase, self.workspace.validated),
+            patterns=patterns,
+            conventions=self.conventions,
+        )
+
+    async def _generate(self, atom_id: str) -> Generated:
+        progress = self.state.atoms[atom_id]
+        plan = plan_attempt(atom_id, progress.attempts, self.base_temperature, progress.feedback)
+        return await self.generate(plan)
+
+    async def generate(self, plan: AttemptPlan) -> Generated:
+        """One LLM call for ``plan`` (budget checked first); the code extracted from it.
+
+        Raises BudgetExceeded before calling, and the fatal LLM errors; any other LLM error
+        becomes a failed attempt with no code.
+        """
+        self.budget.check(plan.atom_id)
+        atom = self.workspace.codebase.atoms[plan.atom_id]
+        request = build_request(await self.context_for(atom), plan)
+        start = self.clock()
+        async with self._slots:
+            try:
+                response = await self.llm.complete(request, self.project)
+            except FATAL_LLM_ERRORS:
+                raise
+            except LLMError as e:
+                return Generated(plan, request, "", None, f"{type(e).__name__}: {e}", 0.0)
+        took = self.clock() - start
+        self.budget.charge(response.cost_usd)
+        code = extract_code(response.text, atom.language).strip("\n")
+        error = "" if code.strip() else "the answer held no code"
+        return Generated(plan, request, code, response, error, took)

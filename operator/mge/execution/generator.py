@@ -1,0 +1,228 @@
+"""DependencyAwareGenerator: execute the dependency graph level by level.
+
+Level k holds atoms whose dependencies are all in levels < k, so when level k starts, every
+dependency has either validated code (shown to the model in full) or ended in review (shown
+as its signature only). Nothing is generated against unvalidated code. After each level the
+integration tester runs a checkpoint for what accumulated, and every module whose atoms are
+all settled gets its L2 validation.
+
+The run stops cleanly when the budget is reached (status ``budget_exceeded``; resuming with a
+higher budget continues from the stored state).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+
+from mge.errors import InputError
+from mge.execution.budget import Budget
+from mge.execution.executor import (
+    AtomExecutorWithRetry,
+    Completer,
+    LevelOutcome,
+    ProgressCallback,
+)
+from mge.execution.integration import ProgressiveIntegrationTester
+from mge.execution.prompting import PatternSource
+from mge.execution.state import ExecutionResult, ExecutionState, Journal, MemoryJournal
+from mge.models.atoms import AtomicUnit, AtomState
+from mge.models.project import ProjectSpec
+from mge.validation.batch import BatchValidator, Workspace
+from mge.validation.hierarchy import HierarchicalValidator
+from mge.validation.source import definitions
+
+
+def level_problems(levels: Sequence[Sequence[str]], atoms: Mapping[str, AtomicUnit]) -> list[str]:
+    """Why ``levels`` is not a valid execution order (pure): unknown atoms, atoms listed
+    twice, or a dependency that is not in an earlier level."""
+    problems: list[str] = []
+    level_of: dict[str, int] = {}
+    for k, level in enumerate(levels):
+        for atom_id in level:
+            if atom_id not in atoms:
+                problems.append(f"level {k}: unknown atom {atom_id!r}")
+            elif atom_id in level_of:
+                problems.append(f"atom {atom_id!r} is in levels {level_of[atom_id]} and {k}")
+            else:
+                level_of[atom_id] = k
+    for atom_id, k in level_of.items():
+        for dep in atoms[atom_id].dependencies:
+            if dep in atoms and level_of.get(dep, k) >= k:
+                problems.append(
+                    f"atom {atom_id!r} (level {k}) depends on {dep!r} "
+                    f"(level {level_of.get(dep, 'none')}), which is not an earlier level"
+                )
+    return problems
+
+
+def spliceable(workspace: Workspace, atom_id: str) -> bool:
+    """True when the skeleton has a definition to put the atom's code into."""
+    atom = workspace.codebase.atoms[atom_id]
+    source = workspace.codebase.files.get(atom.file)
+    if source is None:
+        return False
+    return atom.qualname in definitions(source, workspace.codebase.language(atom.file))
+
+
+def budget_from_state(spec: ProjectSpec, state: ExecutionState) -> Budget:
+    """A budget whose spend is the cost of the attempts already made (use the ledger total
+    instead when earlier phases were paid too)."""
+    spent = sum(a.cost_usd for p in state.atoms.values() for a in p.attempts)
+    started = [a for a, p in state.atoms.items() if p.attempts]
+    return Budget.from_spec(spec.budget, spent, started)
+
+
+class DependencyAwareGenerator:
+    """Runs the levels with one AtomExecutorWithRetry (see module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        workspace: Workspace,
+        llm: Completer,
+        validator: BatchValidator,
+        spec: ProjectSpec,
+        state: ExecutionState | None = None,
+        journal: Journal | None = None,
+        budget: Budget | None = None,
+        project: str | None = None,
+        patterns: PatternSource | None = None,
+        conventions: str = "",
+        integration: ProgressiveIntegrationTester | None = None,
+        hierarchy: HierarchicalValidator | None = None,
+        progress: ProgressCallback | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.workspace = workspace
+        self.spec = spec
+        self.state = state or ExecutionState.fresh(workspace.codebase.atoms)
+        self.journal: Journal = journal or MemoryJournal()
+        self.budget = budget or budget_from_state(spec, self.state)
+        self.integration = integration
+        self.hierarchy = hierarchy
+        self.clock = clock
+        self.executor = AtomExecutorWithRetry(
+            llm=llm,
+            validator=validator,
+            workspace=workspace,
+            state=self.state,
+            journal=self.journal,
+            budget=self.budget,
+            spec=spec.execution,
+            base_temperature=spec.llm.temperature,
+            project=project,
+            patterns=patterns,
+            conventions=conventions,
+            integration=integration,
+            progress=progress,
+            clock=clock,
+        )
+        self._modules_checked: set[str] = set()
+
+    async def run(self, levels: Sequence[Sequence[str]]) -> ExecutionResult:
+        """Execute ``levels`` in order; returns how it ended with the run's figures."""
+        problems = level_problems(levels, self.workspace.codebase.atoms)
+        if problems:
+            raise InputError("the execution levels are inconsistent:\n" + "\n".join(problems))
+        unspliceable = [a for level in levels for a in level if not spliceable(self.workspace, a)]
+        if unspliceable:
+            raise InputError(
+                "these atoms have no definition in their skeleton file to receive code: "
+                + ", ".join(unspliceable)
+            )
+        self.workspace.validated.update(self.state.validated_codes())
+        self.executor.levels_total = len(levels)
+        start = self.clock()
+        result = ExecutionResult(status="completed", state=self.state, levels=len(levels))
+        for k, level in enumerate(levels):
+            outcome = await self.executor.run_level(k, level)
+            self._tally(result, outcome)
+            if outcome.budget_stop is None and self.integration is not None:
+                outcome = await self._final_checkpoint(k)
+                self._tally(result, outcome)
+            if outcome.budget_stop is not None:
+                result.status = "budget_exceeded"
+                result.message = (
+                    f"{outcome.budget_stop}; stopped before level {k} finished. Raise "
+                    "spec.budget and run again to continue: nothing done so far is lost."
+                )
+                break
+            await self._check_modules(result)
+            result.levels_done = k + 1
+        if self.integration is not None:
+            result.integration = list(self.integration.results)
+        result.wall_s = round(self.clock() - start, 3)
+        return result
+
+    async def _final_checkpoint(self, level: int) -> LevelOutcome:
+        """Integration checkpoint at the end of a level, then another round for the culprits."""
+        assert self.integration is not None
+        requeues = await self.integration.flush(level)
+        outcome = LevelOutcome(level)
+        again = [r.atom_id for r in requeues if await self.executor.requeue(r, outcome)]
+        if again:
+            more = await self.executor.run_level(level, again)
+            more.failed = outcome.failed + more.failed
+            return more
+        return outcome
+
+    def _tally(self, result: ExecutionResult, outcome: LevelOutcome) -> None:
+        result.cache_hits += outcome.cache_hits
+        result.llm_calls += outcome.llm_calls
+
+    async def _check_modules(self, result: ExecutionResult) -> None:
+        """L2 for each module whose atoms are all settled (once per module)."""
+        if self.hierarchy is None:
+            return
+        codebase = self.workspace.codebase
+        for path, atoms in sorted(codebase.atoms_by_file.items()):
+            if path in self._modules_checked:
+                continue
+            if not all(self.state.atoms[a.id].settled for a in atoms if a.id in self.state.atoms):
+                continue
+            self._modules_checked.add(path)
+            check = await self.hierarchy.module(path, dict(self.workspace.validated))
+            result.modules.append(check)
+            await self.journal.validation(check)
+            for a in atoms:
+                progress = self.state.atoms.get(a.id)
+                if progress is not None and progress.state == AtomState.VALIDATED:
+                    progress.integration_runs += 1
+                    progress.integration_passes += int(check.passed)
+
+
+async def execute_levels(
+    levels: Sequence[Sequence[str]],
+    *,
+    workspace: Workspace,
+    llm: Completer,
+    validator: BatchValidator,
+    spec: ProjectSpec,
+    state: ExecutionState | None = None,
+    journal: Journal | None = None,
+    budget: Budget | None = None,
+    project: str | None = None,
+    patterns: PatternSource | None = None,
+    conventions: str = "",
+    integration: ProgressiveIntegrationTester | None = None,
+    hierarchy: HierarchicalValidator | None = None,
+    progress: ProgressCallback | None = None,
+) -> ExecutionResult:
+    """Generate and validate every atom of ``levels`` (see DependencyAwareGenerator)."""
+    generator = DependencyAwareGenerator(
+        workspace=workspace,
+        llm=llm,
+        validator=validator,
+        spec=spec,
+        state=state,
+        journal=journal,
+        budget=budget,
+        project=project,
+        patterns=patterns,
+        conventions=conventions,
+        integration=integration,
+        hierarchy=hierarchy,
+        progress=progress,
+    )
+    return await generator.run(levels)

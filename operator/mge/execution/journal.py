@@ -1,0 +1,51 @@
+"""The store as execution's journal, and an execution state rebuilt from the store.
+
+:class:`StoreJournal` writes each attempt together with its atom's new state in one
+transaction (``Store.record_attempt``), so a run killed at any moment resumes from a
+consistent picture: :func:`load_state` rebuilds the :class:`ExecutionState` from the stored
+attempts and atom states.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from mge.execution.state import ExecutionState
+from mge.models.atoms import AtomState
+from mge.models.execution import Attempt, ValidationResult
+from mge.store import Store
+
+
+class StoreJournal:
+    """Writes attempts, atom states and validation results of one project to the store.
+
+    ``charge``: also write each attempt's cost to the ledger. Leave it False when the LLM
+    client was given the store as its CostLedger (the usual wiring), or the cost counts twice.
+    """
+
+    def __init__(self, store: Store, project: str, *, charge: bool = False) -> None:
+        self.store = store
+        self.project = project
+        self.charge = charge
+
+    async def attempt(self, attempt: Attempt, state: AtomState, code: str | None) -> None:
+        """One transaction: the attempt row, the atom's state and accepted code."""
+        await self.store.record_attempt(self.project, attempt, state, code, charge=self.charge)
+
+    async def settle(self, atom_id: str, state: AtomState, code: str | None) -> None:
+        """The atom's new state (and code when given)."""
+        await self.store.set_atom_state(self.project, atom_id, state, code)
+
+    async def validation(self, result: ValidationResult) -> None:
+        """Append an L2/L3/L4 or integration result."""
+        await self.store.add_validation(self.project, result)
+
+
+async def load_state(store: Store, project: str, atom_ids: Iterable[str]) -> ExecutionState:
+    """The execution state as the store has it (attempts, states, accepted code)."""
+    ids = list(atom_ids)
+    stored = {a.id: a for a in await store.list_atoms(project)}
+    attempts = await store.list_attempts(project)
+    states = {a: stored[a].state for a in ids if a in stored}
+    codes = {a: c for a in ids if a in stored and (c := stored[a].code) is not None}
+    return ExecutionState.resume(ids, attempts, states, codes)

@@ -1,0 +1,73 @@
+"""What every stage needs: the project, its spec, and the collaborators passed in.
+
+Both drivers build a :class:`RunContext` — `mge run` with SQLite, embedded Chroma and the local
+sandbox; the operator with PostgreSQL and sandbox Jobs — and hand it to the same stage functions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from mge.llm.client import LLMClient
+from mge.models.project import ProjectSpec
+from mge.planning import PatternSource
+from mge.store import Store
+
+
+class Reporter(Protocol):
+    """Where progress goes: a progress bar locally, status and Events in the cluster."""
+
+    def phase(self, name: str, detail: str = "") -> None:
+        """A phase started."""
+
+    def progress(self, done: int, total: int, detail: str = "") -> None:
+        """Work inside a phase advanced."""
+
+    def note(self, message: str) -> None:
+        """Something worth a log line."""
+
+
+class LogReporter:
+    """A Reporter that writes plain log lines (no terminal needed)."""
+
+    def __init__(self, log: Callable[[str], None]) -> None:
+        self._log = log
+
+    def phase(self, name: str, detail: str = "") -> None:
+        self._log(f"phase {name}" + (f": {detail}" if detail else ""))
+
+    def progress(self, done: int, total: int, detail: str = "") -> None:
+        self._log(f"  {done}/{total} {detail}".rstrip())
+
+    def note(self, message: str) -> None:
+        self._log(f"  {message}")
+
+
+@dataclass
+class RunContext:
+    """One project run: identity, spec and collaborators."""
+
+    key: str
+    """Project key in the store: `name` locally, `namespace/name` in a cluster."""
+    spec: ProjectSpec
+    store: Store
+    llm: LLMClient
+    patterns: PatternSource | None
+    """Retrieval; None runs without patterns (and says so)."""
+    reporter: Reporter
+    answers: dict[str, str] = field(default_factory=dict)
+    """Answers to clarifying questions by id (file, terminal or spec.discovery.answers)."""
+    workdir: Path = Path(".mge")
+    extras: dict[str, Any] = field(default_factory=dict)
+    """Driver-specific collaborators (the batch validator, the output folder, …)."""
+
+
+def input_hash(*parts: object) -> str:
+    """A stable hash of a stage's inputs: a stage whose inputs hash the same is not re-run."""
+    blob = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()

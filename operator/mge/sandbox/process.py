@@ -1,0 +1,138 @@
+"""Run one process tree with a wall-clock limit and an output cap (async I/O).
+
+The process starts in a new session, so its process group can be killed as a whole; a caller may
+add its own kill (a cgroup sweep) through ``extra_kill``. stdout and stderr are read in chunks,
+keeping only their last :data:`~mge.models.sandbox.TAIL_BYTES`; once both together pass
+``max_output_bytes`` the tree is killed — a process printing gigabytes costs the runner a few
+kilobytes of memory and a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from mge.models.sandbox import TAIL_BYTES
+
+CHUNK_BYTES = 65536
+DRAIN_GRACE_SECONDS = 1.0
+"""After the main process ends (or is killed), how long to wait for the pipes to close. A
+descendant that escaped the process group may hold them open; it is not waited for longer."""
+REAP_GRACE_SECONDS = 5.0
+"""How long to wait for a SIGKILLed process to be reaped before giving up on it."""
+
+
+class _Tail:
+    """The last ``size`` bytes of a stream, and how many bytes it had in all."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.buf = bytearray()
+        self.total = 0
+
+    def add(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        self.buf += chunk
+        if len(self.buf) > self.size:
+            del self.buf[: len(self.buf) - self.size]
+
+
+@dataclass
+class ProcessRun:
+    """What one run did."""
+
+    returncode: int | None
+    """As asyncio reports it: negative for a signal; None if it could not be reaped."""
+    duration_s: float
+    stdout_tail: bytes
+    stderr_tail: bytes
+    stdout_bytes: int
+    stderr_bytes: int
+    timed_out: bool = False
+    output_exceeded: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def _killpg(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+async def run_capped(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    cwd: str,
+    timeout_s: float,
+    max_output_bytes: int,
+    extra_kill: Callable[[], None] | None = None,
+    tail_bytes: int = TAIL_BYTES,
+) -> ProcessRun:
+    """Run ``argv`` (stdin closed) until it exits, the timeout passes, or output overflows."""
+    start = time.monotonic()
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=dict(env),
+        cwd=cwd,
+        start_new_session=True,
+    )
+    tails = (_Tail(tail_bytes), _Tail(tail_bytes))
+    overflow = asyncio.Event()
+
+    def kill() -> None:
+        _killpg(proc.pid)
+        if extra_kill is not None:
+            extra_kill()
+
+    async def pump(stream: asyncio.StreamReader | None, tail: _Tail) -> None:
+        if stream is None:
+            return
+        while chunk := await stream.read(CHUNK_BYTES):
+            tail.add(chunk)
+            if tails[0].total + tails[1].total > max_output_bytes:
+                overflow.set()
+                return
+
+    pumps = asyncio.gather(pump(proc.stdout, tails[0]), pump(proc.stderr, tails[1]))
+    waiter = asyncio.ensure_future(proc.wait())
+    overflowed = asyncio.ensure_future(overflow.wait())
+    run = ProcessRun(None, 0.0, b"", b"", 0, 0)
+    try:
+        done, _ = await asyncio.wait(
+            {waiter, overflowed}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
+        )
+        if overflowed in done or overflow.is_set():
+            run.output_exceeded = True
+        elif waiter not in done:
+            run.timed_out = True
+    finally:
+        kill()  # also sweeps up descendants of a process that exited on its own
+        overflowed.cancel()
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter), REAP_GRACE_SECONDS)
+        except TimeoutError:
+            run.notes.append("the process could not be reaped after SIGKILL")
+        try:
+            await asyncio.wait_for(pumps, DRAIN_GRACE_SECONDS)
+        except TimeoutError:
+            run.notes.append("output pipes stayed open after the process ended")
+        except asyncio.CancelledError:
+            pass
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.feed_eof()
+        if proc.returncode is None:
+            waiter.cancel()
+    run.returncode = proc.returncode
+    run.duration_s = time.monotonic() - start
+    run.stdout_tail, run.stderr_tail = bytes(tails[0].buf), bytes(tails[1].buf)
+    run.stdout_bytes, run.stderr_bytes = tails[0].total, tails[1].total
+    return run

@@ -1,0 +1,152 @@
+"""Per-language toolchains: which programs run an atom's tests, and what they need to see.
+
+A toolchain names its programs (``python`` → the runner's own interpreter, read-only in the
+sandbox; ``node``), the host folders the sandbox must mount read-only for them, how much address
+space they reserve beyond what they use, and the argv that runs an atom's tests and writes a JUnit
+report (pytest and ``node --test`` both can, so one parser reads both).
+
+TypeScript will run ``tsc`` then ``node --test`` on the output; until tsc is wired in, asking for a
+TypeScript toolchain raises :class:`~mge.errors.SandboxError` naming what is missing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from mge.errors import SandboxError
+from mge.models.sandbox import SandboxBatch, SandboxItem, SandboxLanguage
+
+REPORT_NAME = ".mge-junit.xml"
+"""The JUnit report an atom's test run writes at the top of its folder."""
+TMP_NAME = ".mge-tmp"
+"""Private temp folder inside an atom folder (used when the sandbox has no tmpfs of its own)."""
+SYSTEM_ROOTS = ("/usr",)
+"""Host folders every isolated sandbox mounts read-only anyway."""
+GIB = 1024 * 1024 * 1024
+PYTHON_AS_HEADROOM = GIB // 2
+"""Address space Python needs beyond its resident memory (thread stacks, mapped libraries)."""
+NODE_AS_HEADROOM = 3 * GIB
+"""Node/V8 reserves a large virtual cage up front; below ~1 GiB total it does not start."""
+PYTEST_BASE_ARGS = (
+    "-m",
+    "pytest",
+    "-q",
+    "--no-header",
+    "-p",
+    "no:cacheprovider",
+    "--tb=short",
+    "-rfE",
+)
+
+
+def minimal_cover(paths: Iterable[str], covered: Sequence[str] = SYSTEM_ROOTS) -> list[str]:
+    """The fewest folders that include every path: drops duplicates, paths inside another path of
+    the set, and paths already inside ``covered``."""
+    pure = sorted({str(PurePosixPath(p)) for p in paths})
+    out: list[str] = []
+    for p in pure:
+        parents = [*covered, *out]
+        if any(p == c or p.startswith(c.rstrip("/") + "/") for c in parents):
+            continue
+        out.append(p)
+    return out
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    """How to run one language's tests in a sandbox."""
+
+    language: SandboxLanguage
+    programs: Mapping[str, str]
+    """Logical program name -> host path, e.g. {"python": "/venv/bin/python"}."""
+    read_only_paths: tuple[str, ...]
+    """Host folders (outside /usr) the programs need, mounted read-only at the same path."""
+    address_space_headroom: int
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    def resolve(self, argv: Sequence[str]) -> list[str]:
+        """``argv`` with a logical program name in front replaced by its host path."""
+        head, *rest = argv
+        return [self.programs.get(head, head), *rest]
+
+    def test_argv(self, batch: SandboxBatch, item: SandboxItem, workdir: str) -> list[str]:
+        """The argv that runs ``item``'s tests in ``workdir`` (the path as the sandbox sees it)."""
+        if item.command is not None:
+            return self.resolve(item.command)
+        report = f"{workdir}/{REPORT_NAME}"
+        if self.language == "python":
+            plugins = [a for p in batch.pytest_plugins for a in ("-p", p)]
+            return [
+                self.programs["python"],
+                "-s",
+                *PYTEST_BASE_ARGS,
+                f"--rootdir={workdir}",
+                f"--junitxml={report}",
+                *plugins,
+                "--",
+                *item.test_files,
+            ]
+        return [
+            self.programs["node"],
+            f"--max-old-space-size={batch.limits.memory_mb}",
+            "--test",
+            "--test-reporter=spec",
+            "--test-reporter-destination=stdout",
+            "--test-reporter=junit",
+            f"--test-reporter-destination={report}",
+            *item.test_files,
+        ]
+
+
+def _python_paths() -> list[str]:
+    exe = sys.executable
+    candidates = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
+    candidates += [os.path.realpath(p) for p in candidates]
+    candidates.append(os.path.dirname(os.path.realpath(exe)))
+    return minimal_cover(candidates)
+
+
+def python_toolchain() -> Toolchain:
+    """The runner's own interpreter, which must have pytest installed."""
+    if importlib.util.find_spec("pytest") is None:
+        raise SandboxError(f"pytest is not installed for {sys.executable}; the sandbox needs it")
+    return Toolchain(
+        language="python",
+        programs={"python": sys.executable, "python3": sys.executable},
+        read_only_paths=tuple(_python_paths()),
+        address_space_headroom=PYTHON_AS_HEADROOM,
+        env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
+    )
+
+
+def javascript_toolchain() -> Toolchain:
+    """Node from PATH (its own folder mounted read-only when it lives outside /usr)."""
+    node = shutil.which("node")
+    if node is None:
+        raise SandboxError("node is not on PATH; JavaScript atoms need Node.js 20 or newer")
+    real = os.path.realpath(node)
+    prefix = os.path.dirname(os.path.dirname(real))
+    return Toolchain(
+        language="javascript",
+        programs={"node": node},
+        read_only_paths=tuple(minimal_cover([prefix, os.path.dirname(real)])),
+        address_space_headroom=NODE_AS_HEADROOM,
+    )
+
+
+def toolchain_for(language: SandboxLanguage) -> Toolchain:
+    """The toolchain for ``language`` on this host; SandboxError when it cannot be had."""
+    if language == "python":
+        return python_toolchain()
+    if language == "javascript":
+        return javascript_toolchain()
+    raise SandboxError(
+        "TypeScript atoms need tsc in the sandbox, which is not wired in yet; "
+        "validate them as JavaScript after compiling, or wait for the tsc toolchain"
+    )

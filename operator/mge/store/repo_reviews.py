@@ -1,0 +1,99 @@
+"""Store methods for the review queue: items, and the decisions reviewers take."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from mge.models import ReviewItem
+from mge.store import rows
+from mge.store.repo_core import StoreCore
+from mge.store.rules import check_decision
+from mge.store.tables import review_items
+
+__all__ = ["ReviewsRepo"]
+
+
+class ReviewsRepo(StoreCore):
+    """Review items and decisions."""
+
+    async def upsert_review_item(self, key: str, item: ReviewItem) -> None:
+        """Queue an atom for review, or replace its item (decision fields included)."""
+        now = self._now()
+        values = rows.review_row(key, item, now)
+        ins = self._insert(review_items).values(**values, created_at=now)
+        stmt = ins.on_conflict_do_update(
+            index_elements=[review_items.c.project, review_items.c.atom_id],
+            set_={c: ins.excluded[c] for c in values if c not in ("project", "atom_id")},
+        )
+        async with self._write(f"saving review item {item.atom_id!r} of {key!r}") as conn:
+            await conn.execute(stmt)
+
+    async def get_review_item(self, key: str, atom_id: str) -> ReviewItem | None:
+        """One review item, or None."""
+        async with self._read(f"reading review item {atom_id!r} of {key!r}") as conn:
+            row = (
+                (
+                    await conn.execute(
+                        sa.select(review_items).where(
+                            review_items.c.project == key, review_items.c.atom_id == atom_id
+                        )
+                    )
+                )
+                .mappings()
+                .one_or_none()
+            )
+        return None if row is None else rows.review_from_row(row)
+
+    async def list_review_items(self, key: str, *, decision: str | None = None) -> list[ReviewItem]:
+        """Review items, least confident first; optionally only those with ``decision``."""
+        query = sa.select(review_items).where(review_items.c.project == key)
+        if decision is not None:
+            query = query.where(review_items.c.decision == decision)
+        query = query.order_by(review_items.c.confidence_score, review_items.c.atom_id)
+        async with self._read(f"listing review items of project {key!r}") as conn:
+            return [rows.review_from_row(r) for r in (await conn.execute(query)).mappings()]
+
+    async def decide_review(
+        self,
+        key: str,
+        atom_id: str,
+        decision: str,
+        code: str | None = None,
+        feedback: str | None = None,
+        by: str | None = None,
+    ) -> ReviewItem:
+        """Record a reviewer's decision (approve, edit with ``code``, regenerate with
+        ``feedback``), who took it and when; returns the updated item.
+
+        Raises InputError for an unknown decision or an edit without code, StoreError when
+        the atom has no review item.
+        """
+        check_decision(decision, code)
+        now = self._now()
+        async with self._write(f"deciding review item {atom_id!r} of {key!r}") as conn:
+            result = await conn.execute(
+                sa.update(review_items)
+                .where(review_items.c.project == key, review_items.c.atom_id == atom_id)
+                .values(
+                    decision=decision,
+                    edited_code=code,
+                    feedback=feedback,
+                    decided_by=by,
+                    decided_at=now,
+                    updated_at=now,
+                )
+            )
+            if result.rowcount == 0:
+                raise self._missing(f"review item {atom_id!r}", key)
+            row = (
+                (
+                    await conn.execute(
+                        sa.select(review_items).where(
+                            review_items.c.project == key, review_items.c.atom_id == atom_id
+                        )
+                    )
+                )
+                .mappings()
+                .one()
+            )
+        return rows.review_from_row(row)

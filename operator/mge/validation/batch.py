@@ -1,0 +1,302 @@
+"""L1 atom validation, a batch at a time: static checks, one type check, sandboxed tests.
+
+:class:`BatchValidator` is the seam both drivers implement: ``validate(level, batch_index,
+candidates)`` returns a ValidationResult per atom id. :class:`LocalBatchValidator` is the local
+one; the operator's runs the same :func:`prepare` and ships the jobs as one Kubernetes Job per
+batch. The checks, in order (a failed static check skips the rest for that candidate):
+
+1. ``parse``     the code and the assembled file parse with no ERROR/MISSING node (tree-sitter)
+2. ``signature`` a definition in the code keeps the skeleton's signature
+3. ``compile``   Python: the assembled file byte-compiles (``compile()``; nothing is executed)
+4. ``types``     mypy over the batch's assembled files; errors inside the atom's span are its own
+5. ``import``    the atom's module imports in the sandbox
+6. ``tests``     the atom's runnable unit tests pass in the sandbox (tests that also cover a
+                 sibling without code yet are deferred to progressive integration)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from mge.models.atoms import AtomicUnit
+from mge.models.execution import CheckResult, ValidationResult
+from mge.validation.codebase import Codebase, python_module_name
+from mge.validation.diagnosis import truncate
+from mge.validation.runner import TestJob, TestOutcome, TestRunner
+from mge.validation.source import definitions, normalize_signature, syntax_errors
+from mge.validation.typecheck import TypeChecker, attribute
+
+DEFERRED = "deferred"
+"""Detail prefix of a ``tests`` check that passed because no unit test could run yet."""
+
+STATIC_CHECKS = ("parse", "signature", "compile")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """Code proposed for one atom by one attempt."""
+
+    atom_id: str
+    attempt: int
+    code: str
+
+    @property
+    def code_hash(self) -> str:
+        """sha256 of the code (identifies the candidate in Job names and caches)."""
+        return hashlib.sha256(self.code.encode()).hexdigest()
+
+
+def batch_fingerprint(candidates: Sequence[Candidate]) -> str:
+    """A short, order-independent hash of a batch: a repeatable part of a Job name."""
+    blob = "\n".join(sorted(f"{c.atom_id}:{c.attempt}:{c.code_hash}" for c in candidates))
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+class BatchValidator(Protocol):
+    """Validates the candidates of one batch of one level; returns a result per atom id."""
+
+    async def validate(
+        self, level: int, batch_index: int, candidates: list[Candidate]
+    ) -> dict[str, ValidationResult]:
+        """An L1 ValidationResult for every candidate's atom id."""
+        ...
+
+
+@dataclass
+class Workspace:
+    """The codebase plus the code accepted so far; shared by generator and validator."""
+
+    codebase: Codebase
+    validated: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A candidate after the static checks, with what the sandbox must run for it."""
+
+    candidate: Candidate
+    atom: AtomicUnit
+    static: tuple[CheckResult, ...]
+    job: TestJob | None
+    deferred_tests: tuple[str, ...] = ()
+
+    @property
+    def statically_ok(self) -> bool:
+        """True when every static check passed (the candidate goes on to mypy and the sandbox)."""
+        return all(c.passed for c in self.static)
+
+
+def static_checks(
+    codebase: Codebase, atom: AtomicUnit, code: str, assembled: str | None
+) -> list[CheckResult]:
+    """Parse, signature and compile checks of one candidate (pure, runs nothing)."""
+    language = codebase.language(atom.file)
+    if not code.strip():
+        return [CheckResult(name="parse", passed=False, detail="the answer held no code")]
+    errors = syntax_errors(code, language)
+    if not errors and assembled is not None:
+        errors = syntax_errors(assembled, language)
+        where = f"in {atom.file} after splicing the body: "
+    else:
+        where = ""
+    if errors:
+        detail = where + "syntax error at " + "; ".join(str(e) for e in errors)
+        return [CheckResult(name="parse", passed=False, detail=detail)]
+    checks = [CheckResult(name="parse", passed=True)]
+    checks.append(_signature_check(codebase, atom, code))
+    if language == "python" and assembled is not None:
+        checks.append(_compile_check(atom.file, assembled))
+    return checks
+
+
+def _signature_check(codebase: Codebase, atom: AtomicUnit, code: str) -> CheckResult:
+    language = codebase.language(atom.file)
+    expected = definitions(codebase.files[atom.file], language).get(atom.qualname)
+    written = definitions(code, language)
+    last = atom.qualname.rsplit(".", 1)[-1]
+    mine = written.get(atom.qualname) or next(
+        (d for q, d in written.items() if q.rsplit(".", 1)[-1] == last), None
+    )
+    if expected is None or mine is None or expected.kind == "class":
+        return CheckResult(name="signature", passed=True)
+    if normalize_signature(mine.signature) == normalize_signature(expected.signature):
+        return CheckResult(name="signature", passed=True)
+    # Parameter names and annotations must match; `self`-less method headers are compared too.
+    return CheckResult(
+        name="signature",
+        passed=False,
+        detail=f"signature changed: expected `{expected.signature}`, got `{mine.signature}`",
+    )
+
+
+def _compile_check(path: str, source: str) -> CheckResult:
+    try:
+        compile(source, path, "exec", dont_inherit=True)
+    except SyntaxError as e:
+        return CheckResult(
+            name="compile", passed=False, detail=f"{type(e).__name__}: {e.msg} (line {e.lineno})"
+        )
+    except ValueError as e:  # null bytes
+        return CheckResult(name="compile", passed=False, detail=str(e))
+    return CheckResult(name="compile", passed=True)
+
+
+def prepare(codebase: Codebase, validated: Mapping[str, str], candidate: Candidate) -> Prepared:
+    """Static checks and the sandbox job for one candidate (pure).
+
+    The job's tree holds the validated code of every other atom plus this candidate, so the
+    candidate is tested against exactly the dependency code it was generated with.
+    """
+    atom = codebase.atoms[candidate.atom_id]
+    codes = {**validated, atom.id: candidate.code}
+    try:
+        assembled: str | None = codebase.render_file(atom.file, codes).source
+    except Exception as e:  # a body that cannot be spliced is a parse failure of this candidate
+        assembled = None
+        static: list[CheckResult] = [
+            CheckResult(name="parse", passed=False, detail=f"cannot splice the body: {e}")
+        ]
+    else:
+        static = static_checks(codebase, atom, candidate.code, assembled)
+    if not all(c.passed for c in static):
+        return Prepared(candidate, atom, tuple(static), None)
+    runnable = codebase.runnable_tests(atom.id, validated)
+    deferred = tuple(t for t in codebase.tests_by_atom.get(atom.id, []) if t not in runnable)
+    files = codebase.render(codes)
+    module = python_module_name(atom.file) if codebase.language(atom.file) == "python" else None
+    job = TestJob(
+        id=atom.id,
+        files=files,
+        tests=tuple(runnable),
+        imports=(module,) if module else (),
+        language=codebase.language(atom.file),
+    )
+    return Prepared(candidate, atom, tuple(static), job, deferred)
+
+
+def outcome_checks(prepared: Prepared, outcome: TestOutcome | None) -> list[CheckResult]:
+    """The ``import`` and ``tests`` checks from a sandbox outcome (pure)."""
+    job = prepared.job
+    if job is None:
+        return []
+    if outcome is None:
+        return [CheckResult(name="tests", passed=False, detail="the sandbox returned no result")]
+    checks: list[CheckResult] = []
+    if job.imports:
+        import_ok = not outcome.import_error and not (outcome.timed_out and not job.tests)
+        detail = outcome.import_error or (outcome.error if not import_ok else "")
+        checks.append(CheckResult(name="import", passed=import_ok, detail=truncate(detail)))
+        if not import_ok:
+            return checks
+    if not job.tests:
+        note = f"{DEFERRED}: no unit test can run yet"
+        if prepared.deferred_tests:
+            note += " (" + ", ".join(prepared.deferred_tests) + " wait for sibling atoms)"
+        checks.append(CheckResult(name="tests", passed=True, detail=note))
+        return checks
+    if outcome.passed:
+        detail = f"{len(job.tests)} passed"
+        checks.append(CheckResult(name="tests", passed=True, detail=detail))
+        return checks
+    checks.append(CheckResult(name="tests", passed=False, detail=_failure_text(outcome)))
+    return checks
+
+
+def _failure_text(outcome: TestOutcome) -> str:
+    parts = []
+    if outcome.timed_out:
+        parts.append("timed out: " + (outcome.error or "the run exceeded its time limit"))
+    elif outcome.error:
+        parts.append(outcome.error)
+    for test in outcome.failed_tests:
+        parts.append(f"FAILED {test}\n{outcome.details.get(test, '')}".rstrip())
+    if not parts or not outcome.details:
+        parts.append(outcome.output)
+    return truncate("\n".join(p for p in parts if p))
+
+
+def result_of(prepared: Prepared, extra: Sequence[CheckResult]) -> ValidationResult:
+    """The L1 ValidationResult of one candidate from its static and later checks."""
+    checks = [*prepared.static, *extra]
+    return ValidationResult(
+        level="L1",
+        subject=prepared.candidate.atom_id,
+        passed=all(c.passed for c in checks),
+        checks=checks,
+    )
+
+
+class LocalBatchValidator:
+    """Validates a batch here: static checks in-process, mypy as a subprocess, tests in the
+    injected sandbox runner (one job per candidate, run concurrently by the runner)."""
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        runner: TestRunner,
+        typechecker: TypeChecker | None = None,
+    ) -> None:
+        self.workspace = workspace
+        self.runner = runner
+        self.typechecker = typechecker
+
+    @property
+    def codebase(self) -> Codebase:
+        """The codebase being validated."""
+        return self.workspace.codebase
+
+    async def validate(
+        self, level: int, batch_index: int, candidates: list[Candidate]
+    ) -> dict[str, ValidationResult]:
+        """L1 results for the batch (``level``/``batch_index`` only label it locally)."""
+        validated = dict(self.workspace.validated)
+        prepared = [prepare(self.codebase, validated, c) for c in candidates]
+        ok = [p for p in prepared if p.statically_ok]
+        type_checks = await self._types(validated, ok)
+        passing_types = [p for p in ok if type_checks[p.atom.id].passed]
+        jobs = [p.job for p in passing_types if p.job is not None]
+        outcomes = await self.runner.run(jobs) if jobs else {}
+        results: dict[str, ValidationResult] = {}
+        for p in prepared:
+            extra: list[CheckResult] = []
+            if p.statically_ok:
+                extra.append(type_checks[p.atom.id])
+                if extra[0].passed:
+                    extra += outcome_checks(p, outcomes.get(p.atom.id))
+            results[p.atom.id] = result_of(p, extra)
+        return results
+
+    async def _types(
+        self, validated: Mapping[str, str], ok: list[Prepared]
+    ) -> dict[str, CheckResult]:
+        checker = self.typechecker
+        python = [p for p in ok if self.codebase.language(p.atom.file) == "python"]
+        verdicts = {
+            p.atom.id: CheckResult(name="types", passed=True, detail="not type-checked") for p in ok
+        }
+        if checker is None or not checker.available or not python:
+            return verdicts
+        codes = {**validated, **{p.atom.id: p.candidate.code for p in python}}
+        files = self.codebase.render(codes)
+        spans: dict[str, dict[str, tuple[int, int]]] = {}
+        for path in sorted({p.atom.file for p in python}):
+            assembly = self.codebase.render_file(path, codes)
+            owner = {p.atom.qualname: p.atom.id for p in python if p.atom.file == path}
+            spans[path] = {owner[q]: span for q, span in assembly.spans.items() if q in owner}
+        issues = await checker.check(files, sorted(spans))
+        owned = attribute(issues, spans)
+        for p in python:
+            mine = owned.get(p.atom.id, [])
+            lines = files[p.atom.file].splitlines()
+            shown = [f"{i}\n    > {_line(lines, i.line)}" for i in mine]
+            verdicts[p.atom.id] = CheckResult(
+                name="types", passed=not mine, detail=truncate("\n".join(shown))
+            )
+        return verdicts
+
+
+def _line(lines: list[str], number: int) -> str:
+    return lines[number - 1].strip() if 1 <= number <= len(lines) else ""

@@ -1,0 +1,139 @@
+"""Type checking generated Python with mypy, once per batch, errors mapped back to atoms.
+
+mypy reads code and never runs it, so it runs in the trusted process as a subprocess on a
+temporary copy of the assembled files (the sandbox is for running code). One mypy run covers a
+whole batch: every candidate of the batch is spliced in together (atoms of one level do not
+depend on each other and signatures come from the skeleton, so an error inside an atom's span
+is that atom's), and each error line is attributed to the candidate whose span holds it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+MYPY_TIMEOUT_SECONDS = 120.0
+"""A mypy run over one batch longer than this is reported as a failed type check."""
+
+MYPY_FLAGS: tuple[str, ...] = (
+    "--config-file=",
+    "--ignore-missing-imports",
+    "--follow-imports=silent",
+    "--explicit-package-bases",
+    "--check-untyped-defs",
+    "--disable-error-code=empty-body",
+    "--no-error-summary",
+    "--show-error-codes",
+    "--no-color-output",
+    "--hide-error-context",
+    "--no-pretty",
+)
+"""Lenient on what the skeleton cannot control (third-party stubs, empty sibling bodies),
+strict on the bodies (untyped defs are checked too)."""
+
+_LINE = re.compile(r"^(?P<path>[^:\n]+):(?P<line>\d+):(?:\d+:)? (?P<sev>error|note): (?P<msg>.*)$")
+
+
+@dataclass(frozen=True)
+class TypeIssue:
+    """One type error: file, 1-based line, message (with its error code)."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+class TypeChecker(Protocol):
+    """Checks some files of a tree; the tree is given whole so imports resolve."""
+
+    available: bool
+
+    async def check(self, files: Mapping[str, str], targets: Sequence[str]) -> list[TypeIssue]:
+        """Errors found in ``targets`` (paths into ``files``)."""
+        ...
+
+
+def parse_mypy_output(text: str) -> list[TypeIssue]:
+    """The ``error`` lines of mypy's output (notes are attached to nothing and dropped)."""
+    issues = []
+    for line in text.splitlines():
+        m = _LINE.match(line.strip())
+        if m and m.group("sev") == "error":
+            issues.append(TypeIssue(m.group("path"), int(m.group("line")), m.group("msg")))
+    return issues
+
+
+class MypyChecker:
+    """Runs ``python -m mypy`` (the running interpreter's) on a temporary copy of the files."""
+
+    def __init__(
+        self,
+        cache_dir: Path | None = None,
+        timeout_s: float = MYPY_TIMEOUT_SECONDS,
+        python: str = sys.executable,
+    ) -> None:
+        self.cache_dir = cache_dir
+        self.timeout_s = timeout_s
+        self.python = python
+        self.available = importlib.util.find_spec("mypy") is not None
+
+    async def check(self, files: Mapping[str, str], targets: Sequence[str]) -> list[TypeIssue]:
+        """mypy errors in ``targets``; a timeout is reported as one issue per target."""
+        py_targets = [t for t in targets if t.endswith(".py")]
+        if not py_targets:
+            return []
+        with tempfile.TemporaryDirectory(prefix="mge-mypy-") as tmp:
+            root = Path(tmp)
+            for rel, text in files.items():
+                if rel.endswith((".py", ".pyi", ".typed")):
+                    dest = root / rel
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    dest.write_text(text, encoding="utf-8")
+            cache = self.cache_dir or root / ".mypy_cache"
+            args = [self.python, "-m", "mypy", *MYPY_FLAGS, f"--cache-dir={cache}", *py_targets]
+            env = {
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "MYPYPATH": "src" if (root / "src").is_dir() else "",
+                "HOME": tmp,
+            }
+            proc = await asyncio.create_subprocess_exec(
+                *args,
+                cwd=root,
+                env=env,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+            try:
+                out, _ = await asyncio.wait_for(proc.communicate(), self.timeout_s)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+                return [
+                    TypeIssue(t, 1, f"mypy timed out after {self.timeout_s:g} s")
+                    for t in py_targets
+                ]
+        return parse_mypy_output(out.decode(errors="replace"))
+
+
+def attribute(
+    issues: Sequence[TypeIssue], spans: Mapping[str, Mapping[str, tuple[int, int]]]
+) -> dict[str, list[TypeIssue]]:
+    """Issues per owner: ``spans[path][owner] = (first, last)`` lines; others are dropped."""
+    owned: dict[str, list[TypeIssue]] = {}
+    for issue in issues:
+        for owner, (first, last) in spans.get(issue.path, {}).items():
+            if first <= issue.line <= last:
+                owned.setdefault(owner, []).append(issue)
+                break
+    return owned
