@@ -458,11 +458,8 @@ class EcmaScriptRules:
             for node in caps.get(capture, []):
                 obj = node.child_by_field_name("object")
                 prop = node.child_by_field_name("property")
-                receiver = (
-                    _text(obj)
-                    if obj is not None and obj.type in ("identifier", "this", "member_expression")
-                    else None
-                )
+                simple = obj is not None and obj.type in ("identifier", "this", "member_expression")
+                receiver = _text(obj) if simple else "?"
                 call = CallRef(_text(prop), receiver, node.start_point[0] + 1, constructor)
                 refs.calls.append((node.start_byte, call))
         skip_types = {n.start_byte for n in caps.get("nontype", [])}

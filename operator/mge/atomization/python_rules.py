@@ -298,7 +298,8 @@ class PythonRules:
         for node in caps.get("call.attr", []):
             obj = node.child_by_field_name("object")
             attr = node.child_by_field_name("attribute")
-            receiver = _text(obj) if obj is not None and obj.type in ("identifier", "attribute") else None
+            simple = obj is not None and obj.type in ("identifier", "attribute")
+            receiver = _text(obj) if simple else "?"
             refs.calls.append(
                 (node.start_byte, CallRef(_text(attr), receiver, node.start_point[0] + 1))
             )

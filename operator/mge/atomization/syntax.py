@@ -53,7 +53,11 @@ class ImportRef:
 
 @dataclass(frozen=True, slots=True)
 class CallRef:
-    """A call: ``receiver.name(...)`` or ``name(...)``; ``new C()`` has ``constructor`` set."""
+    """A call: ``receiver.name(...)`` or ``name(...)``; ``new C()`` has ``constructor`` set.
+
+    ``receiver`` is None for a plain call and ``"?"`` when it is an expression other than a
+    (dotted) name, such as ``f().g()``.
+    """
 
     name: str
     receiver: str | None

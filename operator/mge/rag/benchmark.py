@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from mge.config import Settings
 from mge.rag.embedding import DEFAULT_BATCH_SIZE, MiniLMInt8EmbeddingFunction
-from mge.rag.patterns import PatternLibrary, default_patterns_dir
+from mge.rag.patterns import DEFAULT_PATTERNS_DIR, PatternLibrary
 from mge.rag.retriever import Retriever
 
 __all__ = ["BenchmarkResult", "run_benchmark"]
@@ -85,7 +85,7 @@ async def run_benchmark(patterns_dir: Path, workdir: Path, batch_size: int) -> B
 
 
 def main(
-    patterns: Annotated[Path, typer.Option(help="Pattern library folder.")] = default_patterns_dir(),
+    patterns: Annotated[Path, typer.Option(help="Pattern library folder.")] = DEFAULT_PATTERNS_DIR,
     batch_size: Annotated[int, typer.Option(min=1, help="Texts per model call.")] = (
         DEFAULT_BATCH_SIZE
     ),
@@ -97,7 +97,9 @@ def main(
     typer.echo(f"embed short texts:       {r.short_texts_per_second:.1f} texts/s")
     typer.echo(f"embed pattern documents: {r.pattern_texts_per_second:.1f} texts/s (256 tokens)")
     typer.echo(f"index cold:              {r.index_cold_seconds:.2f} s")
-    typer.echo(f"index warm:              {r.index_warm_seconds:.3f} s ({r.warm_embedded} embedded)")
+    typer.echo(
+        f"index warm:              {r.index_warm_seconds:.3f} s ({r.warm_embedded} embedded)"
+    )
     typer.echo(f"search:                  {r.search_median_ms:.1f} ms median")
 
 

@@ -49,7 +49,9 @@ def make_client(settings: Settings) -> ClientAPI:
         try:
             return chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=chroma_settings)
         except Exception as e:  # chromadb raises plain ValueError/ConnectionError here
-            raise ConfigError(f"chroma_url: cannot reach Chroma at {settings.chroma_url}: {e}") from e
+            raise ConfigError(
+                f"chroma_url: cannot reach Chroma at {settings.chroma_url}: {e}"
+            ) from e
     path = Path(settings.workdir) / CHROMA_SUBDIR
     path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)

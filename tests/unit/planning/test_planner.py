@@ -42,7 +42,8 @@ def test_plan_request_carries_schema_budget_patterns_and_answers() -> None:
     (system,) = request.system
     assert '"dependsOn"' in system  # the Masterplan JSON schema, camelCase
     assert "$schema" not in system and "$min_tasks" not in system
-    assert "between 1 and 11 tasks" in system
+    assert "Plan size: 1 to 11 tasks." in request.prompt
+    assert build_plan_request(small_discovery(entities=30), PATTERNS).system == request.system
     assert "- py-service-layer: Service layer" in request.prompt
     assert '"E1"' in request.prompt  # the domain model travels as JSON
 

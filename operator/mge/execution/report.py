@@ -1,0 +1,285 @@
+"""The run report: figures computed from the execution state (pure), and a rich rendering.
+
+The same :class:`RunReport` is written as ``report.json`` into the output folder and printed
+at the end of ``mge run``. Rates are over the atoms that were attempted:
+
+- first-try pass rate: atoms whose attempt 1 passed validation;
+- pass rate after retries: atoms that have a passing attempt (any attempt).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import networkx as nx
+from pydantic import Field
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from mge.execution.state import ExecutionResult, ExecutionState, RunStatus
+from mge.models.atoms import AtomicUnit, AtomState
+from mge.models.base import WireModel
+from mge.models.execution import Usage, ValidationResult
+from mge.models.review import ConfidenceParts, ReviewItem
+
+REPORT_VERSION = 1
+
+
+class AtomLine(WireModel):
+    """One atom in the report."""
+
+    id: str
+    file: str
+    qualname: str
+    level: int | None = None
+    state: str
+    attempts: int
+    first_try: bool
+    confidence: float | None = None
+
+
+class ReviewLine(WireModel):
+    """One review item in the report."""
+
+    atom_id: str
+    reason: str
+    score: float
+    decision: str
+
+
+class CheckLine(WireModel):
+    """One L2/L3/L4/integration validation in the report."""
+
+    level: str
+    subject: str
+    passed: bool
+
+
+class RunReport(WireModel):
+    """Machine-readable figures of one run (``report.json``)."""
+
+    version: int = REPORT_VERSION
+    project: str
+    status: RunStatus | str = "completed"
+    message: str = ""
+    provider: str = ""
+    model: str = ""
+    recorded: bool = Field(default=False, description="True when a scripted recording ran.")
+    atoms: int
+    attempted: int
+    validated: int
+    approved: int
+    failed: int
+    exhausted: int = Field(description="Atoms with no passing attempt (failed or in review).")
+    in_review: int
+    pending: int
+    attempts: int
+    retries: int
+    levels: int
+    levels_done: int
+    first_try_pass_rate: float
+    pass_rate_after_retries: float
+    review_items: int
+    usage: Usage = Field(default_factory=Usage)
+    llm_calls: int = 0
+    cache_hits: int = 0
+    cost_usd: float = 0.0
+    wall_s: float = 0.0
+    critical_path: list[str] = Field(default_factory=list)
+    validations: list[CheckLine] = Field(default_factory=list)
+    review: list[ReviewLine] = Field(default_factory=list)
+    atom_list: list[AtomLine] = Field(default_factory=list)
+    files: list[str] = Field(default_factory=list)
+
+
+def critical_path(atoms: Mapping[str, AtomicUnit]) -> list[str]:
+    """The longest dependency chain, first-generated atom first (networkx)."""
+    graph: nx.DiGraph[str] = nx.DiGraph()
+    graph.add_nodes_from(sorted(atoms))
+    for atom in atoms.values():
+        for dep in atom.dependencies:
+            if dep in atoms:
+                graph.add_edge(dep, atom.id)
+    if graph.number_of_nodes() == 0:
+        return []
+    return [
+        str(n)
+        for n in nx.dag_longest_path(graph, topo_order=nx.lexicographical_topological_sort(graph))
+    ]
+
+
+def _rate(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 0.0
+
+
+def compute_report(
+    project: str,
+    atoms: Mapping[str, AtomicUnit],
+    state: ExecutionState,
+    *,
+    result: ExecutionResult | None = None,
+    levels: Sequence[Sequence[str]] = (),
+    review: Sequence[ReviewItem] = (),
+    scores: Mapping[str, ConfidenceParts] | None = None,
+    validations: Sequence[ValidationResult] = (),
+    provider: str = "",
+    model: str = "",
+    recorded: bool = False,
+    usage: Usage | None = None,
+    llm_calls: int | None = None,
+    cache_hits: int | None = None,
+    cost_usd: float | None = None,
+    wall_s: float | None = None,
+    files: Sequence[str] = (),
+) -> RunReport:
+    """The report for a run (pure). Totals default to the sums over the stored attempts;
+    pass the LLM client's totals to include discovery, planning and review calls."""
+    level_of = {a: k for k, level in enumerate(levels) for a in level}
+    progress = state.atoms
+    attempted = [p for p in progress.values() if p.attempts]
+    passed_any = [
+        p
+        for p in attempted
+        if any(a.validation is not None and a.validation.passed for a in p.attempts)
+    ]
+    all_attempts = [a for p in progress.values() for a in p.attempts]
+    summed = Usage()
+    for a in all_attempts:
+        summed = summed + a.usage
+    lines = [
+        AtomLine(
+            id=atom_id,
+            file=atoms[atom_id].file if atom_id in atoms else "",
+            qualname=atoms[atom_id].qualname if atom_id in atoms else "",
+            level=level_of.get(atom_id),
+            state=p.state.value,
+            attempts=len(p.attempts),
+            first_try=p.first_try_passed,
+            confidence=scores[atom_id].score if scores and atom_id in scores else None,
+        )
+        for atom_id, p in sorted(
+            progress.items(), key=lambda kv: (level_of.get(kv[0], 1 << 30), kv[0])
+        )
+    ]
+    checks = [
+        *validations,
+        *(result.modules if result else []),
+        *(result.integration if result else []),
+    ]
+    return RunReport(
+        project=project,
+        status=result.status if result else "completed",
+        message=result.message if result else "",
+        provider=provider,
+        model=model,
+        recorded=recorded,
+        atoms=len(progress),
+        attempted=len(attempted),
+        validated=state.count(AtomState.VALIDATED),
+        approved=state.count(AtomState.APPROVED),
+        failed=state.count(AtomState.FAILED),
+        exhausted=sum(
+            1
+            for p in attempted
+            if p not in passed_any and p.state in (AtomState.FAILED, AtomState.IN_REVIEW)
+        ),
+        in_review=state.count(AtomState.IN_REVIEW),
+        pending=state.count(AtomState.PENDING, AtomState.GENERATING),
+        attempts=len(all_attempts),
+        retries=sum(max(0, len(p.attempts) - 1) for p in attempted),
+        levels=len(levels) if levels else (result.levels if result else 0),
+        levels_done=result.levels_done if result else len(levels),
+        first_try_pass_rate=_rate(sum(p.first_try_passed for p in attempted), len(attempted)),
+        pass_rate_after_retries=_rate(len(passed_any), len(attempted)),
+        review_items=len(review),
+        usage=usage if usage is not None else summed,
+        llm_calls=llm_calls if llm_calls is not None else (result.llm_calls if result else 0),
+        cache_hits=cache_hits if cache_hits is not None else (result.cache_hits if result else 0),
+        cost_usd=round(
+            cost_usd if cost_usd is not None else sum(a.cost_usd for a in all_attempts), 6
+        ),
+        wall_s=wall_s if wall_s is not None else (result.wall_s if result else 0.0),
+        critical_path=critical_path(atoms),
+        validations=[CheckLine(level=v.level, subject=v.subject, passed=v.passed) for v in checks],
+        review=[
+            ReviewLine(
+                atom_id=i.atom_id, reason=i.reason, score=i.confidence.score, decision=i.decision
+            )
+            for i in review
+        ],
+        atom_list=lines,
+        files=sorted(files),
+    )
+
+
+def _pct(rate: float) -> str:
+    return f"{rate * 100:.1f}%"
+
+
+def render_report(report: RunReport) -> Group:
+    """A rich renderable: a headline, the figures table, and the review items."""
+    ok = report.status == "completed"
+    headline = Text(
+        f"{report.project}: {report.status}" + (f" — {report.message}" if report.message else ""),
+        style="bold green" if ok and not report.failed else "bold yellow",
+    )
+    table = Table(title="Run report", show_header=False, box=None, pad_edge=False)
+    table.add_column("figure", style="bold")
+    table.add_column("value")
+    source = f"{report.provider}/{report.model}" if report.provider else "unknown"
+    if report.recorded:
+        source += " (scripted recording: no model ran)"
+    rows = [
+        ("LLM", source),
+        (
+            "atoms",
+            f"{report.atoms} ({report.attempted} generated, {report.levels_done}/"
+            f"{report.levels} levels)",
+        ),
+        ("validated", f"{report.validated + report.approved}"),
+        ("first-try pass rate", _pct(report.first_try_pass_rate)),
+        ("pass rate after retries", _pct(report.pass_rate_after_retries)),
+        ("attempts", f"{report.attempts} ({report.retries} retries)"),
+        (
+            "failed all attempts",
+            str(report.exhausted),
+        ),
+        ("in review", str(report.review_items)),
+        (
+            "tokens",
+            f"{report.usage.input_tokens:,} in / {report.usage.output_tokens:,} out, "
+            f"{report.usage.cache_read_tokens:,} cache read / "
+            f"{report.usage.cache_write_tokens:,} cache write",
+        ),
+        ("LLM calls", f"{report.llm_calls} ({report.cache_hits} answered by the cache)"),
+        ("cost", f"${report.cost_usd:.4f}"),
+        ("wall time", f"{report.wall_s:.1f} s"),
+        (
+            "critical path",
+            f"{len(report.critical_path)} atoms"
+            + (f": {' → '.join(report.critical_path[:6])}" if report.critical_path else "")
+            + (" …" if len(report.critical_path) > 6 else ""),
+        ),
+    ]
+    failed_checks = [c for c in report.validations if not c.passed]
+    rows.append(
+        (
+            "checks",
+            f"{len(report.validations) - len(failed_checks)}/"
+            f"{len(report.validations)} module/integration/system checks passed",
+        )
+    )
+    for name, value in rows:
+        table.add_row(name, value)
+    parts: list[Table | Text] = [headline, table]
+    if report.review:
+        items = Table(title="Review queue", show_lines=False)
+        items.add_column("atom")
+        items.add_column("reason")
+        items.add_column("confidence", justify="right")
+        items.add_column("decision")
+        for r in report.review:
+            items.add_row(r.atom_id, r.reason, f"{r.score:.2f}", r.decision)
+        parts.append(items)
+    return Group(*parts)

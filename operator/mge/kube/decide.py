@@ -1,0 +1,234 @@
+"""The pure heart of the Project reconcile: ``decide(spec, status, observed, now) -> Plan``.
+
+No I/O here. :mod:`mge.kube.observe` gathers the world into :class:`Observed`, this module turns
+it into the actions to take and the status to write, :mod:`mge.kube.apply` does the actions.
+Every rule is a small function of its inputs and is tested with tables (tests/unit/kube).
+
+Rules, in order of precedence:
+
+1. being deleted → stop the pipeline worker and delete the store rows (the finalizer's job);
+2. a new generation (spec change) on a finished Project → start again from ``Pending``; stage
+   inputs are content-hashed in the store, so unchanged work is reused, not paid for twice;
+3. the pipeline worker failed permanently → ``Failed`` (Stalled, reason from the error);
+4. budget spent → the phase stays, ``Stalled`` with reason ``BudgetExceeded``; raising
+   ``spec.budget.maxCostUSD`` above the spend resumes (rule 6 starts the worker again);
+5. ``Reviewing`` → ``Completed`` once every AtomReview is decided; with policy ``autoApprove``
+   the pending ones are approved once the deadline passed;
+6. otherwise, a non-terminal phase with no worker running for this generation → start one.
+
+An Event is planned for every phase transition and for every new failure reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+from mge.kube.conditions import Condition, health_conditions, set_condition
+from mge.kube.resources import Cost, Progress, ProjectStatus
+from mge.models.project import ProjectSpec
+from mge.pipeline.phases import TERMINAL, Phase
+
+WorkerState = Literal["absent", "running", "finished", "failed", "budget"]
+"""What the pipeline worker for this Project's current generation is doing."""
+
+REASON_BUDGET = "BudgetExceeded"
+REASON_FAILED = "PipelineFailed"
+REASON_PROGRESSING = "Progressing"
+REASON_COMPLETED = "Completed"
+REASON_WAITING_REVIEW = "WaitingForReview"
+
+
+@dataclass(frozen=True)
+class Observed:
+    """Everything decide() may look at, gathered by observe.py."""
+
+    generation: int
+    deleting: bool = False
+    stored_phase: Phase | None = None
+    """Phase checkpointed in the store for this generation (None: nothing stored yet)."""
+    worker: WorkerState = "absent"
+    worker_error: str = ""
+    spent_usd: float = 0.0
+    progress: Progress = field(default_factory=Progress)
+    cost: Cost = field(default_factory=Cost)
+    reviews_total: int = 0
+    reviews_pending: int = 0
+    reviewing_since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StartWorker:
+    """Start (or resume) the pipeline worker for ``generation`` from ``phase``."""
+
+    generation: int
+    phase: Phase
+
+
+@dataclass(frozen=True)
+class StopWorker:
+    """Cancel the pipeline worker, if any."""
+
+
+@dataclass(frozen=True)
+class DeleteStoreRows:
+    """Delete the Project's rows from the store (children go by owner references)."""
+
+
+@dataclass(frozen=True)
+class AutoApprovePending:
+    """Approve every pending AtomReview (policy autoApprove, deadline passed)."""
+
+
+@dataclass(frozen=True)
+class Event:
+    """A Kubernetes Event on the Project."""
+
+    type: Literal["Normal", "Warning"]
+    reason: str
+    message: str
+
+
+Action = StartWorker | StopWorker | DeleteStoreRows | AutoApprovePending | Event
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to do, and the status to write (write only if it differs from the current one)."""
+
+    actions: list[Action]
+    status: ProjectStatus
+
+
+def _phase(text: str) -> Phase:
+    try:
+        return Phase(text)
+    except ValueError:
+        return Phase.PENDING
+
+
+def _percent(progress: Progress) -> int:
+    if progress.atoms_total <= 0:
+        return 0
+    settled = progress.atoms_done + progress.atoms_failed
+    return max(0, min(100, settled * 100 // progress.atoms_total))
+
+
+def _conditions(
+    old: list[Condition],
+    *,
+    generation: int,
+    phase: Phase,
+    stalled_reason: str,
+    message: str,
+    now: datetime,
+) -> list[Condition]:
+    stalled = bool(stalled_reason)
+    ready = phase == Phase.COMPLETED and not stalled
+    reconciling = not stalled and phase not in TERMINAL
+    if stalled:
+        reason = stalled_reason
+    elif ready:
+        reason = REASON_COMPLETED
+    elif phase == Phase.REVIEWING:
+        reason = REASON_WAITING_REVIEW
+    else:
+        reason = REASON_PROGRESSING
+    merged = list(old)
+    for c in health_conditions(
+        generation=generation,
+        ready=ready,
+        reconciling=reconciling,
+        stalled=stalled,
+        reason=reason,
+        message=message,
+    ):
+        merged = set_condition(merged, c, now)
+    return merged
+
+
+def _review_done(spec: ProjectSpec, observed: Observed, now: datetime) -> tuple[bool, bool]:
+    """(all decided, auto-approve now) for a Project in Reviewing."""
+    if observed.reviews_pending == 0:
+        return True, False
+    if spec.review.policy != "autoApprove" or observed.reviewing_since is None:
+        return False, False
+    after = timedelta(seconds=spec.review.auto_approve_after_seconds or 0)
+    return False, now >= observed.reviewing_since + after
+
+
+def decide(spec: ProjectSpec, status: ProjectStatus, observed: Observed, now: datetime) -> Plan:
+    """The actions and the new status for one Project (pure; see the module docstring)."""
+    if observed.deleting:
+        return Plan([StopWorker(), DeleteStoreRows()], status)
+
+    actions: list[Action] = []
+    old_phase = _phase(status.phase)
+    new_generation = status.observed_generation != observed.generation
+    phase = observed.stored_phase or old_phase
+    if new_generation and status.observed_generation and phase in TERMINAL:
+        phase = Phase.PENDING  # a spec change re-runs; the content-hash cache keeps it cheap
+    stalled_reason = ""
+    message = status.message if not new_generation else ""
+
+    if observed.worker == "failed" and phase not in TERMINAL:
+        phase = Phase.FAILED
+        stalled_reason = REASON_FAILED
+        message = observed.worker_error or "the pipeline failed"
+    elif phase not in TERMINAL and (
+        observed.worker == "budget" or observed.spent_usd >= spec.budget.max_cost_usd > 0
+    ):
+        if observed.spent_usd >= spec.budget.max_cost_usd:
+            stalled_reason = REASON_BUDGET
+            message = (
+                f"spent ${observed.spent_usd:.2f} of the ${spec.budget.max_cost_usd:.2f} budget; "
+                "raise spec.budget.maxCostUSD to resume"
+            )
+        elif observed.worker == "budget":  # budget was raised: resume
+            actions.append(StartWorker(observed.generation, phase))
+    elif phase == Phase.REVIEWING:
+        done, auto = _review_done(spec, observed, now)
+        if done:
+            phase = Phase.COMPLETED
+            message = f"{observed.reviews_total} review(s) decided"
+        elif auto:
+            actions.append(AutoApprovePending())
+            message = f"auto-approving {observed.reviews_pending} pending review(s)"
+        else:
+            message = f"{observed.reviews_pending} of {observed.reviews_total} review(s) pending"
+    elif phase not in TERMINAL and observed.worker in ("absent", "finished"):
+        actions.append(StartWorker(observed.generation, phase))
+    if phase == Phase.COMPLETED and not message:
+        message = "the codebase is complete"
+
+    if phase != old_phase:
+        kind: Literal["Normal", "Warning"] = "Warning" if phase == Phase.FAILED else "Normal"
+        actions.append(Event(kind, phase.value, f"phase {old_phase.value} → {phase.value}"))
+    old_stalled = next(
+        (c.reason for c in status.conditions if c.type == "Stalled" and c.status == "True"), ""
+    )
+    if stalled_reason and stalled_reason != old_stalled:
+        actions.append(Event("Warning", stalled_reason, message))
+
+    progress = observed.progress.model_copy(update={"percent": _percent(observed.progress)})
+    if phase == Phase.REVIEWING or observed.reviews_total:
+        progress = progress.model_copy(update={"atoms_in_review": observed.reviews_pending})
+    new_status = status.model_copy(
+        update={
+            "phase": phase.value,
+            "observed_generation": observed.generation,
+            "progress": progress,
+            "cost": observed.cost,
+            "message": message,
+            "conditions": _conditions(
+                status.conditions,
+                generation=observed.generation,
+                phase=phase,
+                stalled_reason=stalled_reason,
+                message=message,
+                now=now,
+            ),
+        }
+    )
+    return Plan(actions, new_status)

@@ -1,0 +1,89 @@
+"""Phases 0–2 as checkpointed stages: discovery (with answers), retrieval, masterplan.
+
+Each stage stores its output as a document keyed by kind, together with the hash of its inputs;
+a stage whose inputs hash the same as last time returns the stored output without any LLM call.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from mge.discovery import discover, resolve_answers
+from mge.discovery.intake import Ask
+from mge.models.domain import DiscoveryResult
+from mge.models.plan import Masterplan
+from mge.pipeline.context import RunContext, input_hash
+from mge.planning import PatternRef, gather_patterns, make_plan
+
+log = logging.getLogger(__name__)
+
+DISCOVERY_DOC = "discovery"
+RAW_DISCOVERY_DOC = "discovery/raw"
+PLAN_DOC = "plan"
+PATTERNS_DOC = "patterns"
+
+
+async def checkpoint(ctx: RunContext, kind: str, inputs: str) -> Any:
+    """The stored output of stage ``kind`` if it was made from the same ``inputs`` hash."""
+    doc = await ctx.store.get_document(ctx.key, kind)
+    if doc is not None and doc.get("inputs") == inputs:
+        return doc.get("output")
+    return None
+
+
+async def save(ctx: RunContext, kind: str, inputs: str, output: Any) -> None:
+    """Store a stage's output with the hash of its inputs."""
+    dumped = output.model_dump(mode="json", by_alias=True) if hasattr(output, "model_dump") else output
+    await ctx.store.put_document(ctx.key, kind, {"inputs": inputs, "output": dumped})
+
+
+async def discovery_stage(ctx: RunContext, ask: Ask | None = None) -> DiscoveryResult:
+    """Requirements → DDD model, stack, criteria and questions; then apply the answers.
+
+    The model's answer is checkpointed before answers are applied, so changing an answer does
+    not repeat the LLM call.
+    """
+    spec = ctx.spec
+    raw_inputs = input_hash(spec.requirements, spec.hints.model_dump(mode="json"))
+    stored = await checkpoint(ctx, RAW_DISCOVERY_DOC, raw_inputs)
+    if stored is not None:
+        raw = DiscoveryResult.model_validate(stored)
+        ctx.reporter.note("discovery: reused the stored result (requirements unchanged)")
+    else:
+        raw = await discover(spec.requirements, spec.hints, ctx.llm, project=ctx.key)
+        await save(ctx, RAW_DISCOVERY_DOC, raw_inputs, raw)
+    spec_answers = {a.id: a.answer for a in spec.discovery.answers}
+    result = resolve_answers(raw, spec_answers, ctx.answers, ask=ask)
+    await save(ctx, DISCOVERY_DOC, input_hash(raw_inputs, spec_answers, ctx.answers), result)
+    return result
+
+
+async def retrieval_stage(ctx: RunContext, discovery: DiscoveryResult) -> list[PatternRef]:
+    """Patterns for the planner, or none (said plainly) when retrieval is off."""
+    if ctx.patterns is None:
+        ctx.reporter.note("retrieval: off (no pattern index); planning without patterns")
+        return []
+    inputs = input_hash(discovery.model_dump(mode="json"))
+    stored = await checkpoint(ctx, PATTERNS_DOC, inputs)
+    if stored is not None:
+        return [PatternRef(**p) for p in stored]
+    refs = await gather_patterns(discovery, ctx.patterns)
+    await save(ctx, PATTERNS_DOC, inputs, [vars(r) for r in refs])
+    ctx.reporter.note(f"retrieval: {len(refs)} patterns: {', '.join(r.pattern_id for r in refs)}")
+    return refs
+
+
+async def planning_stage(
+    ctx: RunContext, discovery: DiscoveryResult, patterns: list[PatternRef]
+) -> Masterplan:
+    """Discovery + patterns → a validated masterplan (one repair round if needed)."""
+    inputs = input_hash(discovery.model_dump(mode="json"), [p.pattern_id for p in patterns])
+    stored = await checkpoint(ctx, PLAN_DOC, inputs)
+    if stored is not None:
+        ctx.reporter.note("masterplan: reused the stored plan (inputs unchanged)")
+        return Masterplan.model_validate(stored)
+    plan = await make_plan(discovery, patterns, ctx.llm, project=ctx.key)
+    await save(ctx, PLAN_DOC, inputs, plan)
+    await ctx.store.save_tasks(ctx.key, plan.tasks())
+    return plan
