@@ -32,11 +32,15 @@ from mge.atomization.linking import (
     split_parts,
 )
 from mge.atomization.syntax import Definition, ParsedFile, SyntaxIssue
-from mge.models.atoms import AtomicUnit, Edge, Span, atom_id
+from mge.models.atoms import AtomicUnit, Edge, EdgeKind, Span, atom_id
 
 Mode = Literal["existing", "skeleton"]
 
-_MENTION = re.compile(r"`([A-Za-z_$][\w$.]*)(?:\(\))?`|\b([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)\(")
+_ATTRIBUTE = re.compile(r"\.\s*([A-Za-z_$][\w$]*)")
+
+_MENTION = re.compile(
+    r"`([A-Za-z_$][\w$.]*)(?:\(\))?`|\b([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)\("
+)
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ class Atomization:
     edges: list[Edge]
     definitions: Mapping[str, tuple[str, Definition]] = field(repr=False)
     """Atom id → (file, definition)."""
-    references: Mapping[str, Mapping[Target, str]] = field(repr=False)
+    references: Mapping[str, Mapping[Target, EdgeKind]] = field(repr=False)
     """Atom id → every project definition it refers to (atoms or not) and the edge kind."""
     unresolved: Mapping[str, list[str]] = field(repr=False)
     """Atom id → names it calls or declares to use that nothing defines."""
@@ -58,6 +62,8 @@ class Atomization:
     """Test case name → its source."""
     module_imports: Mapping[str, list[str]] = field(repr=False)
     """File → project files it imports at module level (runtime imports only)."""
+    table: SymbolTable = field(repr=False)
+    """The name index the references were resolved with (the context injector reuses it)."""
 
     @property
     def errors(self) -> list[SyntaxIssue]:
@@ -99,8 +105,8 @@ def _stub_resolution(
             found = table.member(cls, name) if cls is not None else None
         if isinstance(found, Target) and found.qualname != d.qualname:
             target = table.definition(found)
-            kind = "type" if target is not None and target.kind == "class" else "call"
-            res.add(found, kind)
+            is_type = target is not None and target.kind == "class"
+            res.add(found, "type" if is_type else "call")
         elif name in declared and found is None:
             res.unresolved.add(name)
 
@@ -111,24 +117,37 @@ def _is_atom(pf: ParsedFile, d: Definition, mode: Mode) -> bool:
     return d.is_stub if mode == "skeleton" else True
 
 
-def _test_targets(table: SymbolTable, path: str, d: Definition, methods: Mapping[str, list[Target]]) -> set[Target]:
-    """Definitions a test exercises: what it calls (directly or via classes it uses)."""
+def _test_targets(
+    table: SymbolTable,
+    path: str,
+    d: Definition,
+    methods: Mapping[str, list[Target]],
+    members: Mapping[Target, list[Target]],
+) -> set[Target]:
+    """Definitions a test exercises.
+
+    What it calls or names (directly or through imports), plus the members of the classes it
+    uses that it touches as ``.name`` (method calls on instances, properties), plus a method
+    called on an unknown receiver when only one method in the project has that name.
+    """
     res = resolve_definition(table, path, d)
     hits = {t for t, kind in res.targets.items() if kind in ("call", "import")}
-    classes = {t for t in res.targets if (td := table.definition(t)) is not None and td.kind == "class"}
-    classes |= {
-        Target(t.file, td.parent)
-        for t in hits
-        if (td := table.definition(t)) is not None and td.kind == "method" and td.parent
-    }
+    classes: set[Target] = set()
+    for t in res.targets:
+        td = table.definition(t)
+        if td is not None and td.kind == "class":
+            classes.add(t)
+        elif td is not None and td.kind == "method" and td.parent:
+            classes.add(Target(t.file, td.parent))
+    source = table.files[path].lines(d.start_line, d.end_line)
+    touched = set(_ATTRIBUTE.findall(source))
+    for cls in classes:
+        hits.update(m for m in members.get(cls, ()) if m.qualname.rsplit(".", 1)[-1] in touched)
     for call in d.calls:
         if call.receiver is None or call.receiver in ("self", "this", "cls"):
             continue
         candidates = methods.get(call.name, [])
-        in_used = [m for m in candidates if Target(m.file, m.qualname.rsplit(".", 1)[0]) in classes]
-        if in_used:
-            hits.update(in_used)
-        elif len(candidates) == 1:
+        if len(candidates) == 1:
             hits.add(candidates[0])
     return hits
 
@@ -145,13 +164,15 @@ def atomize_parsed(
     ids: dict[Target, str] = {}
     chosen: list[tuple[str, ParsedFile, Definition]] = []
     methods: dict[str, list[Target]] = defaultdict(list)
+    members: dict[Target, list[Target]] = defaultdict(list)
     for path, pf in parsed.items():
         for d in pf.definitions:
             if _is_atom(pf, d, mode):
                 ids[Target(path, d.qualname)] = atom_id(path, d.qualname)
                 chosen.append((path, pf, d))
-                if d.kind == "method":
+                if d.kind == "method" and d.parent is not None:
                     methods[d.name].append(Target(path, d.qualname))
+                    members[Target(path, d.parent)].append(Target(path, d.qualname))
 
     tests_of: dict[Target, list[str]] = defaultdict(list)
     test_sources: dict[str, str] = {}
@@ -161,7 +182,7 @@ def atomize_parsed(
                 continue
             name = test_case_name(path, d, pf.language)
             test_sources[name] = pf.lines(d.start_line, d.end_line)
-            for target in _test_targets(table, path, d, methods):
+            for target in _test_targets(table, path, d, methods, members):
                 tests_of[target].append(name)
 
     parts = {path: split_parts(pf.definitions) for path, pf in parsed.items()}
@@ -171,7 +192,7 @@ def atomize_parsed(
     atoms: list[AtomicUnit] = []
     edges: list[Edge] = []
     definitions: dict[str, tuple[str, Definition]] = {}
-    references: dict[str, dict[Target, str]] = {}
+    references: dict[str, dict[Target, EdgeKind]] = {}
     unresolved: dict[str, list[str]] = {}
     for path, pf, d in chosen:
         aid = ids[Target(path, d.qualname)]
@@ -183,12 +204,12 @@ def atomize_parsed(
             res.add(Target(path, part), "call")
         for target in groups.get(path, {}).get(d.qualname, ()):
             res.add(target, "import")
-        deps: dict[str, str] = {}
+        deps: dict[str, EdgeKind] = {}
         for target, kind in res.targets.items():
             dst = ids.get(target)
             if dst is not None and dst != aid:
                 deps[dst] = kind
-        edges.extend(Edge(src=aid, dst=dst, kind=kind) for dst, kind in deps.items())  # type: ignore[arg-type]
+        edges.extend(Edge(src=aid, dst=dst, kind=kind) for dst, kind in deps.items())
         if d.is_stub:
             loc, complexity = estimate_stub(contract)
         else:
@@ -228,4 +249,5 @@ def atomize_parsed(
         unresolved=unresolved,
         test_sources=test_sources,
         module_imports=module_imports(table),
+        table=table,
     )

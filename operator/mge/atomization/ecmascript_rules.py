@@ -98,7 +98,9 @@ IMPORTS_QUERY = """
 (export_statement source: (string)) @reexport
 (variable_declarator
   name: (_) @require.binding
-  value: (call_expression function: (identifier) @require.fn arguments: (arguments . (string) @require.source)))
+  value: (call_expression
+    function: (identifier) @require.fn
+    arguments: (arguments . (string) @require.source)))
 """
 
 TEST_FUNCTIONS = frozenset({"it", "test"})
@@ -216,8 +218,11 @@ class EcmaScriptRules:
         parent = decl.parent
         at_top = parent is not None and (
             parent.type == "program"
-            or (parent.type == "export_statement" and parent.parent is not None
-                and parent.parent.type == "program")
+            or (
+                parent.type == "export_statement"
+                and parent.parent is not None
+                and parent.parent.type == "program"
+            )
         )
         declarators = [c for c in decl.named_children if c.type == "variable_declarator"]
         if not at_top or len(declarators) != 1:
@@ -299,9 +304,12 @@ class EcmaScriptRules:
                 break
         end = raw.body.start_byte if raw.body is not None else raw.outer.end_byte
         header = src[start:end].decode("utf-8", "replace")
-        return _one_line(header).rstrip("=> ").rstrip() if raw.node.type == "arrow_function" and (
-            raw.body is not None and raw.body.type != "statement_block"
-        ) else _one_line(header)
+        return (
+            _one_line(header).rstrip("=> ").rstrip()
+            if raw.node.type == "arrow_function"
+            and (raw.body is not None and raw.body.type != "statement_block")
+            else _one_line(header)
+        )
 
     def params(self, raw: RawDef, is_method: bool) -> tuple[Param, ...]:
         """Parameters with TypeScript annotations, or JSDoc ``@param {T} name`` in JavaScript."""
@@ -399,8 +407,13 @@ class EcmaScriptRules:
             decls = [c for c in node.named_children if c.type == "variable_declarator"]
             if len(decls) == 1:
                 value = decls[0].child_by_field_name("value")
-                return value is not None and value.type in _FUNCTION_VALUES and (
-                    node.parent is not None and node.parent.type in ("program", "export_statement")
+                return (
+                    value is not None
+                    and value.type in _FUNCTION_VALUES
+                    and (
+                        node.parent is not None
+                        and node.parent.type in ("program", "export_statement")
+                    )
                 )
         return False
 
@@ -428,13 +441,18 @@ class EcmaScriptRules:
                     ]
                     if stmts:
                         out.append(stmts)
-            elif child.type.endswith("statement") and node.type in (
-                "for_statement",
-                "for_in_statement",
-                "while_statement",
-                "do_statement",
-                "if_statement",
-            ) and child.type != "expression_statement":
+            elif (
+                child.type.endswith("statement")
+                and node.type
+                in (
+                    "for_statement",
+                    "for_in_statement",
+                    "while_statement",
+                    "do_statement",
+                    "if_statement",
+                )
+                and child.type != "expression_statement"
+            ):
                 out.append([child])
         return out
 
@@ -450,7 +468,9 @@ class EcmaScriptRules:
         caps = QueryCursor(compiled_query(self.grammar, self._references)).captures(root)
         refs = References(outer_needs_undeclared=True)
         for node in caps.get("call.name", []):
-            refs.calls.append((node.start_byte, CallRef(_text(node), None, node.start_point[0] + 1)))
+            refs.calls.append(
+                (node.start_byte, CallRef(_text(node), None, node.start_point[0] + 1))
+            )
         for node in caps.get("new.name", []):
             call = CallRef(_text(node), None, node.start_point[0] + 1, constructor=True)
             refs.calls.append((node.start_byte, call))
@@ -470,13 +490,17 @@ class EcmaScriptRules:
         skip = {n.start_byte for n in caps.get("nonread", [])}
         skip.update(n.start_byte for n in bound)
         refs.binds = [(n.start_byte, _text(n)) for n in bound]
-        refs.reads = [(n.start_byte, _text(n)) for n in caps.get("id", []) if n.start_byte not in skip]
+        refs.reads = [
+            (n.start_byte, _text(n)) for n in caps.get("id", []) if n.start_byte not in skip
+        ]
         refs.mutates = [(n.start_byte, _text(n)) for n in caps.get("mut", [])]
         refs.assigns_outer = [(n.start_byte, _text(n)) for n in caps.get("assign", [])]
         if not self.typed:
-            for node in QueryCursor(compiled_query(self.grammar, "(comment) @c")).captures(
-                root
-            ).get("c", []):
+            for node in (
+                QueryCursor(compiled_query(self.grammar, "(comment) @c"))
+                .captures(root)
+                .get("c", [])
+            ):
                 text = _text(node)
                 if text.startswith("/**"):
                     for t in _JSDOC_TYPE.findall(text):

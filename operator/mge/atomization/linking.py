@@ -43,18 +43,99 @@ KIND_PRIORITY: dict[EdgeKind, int] = {"call": 4, "data": 3, "type": 2, "import":
 
 PYTHON_BUILTINS = frozenset(dir(builtins))
 JS_GLOBALS = frozenset(
-    """
-    console Math JSON Object Array String Number Boolean Promise Error TypeError RangeError
-    SyntaxError ReferenceError Map Set WeakMap WeakSet Date RegExp Symbol BigInt Intl Reflect
-    Proxy parseInt parseFloat isNaN isFinite setTimeout clearTimeout setInterval clearInterval
-    queueMicrotask structuredClone encodeURIComponent decodeURIComponent encodeURI decodeURI
-    require module exports process Buffer fetch globalThis window document undefined NaN
-    Infinity describe it test expect beforeEach afterEach beforeAll afterAll jest vi suite
-    Uint8Array ArrayBuffer DataView TextEncoder TextDecoder URL URLSearchParams AbortController
-    Record Partial Required Readonly Pick Omit Exclude Extract NonNullable ReturnType
-    Parameters InstanceType Awaited Iterable Iterator AsyncIterable Generator PromiseLike
-    ArrayLike Function Unknown
-    """.split()
+    [
+        "console",
+        "Math",
+        "JSON",
+        "Object",
+        "Array",
+        "String",
+        "Number",
+        "Boolean",
+        "Promise",
+        "Error",
+        "TypeError",
+        "RangeError",
+        "SyntaxError",
+        "ReferenceError",
+        "Map",
+        "Set",
+        "WeakMap",
+        "WeakSet",
+        "Date",
+        "RegExp",
+        "Symbol",
+        "BigInt",
+        "Intl",
+        "Reflect",
+        "Proxy",
+        "parseInt",
+        "parseFloat",
+        "isNaN",
+        "isFinite",
+        "setTimeout",
+        "clearTimeout",
+        "setInterval",
+        "clearInterval",
+        "queueMicrotask",
+        "structuredClone",
+        "encodeURIComponent",
+        "decodeURIComponent",
+        "encodeURI",
+        "decodeURI",
+        "require",
+        "module",
+        "exports",
+        "process",
+        "Buffer",
+        "fetch",
+        "globalThis",
+        "window",
+        "document",
+        "undefined",
+        "NaN",
+        "Infinity",
+        "describe",
+        "it",
+        "test",
+        "expect",
+        "beforeEach",
+        "afterEach",
+        "beforeAll",
+        "afterAll",
+        "jest",
+        "vi",
+        "suite",
+        "Uint8Array",
+        "ArrayBuffer",
+        "DataView",
+        "TextEncoder",
+        "TextDecoder",
+        "URL",
+        "URLSearchParams",
+        "AbortController",
+        "Record",
+        "Partial",
+        "Required",
+        "Readonly",
+        "Pick",
+        "Omit",
+        "Exclude",
+        "Extract",
+        "NonNullable",
+        "ReturnType",
+        "Parameters",
+        "InstanceType",
+        "Awaited",
+        "Iterable",
+        "Iterator",
+        "AsyncIterable",
+        "Generator",
+        "PromiseLike",
+        "ArrayLike",
+        "Function",
+        "Unknown",
+    ]
 )
 
 _PY_SUFFIX = ".py"
@@ -155,6 +236,11 @@ class SymbolTable:
                 imports[imp.alias] = imp
             else:
                 scoped[imp.scope][imp.alias] = imp
+        # ``const { f } = require("./m")`` binds ``f`` too: the import says what it is
+        for alias in imports:
+            qual = top.get(alias)
+            if qual is not None and defs[qual].kind == "module":
+                del top[alias]
         self.top[path] = top
         self.members[path] = dict(members)
         self.defs[path] = defs
@@ -204,7 +290,11 @@ class SymbolTable:
         for ext in (".js", ".jsx", ".mjs", ".cjs"):
             if norm.endswith(ext):
                 stem = norm[: -len(ext)]
-        candidates = [norm, *(stem + e for e in _ECMA_PROBE), *(f"{norm}/index{e}" for e in _ECMA_PROBE)]
+        candidates = [
+            norm,
+            *(stem + e for e in _ECMA_PROBE),
+            *(f"{norm}/index{e}" for e in _ECMA_PROBE),
+        ]
         for c in candidates:
             if c in self.ecma_paths:
                 return c
@@ -258,10 +348,7 @@ class SymbolTable:
         for part in rest.split(".") if rest else ():
             if found is None:
                 return None
-            if isinstance(found, str):
-                found = self.symbol(found, part)
-            else:
-                found = self.member(found, part)
+            found = self.symbol(found, part) if isinstance(found, str) else self.member(found, part)
         return found
 
     def _lookup_head(self, path: str, d: Definition, name: str) -> Target | str | None:
@@ -280,6 +367,22 @@ class SymbolTable:
             owner = defs.get(scope)
             scope = _enclosing_function(defs, owner)
         return self.symbol(path, name)
+
+    def known(self, path: str, d: Definition, name: str) -> bool:
+        """True when ``name`` is bound anywhere visible from ``d``: a local or parameter of it or
+        an enclosing function, an import at any level, or a module-level name."""
+        scope = d.scope
+        scoped = self.scoped_imports[path]
+        defs = self.defs[path]
+        while scope is not None:
+            if name in scoped.get(scope, {}) or name in self.locals[path].get(scope, ()):
+                return True
+            if f"{scope}.<locals>.{name}" in defs:
+                return True
+            scope = _enclosing_function(defs, defs.get(scope))
+        if name in self.top[path] or name in self.module_imports[path]:
+            return True
+        return bool(self.star_imports[path])
 
     def member(self, cls: Target, name: str, depth: int = 0) -> Target | None:
         """A member of a class, looked up through its project base classes too."""
@@ -363,8 +466,10 @@ def _call_target(table: SymbolTable, path: str, d: Definition, call: CallRef) ->
         owner = table.lookup(path, d, call.receiver)
         if owner is None:
             return None
-        found = table.symbol(owner, call.name) if isinstance(owner, str) else table.member(
-            owner, call.name
+        found = (
+            table.symbol(owner, call.name)
+            if isinstance(owner, str)
+            else table.member(owner, call.name)
         )
     if not isinstance(found, Target):
         return None
@@ -390,12 +495,12 @@ def resolve_definition(table: SymbolTable, path: str, d: Definition) -> Resoluti
         target = _call_target(table, path, d, call)
         if target is not None:
             res.add(target, "call")
-        elif call.receiver is None and _looks_local(call.name, pf.language):
-            found = table.lookup(path, d, call.name)
-            local = d.scope is not None and call.name in table.locals[path].get(d.scope, ())
-            imported = call.name in table.module_imports[path]
-            if found is None and not local and not imported:
-                res.unresolved.add(call.name)
+        elif (
+            call.receiver is None
+            and _looks_local(call.name, pf.language)
+            and not table.known(path, d, call.name)
+        ):
+            res.unresolved.add(call.name)
     for name in d.type_refs:
         found = table.lookup(path, d, name)
         if isinstance(found, Target) and found.qualname != d.qualname:
@@ -405,11 +510,17 @@ def resolve_definition(table: SymbolTable, path: str, d: Definition) -> Resoluti
         if isinstance(found, Target):
             res.add(found, "type")
     _resolve_reads(table, path, d, res)
+    # A part referring to the definition it was split from (recursion, a class naming itself)
+    # stays inside that unit, like direct recursion.
+    defs = table.defs[path]
+    cur: Definition | None = d
+    while cur is not None:
+        res.targets.pop(Target(path, cur.qualname), None)
+        cur = defs.get(cur.parent) if cur.parent else None
     if d.kind == "method" or (d.kind == "class" and d.parent is not None):
         cls = table.enclosing_class(path, d)
         if cls is not None:
             res.add(cls, "type")
-    res.targets.pop(Target(path, d.qualname), None)
     return res
 
 

@@ -46,7 +46,7 @@ class Limits:
 
 @dataclass(frozen=True, slots=True)
 class Stmt:
-    """One statement of a body: its extent, code lines and decision points (nested defs excluded)."""
+    """One statement: extent, code lines and decision points (nested definitions excluded)."""
 
     start_byte: int
     end_byte: int

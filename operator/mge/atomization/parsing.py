@@ -270,14 +270,17 @@ class _FileParser:
         prefix: str,
         kind: AtomKind,
         scope: str | None,
+        nested: bool = False,
     ) -> None:
+        """Units for packed groups: ``prefix#i`` under a definition, ``prefix.i`` under a group.
+
+        Groups of module-level statements stay kind ``module`` however deep they nest.
+        """
         for i, g in enumerate(groups, 1):
-            qualname = f"{prefix}#{i}" if kind == "module" or parent is None or (
-                parent.kind != "statements"
-            ) else f"{prefix}.{i}"
+            qualname = f"{prefix}.{i}" if nested else f"{prefix}#{i}"
             unit = _Unit(
                 qualname=qualname,
-                name=qualname.rsplit(".", 1)[-1] if kind == "statements" else qualname,
+                name=qualname.rsplit(".", 1)[-1] if nested else qualname.rsplit("#", 1)[-1],
                 kind=kind,
                 start=g.start_byte,
                 end=g.end_byte,
@@ -290,7 +293,7 @@ class _FileParser:
             )
             self.units.append(unit)
             if g.children:
-                self._add_groups(g.children, unit, qualname, "statements", scope)
+                self._add_groups(g.children, unit, qualname, kind, scope, nested=True)
 
     def collect_module_groups(self) -> None:
         """Module-level statements packed into ``<module>#n`` groups."""
@@ -299,7 +302,8 @@ class _FileParser:
             return
         top = sorted(self.top, key=lambda u: u.start)
         outline = self.outline(stmts, top)
-        self._add_groups(pack(outline, self.limits), None, MODULE_SCOPE, "module", None)
+        groups = pack(outline, self.limits, nest=False)
+        self._add_groups(groups, None, MODULE_SCOPE, "module", None)
 
     # -- attribution ------------------------------------------------------------------------
 
@@ -324,10 +328,10 @@ class _FileParser:
             return units[i] if i >= 0 else None
 
         for pos, call in refs.calls:
-            if (u := holder(pos)) is not None:
-                u.calls.append(call)
+            if (owner := holder(pos)) is not None:
+                owner.calls.append(call)
                 if call.receiver and call.name in _MUTATING_METHODS:
-                    u.mutates.add(call.receiver)
+                    owner.mutates.add(call.receiver)
         for attr, pairs in (
             ("types", refs.types),
             ("reads", refs.reads),
@@ -336,12 +340,12 @@ class _FileParser:
             ("assigns_outer", refs.assigns_outer),
         ):
             for pos, name in pairs:
-                if (u := holder(pos)) is not None:
-                    getattr(u, attr).add(name)
+                if (owner := holder(pos)) is not None:
+                    getattr(owner, attr).add(name)
         scoped: list[ImportRef] = []
         for pos, imp in imports:
-            u = holder(pos)
-            scope = u.qualname if u is not None and u.kind != "module" else None
+            owner = holder(pos)
+            scope = owner.scope if owner is not None else None
             if scope is not None:
                 imp = ImportRef(
                     imp.alias, imp.module, imp.name, imp.line, imp.level, scope, imp.type_only
@@ -372,7 +376,9 @@ class _FileParser:
                 is_stub = rules.is_stub(raw)
         own_binds = unit.binds
         reads = unit.reads - own_binds
-        outer = unit.assigns_outer - own_binds if self.outer_needs_undeclared else unit.assigns_outer
+        outer = (
+            unit.assigns_outer - own_binds if self.outer_needs_undeclared else unit.assigns_outer
+        )
         return Definition(
             qualname=unit.qualname,
             name=unit.name,

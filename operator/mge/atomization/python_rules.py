@@ -3,9 +3,10 @@
 Cyclomatic complexity follows radon's rules so that radon can serve as an independent oracle:
 1 + one per ``if``/``elif``/conditional expression, loop (``for``/``while``, plus one for a loop
 ``else``), ``except`` handler (plus one for a ``try … else``), boolean operator (``a and b or
-c`` counts two), comprehension ``for`` and ``if``, ``assert`` (nothing inside it), and each ``case`` of a ``match``
-except one irrefutable ``case _``/``case name``. ``with``, lambdas and match guards add nothing;
-nested functions and classes count for themselves, not for their parent.
+c`` counts two), comprehension ``for`` and ``if``, ``assert`` (nothing inside it), and each
+``case`` of a ``match`` except one irrefutable ``case _``/``case name``. ``with``, lambdas
+and match guards add nothing; nested functions and classes count for themselves, not for
+their parent.
 """
 
 from __future__ import annotations
@@ -165,9 +166,10 @@ class PythonRules:
             return ()
         out: list[Param] = []
         for p in node.named_children:
-            if p.type == "identifier":
-                out.append(Param(_text(p), None))
-            elif p.type in ("list_splat_pattern", "dictionary_splat_pattern"):
+            if p.type == "identifier" or p.type in (
+                "list_splat_pattern",
+                "dictionary_splat_pattern",
+            ):
                 out.append(Param(_text(p), None))
             elif p.type == "default_parameter":
                 out.append(Param(_text(p.child_by_field_name("name")), None))
@@ -294,7 +296,9 @@ class PythonRules:
         caps = QueryCursor(compiled_query(self.grammar, REFERENCES_QUERY)).captures(root)
         refs = References()
         for node in caps.get("call.name", []):
-            refs.calls.append((node.start_byte, CallRef(_text(node), None, node.start_point[0] + 1)))
+            refs.calls.append(
+                (node.start_byte, CallRef(_text(node), None, node.start_point[0] + 1))
+            )
         for node in caps.get("call.attr", []):
             obj = node.child_by_field_name("object")
             attr = node.child_by_field_name("attribute")
@@ -309,7 +313,9 @@ class PythonRules:
         bound = caps.get("bind", [])
         skip.update(n.start_byte for n in bound)
         refs.binds = [(n.start_byte, _text(n)) for n in bound]
-        refs.reads = [(n.start_byte, _text(n)) for n in caps.get("id", []) if n.start_byte not in skip]
+        refs.reads = [
+            (n.start_byte, _text(n)) for n in caps.get("id", []) if n.start_byte not in skip
+        ]
         refs.mutates = [(n.start_byte, _text(n)) for n in caps.get("mut", [])]
         refs.assigns_outer = [(n.start_byte, _text(n)) for n in caps.get("outer", [])]
         return refs
@@ -371,7 +377,9 @@ class PythonRules:
             return False
         if not parents:
             return True
-        return len(parents) == 1 and parents[0].kind == "class" and parents[0].name.startswith("Test")
+        return (
+            len(parents) == 1 and parents[0].kind == "class" and parents[0].name.startswith("Test")
+        )
 
 
 def _irrefutable(case: Node) -> bool:

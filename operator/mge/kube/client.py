@@ -45,13 +45,16 @@ class CallCounter:
 
 def load_api_client(kubeconfig: str | None = None) -> client.ApiClient:
     """An ApiClient from ``kubeconfig``, else in-cluster config, else ~/.kube/config."""
+    loader: Any = config.new_client_from_config
     if kubeconfig:
-        return config.new_client_from_config(config_file=kubeconfig)
+        made: client.ApiClient = loader(config_file=kubeconfig)
+        return made
     try:
         config.load_incluster_config()  # type: ignore[no-untyped-call]
         return client.ApiClient()
     except config.ConfigException:
-        return config.new_client_from_config()
+        fallback: client.ApiClient = loader()
+        return fallback
 
 
 def is_status(error: BaseException, code: int) -> bool:
@@ -65,10 +68,11 @@ class KubeClient:
     def __init__(self, api: client.ApiClient, counter: CallCounter | None = None) -> None:
         self.api = api
         self.counter = counter or CallCounter()
-        self._core = client.CoreV1Api(api)
-        self._batch = client.BatchV1Api(api)
-        self._net = client.NetworkingV1Api(api)
-        self._custom = client.CustomObjectsApi(api)
+        # Typed as Any: the generated client wants its model classes; we pass plain dicts.
+        self._core: Any = client.CoreV1Api(api)
+        self._batch: Any = client.BatchV1Api(api)
+        self._net: Any = client.NetworkingV1Api(api)
+        self._custom: Any = client.CustomObjectsApi(api)
 
     async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await asyncio.to_thread(fn, *args, **kwargs)
@@ -76,7 +80,9 @@ class KubeClient:
     def _plain(self, obj: Any) -> dict[str, Any]:
         if isinstance(obj, dict):
             return obj
-        return self.api.sanitize_for_serialization(obj)  # type: ignore[no-any-return]
+        sanitize: Any = self.api.sanitize_for_serialization
+        plain: dict[str, Any] = sanitize(obj)
+        return plain
 
     # ------------------------------------------------------------------ create / read
 
@@ -131,6 +137,7 @@ class KubeClient:
 
     async def list(self, kind: str, namespace: str, selector: str) -> list[dict[str, Any]]:
         """Objects of ``kind`` in ``namespace`` matching the label ``selector``."""
+        out: Any
         if kind == "Pod":
             out = await self._call(
                 self._core.list_namespaced_pod, namespace, label_selector=selector

@@ -30,11 +30,12 @@ from mge.kube.resources import Cost, Progress, ProjectStatus
 from mge.models.project import ProjectSpec
 from mge.pipeline.phases import TERMINAL, Phase
 
-WorkerState = Literal["absent", "running", "finished", "failed", "budget"]
+WorkerState = Literal["absent", "running", "finished", "failed", "budget", "blocked"]
 """What the pipeline worker for this Project's current generation is doing."""
 
 REASON_BUDGET = "BudgetExceeded"
 REASON_FAILED = "PipelineFailed"
+REASON_BLOCKED = "PipelineBlocked"
 REASON_PROGRESSING = "Progressing"
 REASON_COMPLETED = "Completed"
 REASON_WAITING_REVIEW = "WaitingForReview"
@@ -176,6 +177,9 @@ def decide(spec: ProjectSpec, status: ProjectStatus, observed: Observed, now: da
         phase = Phase.FAILED
         stalled_reason = REASON_FAILED
         message = observed.worker_error or "the pipeline failed"
+    elif observed.worker == "blocked" and phase not in TERMINAL:
+        stalled_reason = REASON_BLOCKED
+        message = observed.worker_error or "the pipeline cannot go on"
     elif phase not in TERMINAL and (
         observed.worker == "budget" or observed.spent_usd >= spec.budget.max_cost_usd > 0
     ):

@@ -31,7 +31,7 @@ from pydantic import ValidationError
 from mge.kube import children
 from mge.kube.client import KubeClient
 from mge.models.execution import ValidationResult
-from mge.models.project import ExecutionSpec
+from mge.models.project import API_GROUP, ExecutionSpec
 from mge.models.sandbox import (
     AtomOutcome,
     AtomStatus,
@@ -51,7 +51,7 @@ MAX_CONFIGMAP_BYTES = 900 * 1024
 POLL_FIRST_SECONDS = 0.5
 POLL_MAX_SECONDS = 5.0
 """Polling a Job backs off from the first to the max interval (doubling)."""
-ANNOTATION_FINGERPRINT = f"{children.API_GROUP}/batch-fingerprint"
+ANNOTATION_FINGERPRINT = f"{API_GROUP}/batch-fingerprint"
 
 IMAGE_REASONS = frozenset(
     {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"}

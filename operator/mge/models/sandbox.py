@@ -11,6 +11,7 @@ own ``files``; one atom's failure is that atom's only.
 
 from __future__ import annotations
 
+import itertools
 import re
 from enum import StrEnum
 from pathlib import PurePosixPath
@@ -85,7 +86,7 @@ def _check_files(files: dict[str, str]) -> dict[str, str]:
     for p in files:
         check_relative_path(p)
     paths = sorted(files)
-    for a, b in zip(paths, paths[1:], strict=False):
+    for a, b in itertools.pairwise(paths):
         if b.startswith(a + "/"):
             raise ValueError(f"{a!r} is a file and also a folder of {b!r}")
     return files

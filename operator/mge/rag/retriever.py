@@ -236,10 +236,7 @@ class Retriever:
         kinds: list[CollectionKind] = ["patterns", "learned"] if include_learned else ["patterns"]
         groups = []
         for kind in kinds:
-            collection = self._collection(kind)
-            if collection.count() == 0:
-                continue
-            result = collection.query(
+            result = self._collection(kind).query(
                 query_embeddings=[embedding],
                 n_results=k,
                 where=where,

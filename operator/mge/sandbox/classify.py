@@ -26,6 +26,7 @@ UNSHARE_SIGKILL = "unshare: sigprocmask unblock failed"
 PYTEST_NO_TESTS = 5
 MAX_LISTED_FAILURES = 3
 MAX_STDERR_LINES = 12
+MAX_CASE_LINES = 6
 
 
 @dataclass(frozen=True)
@@ -107,8 +108,10 @@ def _failure_summary(cases: Sequence[CaseOutcome]) -> str:
     bad = [c for c in cases if c.status in ("failed", "error")]
     shown = []
     for c in bad[:MAX_LISTED_FAILURES]:
-        first = _last_lines(c.message, 6) if c.message else "(no message)"
-        shown.append(f"{c.name}: {first}")
+        lines = [ln for ln in c.message.splitlines() if ln.strip()] or ["(no message)"]
+        if len(lines) > MAX_CASE_LINES:  # the first line names the error; the last ones locate it
+            lines = [lines[0], "…", *lines[-(MAX_CASE_LINES - 2) :]]
+        shown.append(f"{c.name}: " + "\n".join(lines))
     more = f"\n(+{len(bad) - MAX_LISTED_FAILURES} more)" if len(bad) > MAX_LISTED_FAILURES else ""
     return "\n".join(shown) + more
 

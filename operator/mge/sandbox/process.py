@@ -58,6 +58,15 @@ class ProcessRun:
     notes: list[str] = field(default_factory=list)
 
 
+async def _pipe_reader(fd: int) -> tuple[asyncio.StreamReader, asyncio.BaseTransport]:
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=2 * CHUNK_BYTES)
+    transport, _ = await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(fd, "rb", buffering=0)
+    )
+    return reader, transport
+
+
 def _killpg(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
@@ -75,15 +84,27 @@ async def run_capped(
 ) -> ProcessRun:
     """Run ``argv`` (stdin closed) until it exits, the timeout passes, or output overflows."""
     start = time.monotonic()
-    proc = await asyncio.create_subprocess_exec(
-        *argv,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=dict(env),
-        cwd=cwd,
-        start_new_session=True,
-    )
+    # Our own pipes rather than asyncio's: asyncio's Process.wait() also waits for its pipes to
+    # close, which a daemon that escaped the process group can put off forever.
+    (out_r, out_w), (err_r, err_w) = os.pipe(), os.pipe()
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=out_w,
+            stderr=err_w,
+            env=dict(env),
+            cwd=cwd,
+            start_new_session=True,
+        )
+    except BaseException:
+        os.close(out_r)
+        os.close(err_r)
+        raise
+    finally:
+        os.close(out_w)
+        os.close(err_w)
+    (out, out_t), (err, err_t) = await _pipe_reader(out_r), await _pipe_reader(err_r)
     tails = (_Tail(tail_bytes), _Tail(tail_bytes))
     overflow = asyncio.Event()
 
@@ -92,16 +113,14 @@ async def run_capped(
         if extra_kill is not None:
             extra_kill()
 
-    async def pump(stream: asyncio.StreamReader | None, tail: _Tail) -> None:
-        if stream is None:
-            return
+    async def pump(stream: asyncio.StreamReader, tail: _Tail) -> None:
         while chunk := await stream.read(CHUNK_BYTES):
             tail.add(chunk)
             if tails[0].total + tails[1].total > max_output_bytes:
                 overflow.set()
                 return
 
-    pumps = asyncio.gather(pump(proc.stdout, tails[0]), pump(proc.stderr, tails[1]))
+    pumps = asyncio.gather(pump(out, tails[0]), pump(err, tails[1]))
     waiter = asyncio.ensure_future(proc.wait())
     overflowed = asyncio.ensure_future(overflow.wait())
     run = ProcessRun(None, 0.0, b"", b"", 0, 0)
@@ -120,17 +139,13 @@ async def run_capped(
             await asyncio.wait_for(asyncio.shield(waiter), REAP_GRACE_SECONDS)
         except TimeoutError:
             run.notes.append("the process could not be reaped after SIGKILL")
+            waiter.cancel()
         try:
             await asyncio.wait_for(pumps, DRAIN_GRACE_SECONDS)
         except TimeoutError:
             run.notes.append("output pipes stayed open after the process ended")
-        except asyncio.CancelledError:
-            pass
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.feed_eof()
-        if proc.returncode is None:
-            waiter.cancel()
+        out_t.close()
+        err_t.close()
     run.returncode = proc.returncode
     run.duration_s = time.monotonic() - start
     run.stdout_tail, run.stderr_tail = bytes(tails[0].buf), bytes(tails[1].buf)

@@ -53,6 +53,7 @@ from mge.sandbox.workspace import create_atom_dir, create_batch_dir, read_capped
 
 log = logging.getLogger(__name__)
 
+_WRAPPERS = (IsolationKind.BWRAP, IsolationKind.UNSHARE)
 WRAPPER_PROCESSES = 4
 """Processes the wrappers add inside an atom's pids cgroup (bwrap and its pid-1 reaper, …)."""
 
@@ -111,9 +112,7 @@ class LocalSandbox:
             log.warning("sandbox: %s", w)
         toolchain = toolchain_for(batch.language)
         concurrency = min(self.options.concurrency or default_concurrency(), len(batch.items))
-        plan = _Plan(
-            batch, kind, host, toolchain, tuple(host_root_entries()), max(1, concurrency)
-        )
+        plan = _Plan(batch, kind, host, toolchain, tuple(host_root_entries()), max(1, concurrency))
         batch_dir = create_batch_dir(batch, self.options.scratch_dir)
         cgroups = self._batch_cgroups(batch, host, warnings)
         gate = asyncio.Semaphore(plan.concurrency)
@@ -176,7 +175,9 @@ def _describe(plan: _Plan, cgroups: BatchCgroups | None) -> list[str]:
         f"{lim.max_processes} processes, {lim.max_file_size_mb} MiB files, "
         f"{lim.max_open_files} open files"
     )
-    out.append(f"wall clock {lim.timeout_seconds:g} s per atom; output cap {lim.max_output_bytes} B")
+    out.append(
+        f"wall clock {lim.timeout_seconds:g} s per atom; output cap {lim.max_output_bytes} B"
+    )
     out.append("environment built from scratch (no HOME, no credentials)")
     return out
 
@@ -189,9 +190,9 @@ def _shared_uid_slots(plan: _Plan) -> int:
     return 0 if private_userns else plan.concurrency
 
 
-def _argv(plan: _Plan, item: SandboxItem, atom_dir: Path, rl: ResourceLimits) -> tuple[
-    list[str], dict[str, str]
-]:
+def _argv(
+    plan: _Plan, item: SandboxItem, atom_dir: Path, rl: ResourceLimits
+) -> tuple[list[str], dict[str, str]]:
     """(argv, environment of the launched process) for one atom."""
     bwrap = plan.kind is IsolationKind.BWRAP
     workdir = SANDBOX_WORKDIR if bwrap else str(atom_dir)
@@ -294,12 +295,14 @@ def _outcome(
         cases, problem = _read_report(atom_dir)
     stdout = run.stdout_tail.decode(errors="replace")
     stderr = run.stderr_tail.decode(errors="replace")
-    runner = "command" if item.command is not None else (
-        "pytest" if plan.toolchain.language == "python" else "node"
+    runner = (
+        "command"
+        if item.command is not None
+        else ("pytest" if plan.toolchain.language == "python" else "node")
     )
     facts = RunFacts(
         returncode=run.returncode,
-        wrapper=plan.kind.value if plan.kind in (IsolationKind.BWRAP, IsolationKind.UNSHARE) else "",
+        wrapper=plan.kind.value if plan.kind in _WRAPPERS else "",
         timed_out=run.timed_out,
         output_exceeded=run.output_exceeded,
         oom_killed=cg.oom_killed() if cg is not None else False,

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from mge.store.urls import backend_of, sqlite_path
 
@@ -52,7 +53,8 @@ def make_engine(url: URL, *, echo: bool = False) -> AsyncEngine:
     """An async engine for a normalised URL (see :func:`mge.store.urls.normalize_url`).
 
     For a SQLite file, its folder is created first. In-memory SQLite gets a single pooled
-    connection (each new connection would be a new, empty database).
+    connection (each new connection would be a new, empty database), so there every reader
+    waits for a running transaction to finish; use a file for anything concurrent.
     """
     if backend_of(url) == "postgresql":
         return create_async_engine(
@@ -65,7 +67,9 @@ def make_engine(url: URL, *, echo: bool = False) -> AsyncEngine:
     path = sqlite_path(url)
     kwargs: dict[str, Any] = {}
     if path is None:
-        kwargs = {"pool_size": 1, "max_overflow": 0}
+        # Not SQLAlchemy's default StaticPool: it hands the one connection to concurrent
+        # users at once, so a reader would see a writer's uncommitted rows. Here they queue.
+        kwargs = {"poolclass": AsyncAdaptedQueuePool, "pool_size": 1, "max_overflow": 0}
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, echo=echo, **kwargs)

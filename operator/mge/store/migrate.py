@@ -16,6 +16,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -40,6 +41,8 @@ VERSION_TABLE = "mge_schema_version"
 """Must match ``VERSION_TABLE`` in migrations/env.py."""
 ADVISORY_LOCK_ID = 0x4D4745_0001
 """PostgreSQL advisory lock key held while migrating ("MGE" + 1)."""
+MIGRATION_FAILURES: tuple[type[BaseException], ...] = (*DB_FAILURES, CommandError)
+"""Database failures, plus Alembic's CommandError (e.g. an unknown target revision)."""
 
 
 @dataclass(frozen=True)
@@ -97,12 +100,12 @@ def _downgrade_sync(connection: Connection, target: str) -> Revisions:
 async def upgrade(engine: AsyncEngine, target: str = "head") -> Revisions:
     """Upgrade the database behind ``engine`` to ``target`` in one transaction.
 
-    Raises StoreError when the database refuses.
+    Raises StoreError when the database refuses or ``target`` is not a known revision.
     """
     try:
         async with engine.begin() as conn:
             return await conn.run_sync(_upgrade_sync, target)
-    except DB_FAILURES as e:
+    except MIGRATION_FAILURES as e:
         raise store_error(f"migrating to {target}", mask_url(engine.url), e) from e
 
 
@@ -111,7 +114,7 @@ async def downgrade(engine: AsyncEngine, target: str) -> Revisions:
     try:
         async with engine.begin() as conn:
             return await conn.run_sync(_downgrade_sync, target)
-    except DB_FAILURES as e:
+    except MIGRATION_FAILURES as e:
         raise store_error(f"downgrading to {target}", mask_url(engine.url), e) from e
 
 

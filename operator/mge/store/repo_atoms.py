@@ -235,7 +235,7 @@ class AtomsRepo(StoreCore):
                 .where(atoms.c.project == key)
                 .group_by(atoms.c.state)
             )
-            for state, n in result.tuples():
+            for state, n in result:
                 counts[AtomState(state)] = int(n)
         return counts
 
@@ -258,7 +258,7 @@ class AtomsRepo(StoreCore):
                 .where(edges.c.project == key)
                 .order_by(edges.c.src, edges.c.dst, edges.c.kind)
             )
-            return [Edge(src=s, dst=d, kind=k) for s, d, k in result.tuples()]
+            return [Edge(src=s, dst=d, kind=k) for s, d, k in result]
 
 
 def _by_atom(key: str, **values: Any) -> sa.Update:

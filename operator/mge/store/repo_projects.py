@@ -113,7 +113,9 @@ class ProjectsRepo(StoreCore):
 
     # ---------------------------------------------------------------- documents
 
-    async def put_document(self, key: str, kind: str, content: Any) -> str:
+    async def put_document(
+        self, key: str, kind: str, content: BaseModel | Mapping[str, Any]
+    ) -> str:
         """Store a stage output (a model or a JSON-able mapping) under ``kind``; replaces.
 
         Returns the content hash, so a caller can tell whether an output changed.

@@ -59,7 +59,7 @@ def python_module_name(path: str) -> str | None:
     return ".".join(parts) if parts else None
 
 
-def test_functions(path: str, source: str) -> list[str]:
+def list_tests(path: str, source: str) -> list[str]:
     """Node ids (``path::name``, ``path::Class::name``) of the tests defined in one test file."""
     language = language_of(path)
     if language == "python":
@@ -107,7 +107,7 @@ class Codebase:
     @cached_property
     def all_tests(self) -> list[str]:
         """Node ids of every test in the codebase, in file order."""
-        return [t for p in self.test_files for t in test_functions(p, self.files[p])]
+        return [t for p in self.test_files for t in list_tests(p, self.files[p])]
 
     @cached_property
     def atoms_by_file(self) -> dict[str, list[AtomicUnit]]:
@@ -205,6 +205,8 @@ class Codebase:
     def module_tests(self, path: str) -> list[str]:
         """Tests of one module: those covering its atoms, plus those in ``test_<stem>`` files."""
         stem = posixpath.splitext(posixpath.basename(path))[0]
+        if stem == "__init__":
+            stem = posixpath.basename(posixpath.dirname(path)) or stem
         own = {a.id for a in self.atoms_by_file.get(path, ())}
         picked = []
         for t in self.all_tests:

@@ -188,7 +188,7 @@ def architecture_violations(
 # --- acceptance criteria (L4) -----------------------------------------------------------------
 
 
-def test_mentions(codebase: Codebase) -> dict[str, set[str]]:
+def ac_mentions(codebase: Codebase) -> dict[str, set[str]]:
     """AC ids each test names in its name, docstring or body (``AC-3``, ``ac_3``…)."""
     mentions: dict[str, set[str]] = {}
     for path in codebase.test_files:
@@ -211,7 +211,7 @@ def acceptance_map(
 ) -> dict[str, list[str]]:
     """AC id → the tests that check it (by mention, or by owning task)."""
     by_ac: dict[str, list[str]] = {c.id: [] for c in criteria}
-    for test_id, ids in test_mentions(codebase).items():
+    for test_id, ids in ac_mentions(codebase).items():
         for ac in ids:
             if ac in by_ac:
                 by_ac[ac].append(test_id)

@@ -10,6 +10,7 @@ Kubernetes Job running ``mge sandbox run``.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from itertools import count
@@ -30,7 +31,10 @@ BatchRunner = Callable[[SandboxBatch], Awaitable[SandboxResult]]
 """Runs a SandboxBatch in isolation (e.g. the local sandbox runner)."""
 
 IMPORT_MARKER = "MGE-IMPORT-ERROR"
-JUNIT_FILE = ".mge-junit.xml"
+RESULTS_MARKER = "MGE-RESULTS "
+MESSAGE_BUDGET = 5000
+"""Characters of failure text the driver reports for all tests together (the sandbox keeps
+only the last 8 KiB of stderr)."""
 PYTEST_ARGS: tuple[str, ...] = (
     "-q",
     "--no-header",
@@ -38,13 +42,14 @@ PYTEST_ARGS: tuple[str, ...] = (
     "no:cacheprovider",
     "--tb=short",
     "-rfE",
-    f"--junitxml={JUNIT_FILE}",
+    "--rootdir=.",
 )
 
-# The driver every Python item runs (python -c). Kept tiny: it is the only code MGE adds to
-# what runs in the sandbox.
+# The driver every Python item runs (python -s -c). It is the only code MGE adds to what runs
+# in the sandbox: import the modules, run pytest on the node ids with a small plugin that
+# collects each test's outcome, and print them as one JSON line at the end of stderr.
 DRIVER = """\
-import importlib, os, sys, traceback
+import importlib, json, os, sys, traceback
 sys.path[:0] = [p for p in ("src", ".") if os.path.isdir(p)]
 for name in {modules!r}:
     try:
@@ -57,28 +62,48 @@ tests = {tests!r}
 if not tests:
     sys.exit(0)
 import pytest
-sys.exit(pytest.main([*{args!r}, "--", *tests]))
+class Collect:
+    def __init__(self):
+        self.results = {{}}
+    def pytest_runtest_logreport(self, report):
+        if report.failed or (report.when == "call" and report.nodeid not in self.results):
+            self.results[report.nodeid] = [report.outcome, report.longreprtext[-{limit}:]]
+    def pytest_collectreport(self, report):
+        if report.failed:
+            key = report.nodeid or "<collection>"
+            self.results[key] = ["error", report.longreprtext[-{limit}:]]
+collect = Collect()
+code = pytest.main([*{args!r}, "--", *tests], plugins=[collect])
+sys.stderr.write("\\n{results}" + json.dumps(collect.results) + "\\n")
+sys.exit(code)
 """
 
 _FAILED_LINE = re.compile(r"^(?:FAILED|ERROR) (\S+?)(?: - .*)?$", re.M)
+MAX_ID_CHARS = 128
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _batch_numbers = count(1)
 
 
 def driver_command(modules: Sequence[str], tests: Sequence[str]) -> list[str]:
     """The argv of one Python item: import ``modules``, then pytest ``tests`` (pure)."""
+    limit = max(200, MESSAGE_BUDGET // max(1, len(tests)))
     script = DRIVER.format(
-        modules=tuple(modules), tests=tuple(tests), args=PYTEST_ARGS, marker=IMPORT_MARKER
+        modules=tuple(modules),
+        tests=tuple(tests),
+        args=PYTEST_ARGS,
+        marker=IMPORT_MARKER,
+        results=RESULTS_MARKER,
+        limit=limit,
     )
-    return ["python", "-c", script]
+    return ["python", "-s", "-c", script]
 
 
 def item_id(job_id: str) -> str:
     """A sandbox-safe item id for a job id (``NAME_PATTERN``)."""
-    safe = _SAFE.sub("-", job_id).strip("-.") or "job"
+    safe = (_SAFE.sub("-", job_id).strip("-.") or "job")[:MAX_ID_CHARS]
     if not re.match(NAME_PATTERN, safe):
-        safe = ("j" + safe)[:128]
-    return safe[:128]
+        safe = ("j" + safe)[:MAX_ID_CHARS]
+    return safe
 
 
 def split_shared(jobs: Sequence[TestJob]) -> tuple[dict[str, str], list[dict[str, str]]]:
@@ -126,14 +151,39 @@ def build_batch(
     return batch, ids
 
 
-def _junit_key(test_id: str) -> tuple[str, str]:
-    """(classname, name) pytest writes in JUnit for a node id."""
-    path, *rest = test_id.split(TEST_ID_SEPARATOR)
-    module = path.removesuffix(".py").replace("/", ".")
-    if module.startswith("src."):
-        module = module[len("src.") :]
-    classes, name = rest[:-1], rest[-1] if rest else ""
-    return ".".join([module, *classes]), name
+def parse_results(stderr: str) -> dict[str, tuple[str, str]]:
+    """The driver's per-test results (node id → (outcome, failure text)) from stderr."""
+    at = stderr.rfind(RESULTS_MARKER)
+    if at < 0:
+        return {}
+    line = stderr[at + len(RESULTS_MARKER) :].split("\n", 1)[0]
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    out: dict[str, tuple[str, str]] = {}
+    for key, value in data.items():
+        if isinstance(value, list) and len(value) == 2:
+            out[str(key)] = (str(value[0]), str(value[1]))
+    return out
+
+
+def strip_results(text: str) -> str:
+    """``text`` without the driver's results line (it is machine-read, not for people)."""
+    return "\n".join(ln for ln in text.splitlines() if not ln.startswith(RESULTS_MARKER))
+
+
+def _lookup(reported: dict[str, tuple[str, str]], test_id: str) -> tuple[str, str] | None:
+    if test_id in reported:
+        return reported[test_id]
+    for key, value in reported.items():
+        if key.endswith(TEST_ID_SEPARATOR + test_id.split(TEST_ID_SEPARATOR, 1)[-1]) and (
+            test_id.endswith(key) or key.endswith(test_id)
+        ):
+            return value
+    return None
 
 
 def outcome_of(job: TestJob, atom: AtomOutcome) -> TestOutcome:
@@ -147,21 +197,26 @@ def outcome_of(job: TestJob, atom: AtomOutcome) -> TestOutcome:
             import_error=f"importing {module} failed:\n{stderr.strip()}",
             output=stdout + stderr,
         )
-    by_key = {_junit_key(t): t for t in job.tests}
+    reported = parse_results(stderr)
     failed: list[str] = []
     passed: list[str] = []
     details: dict[str, str] = {}
-    for case in atom.cases:
-        test_id = by_key.get((case.classname, case.name))
-        if test_id is None:
+    for test_id in job.tests:
+        found = _lookup(reported, test_id)
+        if found is None:
             continue
-        if case.status in ("failed", "error"):
-            failed.append(test_id)
-            details[test_id] = case.message
-        elif case.status == "passed":
+        status, message = found
+        if status == "passed":
             passed.append(test_id)
-    if not atom.cases:
+        else:
+            failed.append(test_id)
+            details[test_id] = message
+    collection = [m for k, (st, m) in reported.items() if st == "error" and "::" not in k]
+    if not reported:
         failed = [m for m in _FAILED_LINE.findall(stdout) if m in job.tests]
+    elif collection and not failed:
+        failed = list(job.tests)
+        details = dict.fromkeys(failed, "\n".join(collection))
     timed_out = atom.status in (AtomStatus.TIMEOUT, AtomStatus.CPU_LIMIT)
     ok = atom.passed and not failed
     return TestOutcome(
@@ -169,9 +224,9 @@ def outcome_of(job: TestJob, atom: AtomOutcome) -> TestOutcome:
         passed=ok,
         failed_tests=tuple(failed),
         passed_tests=tuple(passed),
-        output=(stdout + ("\n" + stderr if stderr else "")).strip(),
+        output=strip_results(stdout + ("\n" + stderr if stderr else "")).strip(),
         timed_out=timed_out,
-        error="" if ok else atom.detail,
+        error="" if ok or (failed and details) else strip_results(atom.detail),
         details=details,
     )
 

@@ -1,8 +1,15 @@
 """Fixtures for store tests: every test runs on SQLite AND PostgreSQL.
 
-PostgreSQL comes from ``MGE_TEST_POSTGRES_URL`` (``bash scripts/start-postgres.sh`` prints one);
-each test gets a fresh database, dropped afterwards. Without the variable the PostgreSQL half is
-skipped locally, but FAILS under ``CI=true`` (CI always provides it, so a missing one is a bug).
+PostgreSQL comes from ``MGE_TEST_POSTGRES_URL`` (``bash scripts/start-postgres.sh`` prints one).
+Without the variable the PostgreSQL half is skipped locally, but FAILS under ``CI=true`` (CI
+always provides it, so a missing one is a bug, not a reason to skip).
+
+- ``db_url``: an EMPTY database (a new SQLite file, or a new PostgreSQL database dropped
+  afterwards) — for migration and CLI tests.
+- ``store_url``: a database at the newest schema with no rows. On PostgreSQL it is one database
+  per session, migrated once and truncated before each test (creating and migrating a database
+  per test cost ~0.4 s each on the shared CI machine).
+- ``store``: a Store open on ``store_url`` whose clock always says ``FIXED_NOW``.
 """
 
 from __future__ import annotations
@@ -12,17 +19,18 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
+from sqlalchemy.engine import URL
+from store_samples import FIXED_NOW
 
-from mge.store import Store, normalize_url
+from mge.store import Store, normalize_url, upgrade_database
+from mge.store.tables import metadata
 
 POSTGRES_ENV = "MGE_TEST_POSTGRES_URL"
-FIXED_NOW = datetime(2026, 11, 24, 12, 30, 45, 123456, tzinfo=UTC)
 
 
 def _in_ci() -> bool:
@@ -60,26 +68,75 @@ async def _admin(dsn: str, sql: str) -> None:
         await conn.close()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def _fresh_postgres_database(server: URL) -> tuple[str, str]:
+    """Create an empty database; returns (its URL, the admin DSN to drop it with)."""
+    name = f"mge_test_{uuid.uuid4().hex[:12]}"
+    admin_dsn = server.set(drivername="postgresql").render_as_string(hide_password=False)
+    _run_in_thread(_admin(admin_dsn, f'CREATE DATABASE "{name}"'))
+    return server.set(database=name).render_as_string(hide_password=False), admin_dsn
+
+
+def _drop(admin_dsn: str, url: str) -> None:
+    name = normalize_url(url).database
+    _run_in_thread(_admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A URL to an empty database: a SQLite file, or a new PostgreSQL database."""
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'state' / 'mge.db'}"
         return
-    server = normalize_url(postgres_server_url())
-    name = f"mge_test_{uuid.uuid4().hex[:12]}"
-    admin_dsn = server.set(drivername="postgresql").render_as_string(hide_password=False)
-    _run_in_thread(_admin(admin_dsn, f'CREATE DATABASE "{name}"'))
+    url, admin_dsn = _fresh_postgres_database(normalize_url(postgres_server_url()))
     try:
-        yield server.set(database=name).render_as_string(hide_password=False)
+        yield url
     finally:
-        _run_in_thread(_admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _drop(admin_dsn, url)
+
+
+@pytest.fixture(scope="session")
+def _postgres_store_database() -> Iterator[str]:
+    """One PostgreSQL database at the newest schema, shared by the session's store tests."""
+    url, admin_dsn = _fresh_postgres_database(normalize_url(postgres_server_url()))
+    try:
+        _run_in_thread(_migrate(url))
+        yield url
+    finally:
+        _drop(admin_dsn, url)
+
+
+async def _migrate(url: str) -> None:
+    await upgrade_database(url)
+
+
+async def _truncate(url: str) -> None:
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    dsn = normalize_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("SET lock_timeout = '10s'")
+        await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A URL to a database at the newest schema with no rows in any table."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'state' / 'mge.db'}"
+    url: str = request.getfixturevalue("_postgres_store_database")
+    _run_in_thread(_truncate(url))
+    return url
 
 
 @pytest.fixture
-async def store(db_url: str) -> AsyncIterator[Store]:
-    """An open store (migrated) whose clock always says FIXED_NOW."""
-    opened = await Store.open(db_url, clock=lambda: FIXED_NOW)
+async def store(store_url: str) -> AsyncIterator[Store]:
+    """An open store whose clock always says FIXED_NOW."""
+    opened = await Store.open(store_url, clock=lambda: FIXED_NOW)
     try:
         yield opened
     finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from mge.llm.base import LLMResponse
 from mge.models import (
     AcceptanceCriterion,
@@ -31,6 +33,9 @@ from mge.models import (
 )
 from mge.models.atoms import AtomState
 from mge.store import Store
+
+FIXED_NOW = datetime(2026, 11, 24, 12, 30, 45, 123456, tzinfo=UTC)
+"""What the ``store`` fixture's clock always says."""
 
 
 def spec(requirements: str = "A todo library with due dates.") -> ProjectSpec:

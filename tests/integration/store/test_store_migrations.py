@@ -97,3 +97,16 @@ async def test_data_survives_reopening(db_url: str) -> None:
         assert project is not None and project.generation == 3
     finally:
         await store.close()
+
+
+async def test_in_memory_sqlite_store_works() -> None:
+    from store_samples import spec
+
+    store = await Store.open("sqlite://")
+    try:
+        async with store.transaction():
+            await store.upsert_project("mem", spec(), 1)
+        assert [p.key for p in await store.list_projects()] == ["mem"]
+        assert await store.schema_revision() == head_revision()
+    finally:
+        await store.close()

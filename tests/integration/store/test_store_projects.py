@@ -36,9 +36,9 @@ async def test_new_project_starts_pending_with_its_spec(store: Store) -> None:
     assert await store.get_project("missing") is None
 
 
-async def test_new_generation_replaces_spec_but_keeps_phase(db_url: str) -> None:
+async def test_new_generation_replaces_spec_but_keeps_phase(store_url: str) -> None:
     clock = Clock()
-    store = await Store.open(db_url, clock=clock)
+    store = await Store.open(store_url, clock=clock)
     try:
         first = await store.upsert_project("todo", spec("v1"), 1)
         await store.set_phase("todo", "Planning", {"tasks": 3})

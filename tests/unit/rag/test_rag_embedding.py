@@ -110,7 +110,12 @@ def test_missing_model_is_a_config_error(tmp_path: Path) -> None:
 def test_config_round_trips_through_chromas_registry() -> None:
     ef = MiniLMInt8EmbeddingFunction(max_tokens=128, batch_size=8)
     config = ef.get_config()
-    assert config == {"model_sha256": MODEL_SHA256, "max_tokens": 128, "batch_size": 8}
+    assert config == {
+        "model_sha256": MODEL_SHA256,
+        "max_tokens": 128,
+        "batch_size": 8,
+        "batch_tokens": 2048,
+    }
     rebuilt = config_to_embedding_function({"name": ef.name(), "config": config})
     assert isinstance(rebuilt, MiniLMInt8EmbeddingFunction)
     assert rebuilt.get_config() == config
@@ -126,11 +131,13 @@ def test_config_from_another_model_is_rejected() -> None:
         ef.validate_config_update(ef.get_config(), {"max_tokens": 64})
 
 
-@pytest.mark.parametrize(("kwargs", "field"), [({"batch_size": 0}, "batch_size"),
-                                               ({"max_tokens": 4}, "max_tokens")])
-def test_bad_parameters_name_the_field(kwargs: dict[str, int], field: str) -> None:
-    with pytest.raises(ConfigError, match=field):
-        MiniLMInt8EmbeddingFunction(**kwargs)
+def test_bad_parameters_name_the_field() -> None:
+    with pytest.raises(ConfigError, match="batch_size"):
+        MiniLMInt8EmbeddingFunction(batch_size=0)
+    with pytest.raises(ConfigError, match="max_tokens"):
+        MiniLMInt8EmbeddingFunction(max_tokens=4)
+    with pytest.raises(ConfigError, match="batch_tokens"):
+        MiniLMInt8EmbeddingFunction(batch_tokens=100)
 
 
 def test_embedder_is_chosen_by_setting_name() -> None:
@@ -154,10 +161,22 @@ def test_l2_normalize_scales_rows_and_keeps_zero_rows() -> None:
 @given(
     lengths=st.lists(st.integers(min_value=1, max_value=512), max_size=200),
     batch_size=st.integers(min_value=1, max_value=64),
+    budget=st.none() | st.integers(min_value=1, max_value=4096),
 )
-def test_length_sorted_batches_partition_the_input(lengths: list[int], batch_size: int) -> None:
-    batches = length_sorted_batches(lengths, batch_size)
+def test_length_sorted_batches_partition_the_input(
+    lengths: list[int], batch_size: int, budget: int | None
+) -> None:
+    batches = length_sorted_batches(lengths, batch_size, budget)
     flat = [i for b in batches for i in b]
     assert sorted(flat) == list(range(len(lengths)))
     assert all(1 <= len(b) <= batch_size for b in batches)
     assert [lengths[i] for i in flat] == sorted(lengths)
+    if budget is not None:
+        # padded size within budget, except a lone text longer than the budget
+        assert all(len(b) * max(lengths[i] for i in b) <= budget or len(b) == 1 for b in batches)
+
+
+def test_long_texts_go_in_smaller_batches() -> None:
+    lengths = [10] * 40 + [256] * 20
+    sizes = [len(b) for b in length_sorted_batches(lengths, 32, 2048)]
+    assert sizes == [32, 8, 8, 8, 4]

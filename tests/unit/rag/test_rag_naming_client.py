@@ -55,7 +55,9 @@ def test_parse_chroma_url(url: str, parsed: tuple[str, int, bool]) -> None:
     assert parse_chroma_url(url) == parsed
 
 
-@pytest.mark.parametrize("url", ["chroma:8000", "ftp://x", "http://", "http://h/path", "http://h:x"])
+@pytest.mark.parametrize(
+    "url", ["chroma:8000", "ftp://x", "http://", "http://h/path", "http://h:x"]
+)
 def test_bad_chroma_url(url: str) -> None:
     with pytest.raises(ConfigError, match="chroma_url"):
         parse_chroma_url(url)

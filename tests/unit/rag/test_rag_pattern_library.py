@@ -54,14 +54,25 @@ def test_library_has_at_least_60_patterns_balanced_by_language(library: list[Pat
 def test_common_kinds_exist_in_both_languages(library: list[Pattern]) -> None:
     have = {(p.language, p.kind) for p in library}
     missing = sorted(
-        (lang, kind) for kind in KINDS_IN_BOTH for lang in FENCE_LANGUAGES if (lang, kind) not in have
+        (lang, kind)
+        for kind in KINDS_IN_BOTH
+        for lang in FENCE_LANGUAGES
+        if (lang, kind) not in have
     )
     assert not missing
 
 
 def test_named_frameworks_are_covered(library: list[Pattern]) -> None:
     frameworks = {p.framework for p in library}
-    assert {"fastapi", "pydantic", "sqlalchemy", "express", "fastify", "react", "typer"} <= frameworks
+    assert {
+        "fastapi",
+        "pydantic",
+        "sqlalchemy",
+        "express",
+        "fastify",
+        "react",
+        "typer",
+    } <= frameworks
 
 
 def test_python_samples_parse_and_pass_pyflakes(library: list[Pattern], tmp_path: Path) -> None:

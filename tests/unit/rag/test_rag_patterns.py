@@ -75,7 +75,7 @@ def test_document_puts_title_and_explanation_before_code() -> None:
     ],
 )
 def test_parse_errors_name_the_file_and_problem(text: str, message: str) -> None:
-    with pytest.raises(InputError, match="broken.md") as err:
+    with pytest.raises(InputError, match=r"broken\.md") as err:
         PatternLibrary.parse(text, "broken.md")
     assert message in str(err.value)
 

@@ -1,0 +1,234 @@
+"""A tiny project through generation → validation → retry → review → output, for real.
+
+Real parts only: the scripted provider over recordings/ (clearly recordings), the LLM client
+with the SQLite store as cache and ledger, the local process sandbox, mypy, the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from shop_project import (
+    ACCEPTANCE,
+    ADD,
+    ATOMS,
+    CHECKOUT,
+    DISCOUNT,
+    LEVELS,
+    RECORDINGS,
+    SUBTOTAL,
+    TOTAL,
+    codebase,
+    spec,
+)
+
+from mge.execution.generator import DependencyAwareGenerator
+from mge.execution.integration import ProgressiveIntegrationTester
+from mge.execution.journal import StoreJournal, load_state
+from mge.execution.output import write_output
+from mge.execution.report import compute_report
+from mge.llm.client import LLMClient
+from mge.llm.scripted import ScriptedProvider
+from mge.models.atoms import AtomState
+from mge.models.project import ProjectSpec
+from mge.review.confidence import ConfidenceScorer
+from mge.review.decisions import edit, regenerate
+from mge.review.queue import ReviewQueue, save_review
+from mge.sandbox import LocalSandbox, RunnerOptions
+from mge.store import Store
+from mge.validation.batch import LocalBatchValidator, Workspace
+from mge.validation.hierarchy import HierarchicalValidator
+from mge.validation.sandboxed import SandboxTestRunner
+from mge.validation.typecheck import MypyChecker
+
+PROJECT = "default/shop"
+
+
+@dataclass
+class Rig:
+    """Everything one run needs, wired the way `mge run` wires it."""
+
+    store: Store
+    provider: ScriptedProvider
+    client: LLMClient
+    workspace: Workspace
+    validator: LocalBatchValidator
+    runner: SandboxTestRunner
+    integration: ProgressiveIntegrationTester
+    hierarchy: HierarchicalValidator
+    generator: DependencyAwareGenerator
+    journal: StoreJournal
+
+
+async def make_rig(store: Store, tmp_path: Path, project_spec: ProjectSpec) -> Rig:
+    provider = ScriptedProvider(RECORDINGS, priced_as="claude-sonnet-4-5")
+    client = LLMClient(provider, cache=store, ledger=store)
+    cb = codebase()
+    state = await load_state(store, PROJECT, cb.atoms)
+    workspace = Workspace(cb)
+    sandbox = LocalSandbox(RunnerOptions(scratch_dir=tmp_path / "scratch"))
+    runner = SandboxTestRunner(sandbox.run)
+    validator = LocalBatchValidator(workspace, runner, MypyChecker(cache_dir=tmp_path / "mypy"))
+    journal = StoreJournal(store, PROJECT)
+    integration = ProgressiveIntegrationTester(workspace, runner, state=state, journal=journal)
+    hierarchy = HierarchicalValidator(cb, runner)
+    generator = DependencyAwareGenerator(
+        workspace=workspace, llm=client, validator=validator, spec=project_spec, state=state,
+        journal=journal, project=PROJECT, integration=integration, hierarchy=hierarchy,
+    )
+    return Rig(store, provider, client, workspace, validator, runner, integration, hierarchy,
+               generator, journal)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'mge.db'}")
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+async def _plan(store: Store, project_spec: ProjectSpec) -> None:
+    await store.upsert_project(PROJECT, project_spec, 1)
+    levels = {a: k for k, level in enumerate(LEVELS) for a in level}
+    await store.save_atoms(PROJECT, list(ATOMS.values()), levels)
+
+
+async def test_generation_validation_retry_review_and_output(store: Store, tmp_path: Path) -> None:
+    project_spec = spec()
+    await _plan(store, project_spec)
+    rig = await make_rig(store, tmp_path, project_spec)
+
+    result = await rig.generator.run(LEVELS)
+
+    assert result.status == "completed" and result.levels_done == 3
+    atoms = result.state.atoms
+    for a in (SUBTOTAL, ADD, TOTAL):
+        assert atoms[a.id].state is AtomState.VALIDATED and len(atoms[a.id].attempts) == 1
+    # discount: wrong formula first, fixed on the retry at temperature 0.5.
+    first, second = atoms[DISCOUNT.id].attempts
+    assert first.validation is not None and not first.validation.passed
+    assert first.validation.first_failure().startswith("tests: FAILED tests/test_shop.py::")
+    assert "assert 1.5 == 8.5" in first.validation.first_failure()
+    assert second.temperature == 0.5 and second.validation is not None and second.validation.passed
+    # checkout: a syntax error, a type error, a wrong result — then flagged for review.
+    checkout = atoms[CHECKOUT.id]
+    assert checkout.state is AtomState.FAILED
+    failing = [next(c.name for c in a.validation.checks if not c.passed)
+               for a in checkout.attempts if a.validation is not None]
+    assert failing == ["parse", "types", "tests"]
+    assert [a.temperature for a in checkout.attempts] == [0.7, 0.5, 0.3]
+    assert "[return-value]" in checkout.attempts[1].validation.first_failure()  # type: ignore[union-attr]
+
+    # Everything was written down as it happened.
+    stored = await store.list_attempts(PROJECT)
+    assert len(stored) == 8
+    assert all(len(a.prompt_hash) == 64 for a in stored)
+    assert sum(a.usage.input_tokens for a in stored) > 0
+    states = {a.id: a.state for a in await store.list_atoms(PROJECT)}
+    assert states[CHECKOUT.id] is AtomState.FAILED and states[DISCOUNT.id] is AtomState.VALIDATED
+    # The scripted provider is a recording, priced as the named model.
+    assert rig.client.totals.calls == 8 and rig.client.totals.cost_usd > 0
+    # Progressive integration ran the ready module tests; L2: pricing complete, cart not.
+    assert result.integration and all(r.passed for r in result.integration)
+    modules = {r.subject: r.passed for r in result.modules}
+    assert modules == {"src/shop/pricing.py": True, "src/shop/cart.py": False}
+
+    # Review: every failed atom plus the least certain 15 % (ceil(0.15 × 5) = 1).
+    queue = ReviewQueue(rig.workspace.codebase, llm=rig.client, project=PROJECT,
+                        scorer=ConfidenceScorer(max_attempts=3), fraction=0.15)
+    scores = queue.scores(result.state)
+    items = await queue.build(result.state, scores=scores)
+    assert [(i.atom_id, i.reason) for i in items] == [(CHECKOUT.id, "failed"),
+                                                       (DISCOUNT.id, "low_confidence")]
+    assert scores[CHECKOUT.id].attempts == 0.0 and scores[DISCOUNT.id].attempts == 0.6667
+    assert min(p.score for a, p in scores.items() if a != CHECKOUT.id) == scores[DISCOUNT.id].score
+    assert "passes 0 as the discount" in items[0].suggestion
+    assert "Last failure: tests:" in items[0].context_summary
+    await save_review(store, PROJECT, items, scores)
+    assert {i.atom_id for i in await store.list_review_items(PROJECT)} == {CHECKOUT.id,
+                                                                          DISCOUNT.id}
+
+    # A reviewer regenerates checkout with feedback: a new attempt, validated, accepted.
+    regen = await regenerate(items[0], "Pass the percent through to total().",
+                             checkout.attempts, rig.generator.executor, level=2, by="ana")
+    assert regen.accepted and regen.state is AtomState.VALIDATED
+    assert regen.attempt is not None and regen.attempt.number == 4
+    # A reviewer's bad edit of discount is refused; a good one is accepted.
+    bad = await edit(items[1], "def discount(amount: float, percent: float) -> float:\n"
+                     "    return amount\n", atoms[DISCOUNT.id].attempts, rig.workspace,
+                     rig.validator, rig.journal, by="bo")
+    assert not bad.accepted and "NOT accepted" in bad.message
+    good_code = ("def discount(amount: float, percent: float) -> float:\n"
+                 "    return round(amount - amount * percent / 100, 2)\n")
+    good = await edit(items[1], good_code, [*atoms[DISCOUNT.id].attempts, bad.attempt],  # type: ignore[list-item]
+                      rig.workspace, rig.validator, rig.journal, by="bo")
+    assert good.accepted and good.state is AtomState.APPROVED
+    assert (await store.get_atom(PROJECT, DISCOUNT.id)).state is AtomState.APPROVED  # type: ignore[union-attr]
+    assert len(await store.list_attempts(PROJECT, CHECKOUT.id)) == 4
+    assert rig.provider.unserved() == {}
+
+    # L4: the whole generated suite and both acceptance criteria.
+    codes = dict(rig.workspace.validated)
+    system = await rig.hierarchy.system(codes, ACCEPTANCE)
+    assert system.passed, system.checks
+    assert [c.name for c in system.checks] == ["suite", "AC-1", "AC-2"]
+
+    # Output: sources, tests, README, report.json — and its own tests pass under plain pytest.
+    final = await load_state(store, PROJECT, ATOMS)
+    report = compute_report(PROJECT, ATOMS, final, result=result, levels=LEVELS, review=items,
+                            scores=scores, provider="scripted", model="recording", recorded=True)
+    assert report.first_try_pass_rate == 0.6 and report.pass_rate_after_retries == 1.0
+    out = tmp_path / "out"
+    written = await write_output(out, rig.workspace.codebase.render(codes), report,
+                                 git_branch="mge/generated")
+    assert "Made from a scripted recording" in (out / "README.md").read_text()
+    assert written.commit is not None
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=out,
+        env={"PYTHONPATH": str(out / "src"), "PATH": "/usr/bin:/bin"},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await proc.communicate()
+    assert proc.returncode == 0, output.decode()
+    assert "6 passed" in output.decode()
+
+    # Resume: a new run over the same store makes no LLM call and changes nothing.
+    again = await make_rig(store, tmp_path, project_spec)
+    rerun = await again.generator.run(LEVELS)
+    assert rerun.status == "completed"
+    assert again.client.totals.calls == 0 and again.client.totals.cache_hits == 0
+    assert len(await store.list_attempts(PROJECT)) == 11
+
+
+async def test_budget_stops_cleanly_and_a_higher_budget_resumes(
+    store: Store, tmp_path: Path
+) -> None:
+    tight = spec(maxAtoms=2)
+    await _plan(store, tight)
+    rig = await make_rig(store, tmp_path, tight)
+    stopped = await rig.generator.run(LEVELS)
+    assert stopped.status == "budget_exceeded"
+    assert "maxAtoms" in stopped.message and "nothing done so far is lost" in stopped.message
+    assert stopped.levels_done == 0
+    started = {a for a, p in stopped.state.atoms.items() if p.attempts}
+    assert started == {SUBTOTAL.id, DISCOUNT.id}  # the in-flight calls were validated and kept
+    assert stopped.state.atoms[SUBTOTAL.id].state is AtomState.VALIDATED
+    assert len(await store.list_attempts(PROJECT)) == 2
+
+    roomy = spec(maxAtoms=10)
+    await store.upsert_project(PROJECT, roomy, 2)
+    resumed = await make_rig(store, tmp_path, roomy)
+    done = await resumed.generator.run(LEVELS)
+    assert done.status == "completed"
+    attempts = await store.list_attempts(PROJECT)
+    numbers = sorted((a.atom_id, a.number) for a in attempts)
+    assert (DISCOUNT.id, 2) in numbers and (DISCOUNT.id, 1) in numbers
+    # No call was made twice: discount's first attempt came from the first run only.
+    assert resumed.client.totals.calls == len(attempts) - 2

@@ -1,0 +1,33 @@
+"""Sandbox tests run once per isolation kind this host really has (probed, not assumed)."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import cache
+
+import pytest
+
+from mge.sandbox import HostReport, probe_host
+
+
+@cache
+def host_report() -> HostReport:
+    """The probe of this host, shared by collection and the tests."""
+    return asyncio.run(probe_host())
+
+
+def available_isolations() -> list[str]:
+    """The isolation choices to test here: every working wrapper, and unsandboxed for contrast."""
+    host = host_report()
+    kinds = [name for name, p in (("bwrap", host.bwrap), ("unshare", host.unshare)) if p.ok]
+    return [*kinds, "unsandboxed"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "isolation" in metafunc.fixturenames:
+        metafunc.parametrize("isolation", available_isolations())
+
+
+@pytest.fixture
+def host() -> HostReport:
+    return host_report()

@@ -1,0 +1,104 @@
+"""Codebase: rendering, test resolution, which tests can run when."""
+
+from __future__ import annotations
+
+import pytest
+from shop_codebase import ADD, DISCOUNT, GOOD, SUBTOTAL, TOTAL, codebase
+
+from mge.validation.codebase import is_test_file, list_tests, python_module_name
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("tests/test_shop.py", True),
+        ("src/shop/cart_test.py", True),
+        ("test_x.py", True),
+        ("src/cart.test.ts", True),
+        ("src/cart.spec.tsx", True),
+        ("__tests__/cart.ts", True),
+        ("tests/conftest.py", False),
+        ("src/shop/cart.py", False),
+        ("src/testing.py", False),
+        ("tests/data.json", False),
+    ],
+)
+def test_is_test_file(path: str, expected: bool) -> None:
+    assert is_test_file(path) is expected
+
+
+@pytest.mark.parametrize(
+    ("path", "module"),
+    [
+        ("src/shop/cart.py", "shop.cart"),
+        ("shop/__init__.py", "shop"),
+        ("tool.py", "tool"),
+        ("README.md", None),
+    ],
+)
+def test_python_module_name(path: str, module: str | None) -> None:
+    assert python_module_name(path) == module
+
+
+def test_test_functions_python_and_typescript() -> None:
+    cb = codebase()
+    assert cb.all_tests == [
+        "tests/test_shop.py::test_subtotal",
+        "tests/test_shop.py::test_discount",
+        "tests/test_shop.py::test_total_AC_1",
+        "tests/test_shop.py::TestCart::test_add",
+        "tests/test_shop.py::TestCart::test_add_and_total",
+    ]
+    ts = 'import { test } from "node:test";\ntest("adds two", () => {});\nit(`works`, () => {});\n'
+    assert list_tests("src/a.test.ts", ts) == ["src/a.test.ts::adds two", "src/a.test.ts::works"]
+
+
+def test_test_names_resolve_by_name_suffix_or_node_id() -> None:
+    cb = codebase()
+    assert cb.tests_by_atom[ADD.id] == [
+        "tests/test_shop.py::TestCart::test_add",
+        "tests/test_shop.py::TestCart::test_add_and_total",
+    ]
+    assert cb.tests_by_atom[TOTAL.id] == [
+        "tests/test_shop.py::test_total_AC_1",
+        "tests/test_shop.py::TestCart::test_add_and_total",
+    ]
+    assert cb.unresolved_tests == [f"{ADD.id}: test_missing"]
+    assert cb.atoms_by_test["tests/test_shop.py::TestCart::test_add_and_total"] == {
+        ADD.id,
+        TOTAL.id,
+    }
+
+
+def test_runnable_tests_wait_for_siblings() -> None:
+    cb = codebase()
+    # test_add_and_total also covers `total`: it cannot run until total has code.
+    assert cb.runnable_tests(ADD.id, []) == ["tests/test_shop.py::TestCart::test_add"]
+    assert cb.runnable_tests(ADD.id, [TOTAL.id]) == [
+        "tests/test_shop.py::TestCart::test_add",
+        "tests/test_shop.py::TestCart::test_add_and_total",
+    ]
+    assert cb.ready_tests([SUBTOTAL.id, DISCOUNT.id]) == [
+        "tests/test_shop.py::test_subtotal",
+        "tests/test_shop.py::test_discount",
+    ]
+
+
+def test_module_tests_by_coverage_and_by_name() -> None:
+    cb = codebase()
+    assert cb.module_tests("src/shop/cart.py") == [
+        "tests/test_shop.py::TestCart::test_add",
+        "tests/test_shop.py::TestCart::test_add_and_total",
+    ]
+    assert len(cb.module_tests("src/shop/pricing.py")) == 4
+    # tests/test_shop.py is named after a module `shop`: every test belongs to it.
+    assert len(cb.module_tests("src/shop/__init__.py")) == 5
+
+
+def test_render_splices_only_given_atoms_and_keeps_other_files() -> None:
+    cb = codebase()
+    files = cb.render({SUBTOTAL.id: GOOD[SUBTOTAL.id]})
+    assert "return float(sum(prices))" in files["src/shop/pricing.py"]
+    assert files["src/shop/cart.py"] == cb.files["src/shop/cart.py"]
+    assert files["tests/test_shop.py"] == cb.files["tests/test_shop.py"]
+    assert files["src/shop/pricing.py"].count("    ...\n") == 2

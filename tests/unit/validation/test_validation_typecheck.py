@@ -1,0 +1,56 @@
+"""mypy on assembled files: output parsing, attribution to atoms, one real run."""
+
+from __future__ import annotations
+
+from shop_codebase import ADD, DISCOUNT, GOOD, SUBTOTAL, TOTAL, codebase
+
+from mge.validation.typecheck import MypyChecker, TypeIssue, attribute, parse_mypy_output
+
+
+def test_parse_mypy_output_keeps_errors_only() -> None:
+    text = (
+        'src/a.py:4: error: Incompatible return value type (got "str", expected "int")  '
+        "[return-value]\n"
+        "src/a.py:4: note: see this\n"
+        'src/b.py:10:5: error: Name "x" is not defined  [name-defined]\n'
+        "Success: whatever\n"
+    )
+    assert parse_mypy_output(text) == [
+        TypeIssue(
+            "src/a.py",
+            4,
+            'Incompatible return value type (got "str", expected "int")  [return-value]',
+        ),
+        TypeIssue("src/b.py", 10, 'Name "x" is not defined  [name-defined]'),
+    ]
+
+
+def test_attribute_by_span_drops_unowned() -> None:
+    issues = [TypeIssue("a.py", 3, "x"), TypeIssue("a.py", 9, "y"), TypeIssue("b.py", 1, "z")]
+    spans = {"a.py": {"f": (1, 4), "g": (8, 12)}}
+    assert attribute(issues, spans) == {"f": [issues[0]], "g": [issues[1]]}
+
+
+async def test_real_mypy_finds_the_bad_body_only(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    cb = codebase()
+    codes = {
+        SUBTOTAL.id: "def subtotal(prices: list[float]) -> float:\n    return 'zero'\n",
+        DISCOUNT.id: GOOD[DISCOUNT.id],
+        TOTAL.id: GOOD[TOTAL.id],
+        ADD.id: GOOD[ADD.id],
+    }
+    files = cb.render(codes)
+    checker = MypyChecker(cache_dir=tmp_path / "cache")
+    assert checker.available
+    issues = await checker.check(files, ["src/shop/pricing.py", "src/shop/cart.py"])
+    assert len(issues) == 1, issues
+    assert issues[0].path == "src/shop/pricing.py"
+    assert "[return-value]" in issues[0].message
+    owner = {
+        SUBTOTAL.qualname: SUBTOTAL.id,
+        DISCOUNT.qualname: DISCOUNT.id,
+        TOTAL.qualname: TOTAL.id,
+    }
+    assembly = cb.render_file("src/shop/pricing.py", codes)
+    spans = {"src/shop/pricing.py": {owner[q]: span for q, span in assembly.spans.items()}}
+    assert list(attribute(issues, spans)) == [SUBTOTAL.id]
