@@ -141,7 +141,7 @@ def _one_line(text: str) -> str:
 def clean_jsdoc(comment: str) -> str:
     """The text of a ``/** … */`` comment without its delimiters and leading stars."""
     body = comment.strip().removeprefix("/**").removesuffix("*/")
-    lines = [re.sub(r"^\s*\*\s?", "", line) for line in body.split("\n")]
+    lines = [re.sub(r"^\s*\*?\s?", "", line) for line in body.split("\n")]
     while lines and not lines[0].strip():
         lines.pop(0)
     while lines and not lines[-1].strip():

@@ -86,7 +86,9 @@ def main() -> None:
     """Console entry point: run the app, print MGE errors as one clear message, exit 2."""
     _register()
     try:
-        app(standalone_mode=False)
+        rc = app(standalone_mode=False)
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
     except MGEError as e:
         typer.secho(f"error: {e}", fg="red", err=True)
         sys.exit(2)

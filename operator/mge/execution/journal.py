@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from mge.errors import InputError
 from mge.execution.state import ExecutionState
 from mge.models.atoms import AtomState
 from mge.models.execution import Attempt, ValidationResult
 from mge.store import Store
+from mge.validation.codebase import Codebase
 
 
 class StoreJournal:
@@ -49,3 +51,28 @@ async def load_state(store: Store, project: str, atom_ids: Iterable[str]) -> Exe
     states = {a: stored[a].state for a in ids if a in stored}
     codes = {a: c for a in ids if a in stored and (c := stored[a].code) is not None}
     return ExecutionState.resume(ids, attempts, states, codes)
+
+
+SKELETON_DOC = "skeleton"
+"""Document kind holding the skeleton files: ``{path: text}``, or ``{"output": {path: text}}``
+as stage checkpoints store it."""
+
+
+async def load_codebase(store: Store, project: str) -> Codebase:
+    """The project's skeleton files and atoms, as stored."""
+    doc = await store.get_document(project, SKELETON_DOC)
+    if doc is None:
+        raise InputError(
+            f"project {project!r} has no skeleton in the store yet (document {SKELETON_DOC!r}); "
+            "run `mge run` first"
+        )
+    files = doc.get("output", doc) if isinstance(doc.get("output"), dict) else doc
+    atoms = {a.id: a.unit for a in await store.list_atoms(project)}
+    return Codebase({str(k): str(v) for k, v in files.items()}, atoms)
+
+
+async def accepted_codes(store: Store, project: str) -> dict[str, str]:
+    """Code of every atom whose code was accepted (validated, approved, or in review after
+    passing)."""
+    keep = {AtomState.VALIDATED, AtomState.APPROVED, AtomState.IN_REVIEW}
+    return {a.id: a.code for a in await store.list_atoms(project) if a.state in keep and a.code}

@@ -63,15 +63,16 @@ def _decided(
 
 async def approve(
     item: ReviewItem,
-    workspace: Workspace,
     journal: Journal,
     *,
+    workspace: Workspace | None = None,
     by: str | None = None,
     now: datetime | None = None,
 ) -> DecisionResult:
     """Accept the item's code as it stands."""
     when = now or datetime.now(UTC)
-    workspace.validated[item.atom_id] = item.code
+    if workspace is not None:
+        workspace.validated[item.atom_id] = item.code
     await journal.settle(item.atom_id, AtomState.APPROVED, item.code)
     note = (
         " (it had not passed validation: approved on the reviewer's word)"
@@ -199,3 +200,55 @@ def _failure(result: ValidationResult | None) -> str:
     if result is None:
         return "no validation result"
     return result.first_failure()[:500] or "validation failed"
+
+
+@dataclass(frozen=True)
+class ReviewDeps:
+    """The collaborators a decision may need: approve needs the journal only, edit the
+    validator and workspace, regenerate the executor (which holds LLM, validator, budget)."""
+
+    journal: Journal
+    workspace: Workspace | None = None
+    validator: BatchValidator | None = None
+    executor: AtomExecutorWithRetry | None = None
+
+
+async def apply_decision(
+    item: ReviewItem,
+    decision: Decision,
+    history: list[Attempt],
+    deps: ReviewDeps,
+    *,
+    code: str | None = None,
+    feedback: str | None = None,
+    level: int = 0,
+    by: str | None = None,
+    now: datetime | None = None,
+) -> DecisionResult:
+    """Apply ``decision`` to ``item`` — the one entry point for ``mge review`` and the
+    operator's AtomReview patches. Raises InputError when the decision lacks what it needs."""
+    if decision == "approve":
+        return await approve(item, deps.journal, workspace=deps.workspace, by=by, now=now)
+    if decision == "edit":
+        if code is None:
+            raise InputError("decision edit needs the edited code")
+        if deps.validator is None or deps.workspace is None:
+            raise InputError("decision edit needs a validator and a workspace")
+        return await edit(
+            item,
+            code,
+            history,
+            deps.workspace,
+            deps.validator,
+            deps.journal,
+            level=level,
+            by=by,
+            now=now,
+        )
+    if decision == "regenerate":
+        if feedback is None:
+            raise InputError("decision regenerate needs feedback")
+        if deps.executor is None:
+            raise InputError("decision regenerate needs an executor (LLM and validator)")
+        return await regenerate(item, feedback, history, deps.executor, level=level, by=by, now=now)
+    raise InputError(f"unknown decision {decision!r}: use approve, edit or regenerate")

@@ -3,8 +3,8 @@
 Four kinds, strongest first:
 
 ``bwrap``
-    bubblewrap: new user, pid, net, ipc, uts and cgroup namespaces; an empty root with read-only
-    /usr (and the interpreter's folders), the atom folder as the only writable host path, a
+    bubblewrap: new user, pid, net, ipc, uts and cgroup namespaces; an empty read-only root with
+    read-only /usr (and the interpreter's folders), the atom folder as the only writable host path, a
     size-limited tmpfs /tmp, a fresh /proc whose /proc/sys is read-only (as root, the sandbox's
     uid maps to host uid 0, which may write global sysctls otherwise — measured), no /etc, no
     HOME, uid 65534 inside, nested user namespaces disabled.
@@ -123,6 +123,8 @@ def bwrap_argv(
         "--bind",
         host_workdir,
         SANDBOX_WORKDIR,
+        "--remount-ro",
+        "/",
         "--chdir",
         SANDBOX_WORKDIR,
         "--clearenv",

@@ -46,43 +46,6 @@ from mge.validation.hierarchy import HierarchicalValidator
 from mge.validation.sandboxed import SandboxTestRunner
 from mge.validation.typecheck import MypyChecker
 
-PROJECT = "default/shop"
-
-
-@dataclass
-class Rig:
-    """Everything one run needs, wired the way `mge run` wires it."""
-
-    store: Store
-    provider: ScriptedProvider
-    client: LLMClient
-    workspace: Workspace
-    validator: LocalBatchValidator
-    runner: SandboxTestRunner
-    integration: ProgressiveIntegrationTester
-    hierarchy: HierarchicalValidator
-    generator: DependencyAwareGenerator
-    journal: StoreJournal
-
-
-async def make_rig(store: Store, tmp_path: Path, project_spec: ProjectSpec) -> Rig:
-    provider = ScriptedProvider(RECORDINGS, priced_as="claude-sonnet-4-5")
-    client = LLMClient(provider, cache=store, ledger=store)
-    cb = codebase()
-    state = await load_state(store, PROJECT, cb.atoms)
-    workspace = Workspace(cb)
-    sandbox = LocalSandbox(RunnerOptions(scratch_dir=tmp_path / "scratch"))
-    runner = SandboxTestRunner(sandbox.run)
-    validator = LocalBatchValidator(workspace, runner, MypyChecker(cache_dir=tmp_path / "mypy"))
-    journal = StoreJournal(store, PROJECT)
-    integration = ProgressiveIntegrationTester(workspace, runner, state=state, journal=journal)
-    hierarchy = HierarchicalValidator(cb, runner)
-    generator = DependencyAwareGenerator(
-        workspace=workspace, llm=client, validator=validator, spec=project_spec, state=state,
-        journal=journal, project=PROJECT, integration=integration, hierarchy=hierarchy,
-    )
-    return Rig(store, provider, client, workspace, validator, runner, integration, hierarchy,
-               generator, journal)
 
 
 @pytest.fixture
@@ -94,15 +57,9 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
         await opened.close()
 
 
-async def _plan(store: Store, project_spec: ProjectSpec) -> None:
-    await store.upsert_project(PROJECT, project_spec, 1)
-    levels = {a: k for k, level in enumerate(LEVELS) for a in level}
-    await store.save_atoms(PROJECT, list(ATOMS.values()), levels)
-
-
 async def test_generation_validation_retry_review_and_output(store: Store, tmp_path: Path) -> None:
     project_spec = spec()
-    await _plan(store, project_spec)
+    await plan(store, project_spec)
     rig = await make_rig(store, tmp_path, project_spec)
 
     result = await rig.generator.run(LEVELS)
@@ -211,7 +168,7 @@ async def test_budget_stops_cleanly_and_a_higher_budget_resumes(
     store: Store, tmp_path: Path
 ) -> None:
     tight = spec(maxAtoms=2)
-    await _plan(store, tight)
+    await plan(store, tight)
     rig = await make_rig(store, tmp_path, tight)
     stopped = await rig.generator.run(LEVELS)
     assert stopped.status == "budget_exceeded"

@@ -76,7 +76,7 @@ def test_find_secrets():
             i = data.find(name)
             if i >= 0:
                 found.append(data[i:data.find(b"\\0", i)].decode())
-    print("FOUND", found)
+    open("loot.txt", "w").write(repr(found))  # the atom folder goes back to the runner
     assert found
 """,
         Threat.HOST_FILES_READ: f"""
@@ -87,24 +87,25 @@ def test_read_host_files():
             got.append(open(path).read()[:200])
         except OSError:
             pass
-    print("READ", got)
+    open("loot.txt", "w").write(repr(got))
     assert got
 """,
         Threat.HOST_FILES_WRITE: f"""
 import glob, os
 def test_write_outside():
+    # Host paths only count (the sandbox's own /tmp is private); no makedirs, which would just
+    # build the path inside the sandbox.
     wrote = []
-    targets = [{str(outside / "pwned.txt")!r}, "/tmp/pwned-{TOKEN}.txt"]
+    targets = [{str(outside / "pwned.txt")!r}]
     targets += [d + "/pwned.txt" for d in glob.glob({str(scratch)!r} + "/mge-batch-*/*")
                 if os.path.realpath(d) != os.path.realpath(".")]
-    for t in targets:
+    for t in targets + ["/tmp/pwned-{TOKEN}.txt", "/pwned-{TOKEN}.txt"]:
         try:
             open(t, "w").write("pwned")
             wrote.append(t)
         except OSError:
             pass
-    print("WROTE", wrote)
-    assert wrote
+    assert set(wrote) & set(targets)
 """,
         Threat.KERNEL_SETTINGS: """
 def test_write_a_sysctl():
@@ -236,9 +237,18 @@ def _leftover_processes() -> list[str]:
     return found
 
 
+def _loot(run: RedTeamRun, threat: Threat) -> str:
+    (loot,) = run.scratch.glob(f"mge-batch-*/*-{threat.value}/loot.txt") or [None]
+    return loot.read_text() if loot is not None else ""
+
+
 def _host_traces(threat: Threat, run: RedTeamRun) -> list[str]:
     """Evidence on the host that the attack worked."""
     traces = []
+    if threat is Threat.ENV_SECRETS and SECRET in _loot(run, threat):
+        traces.append("the secret was copied into the atom folder")
+    if threat is Threat.HOST_FILES_READ and CANARY in _loot(run, threat):
+        traces.append("the canary was copied into the atom folder")
     if threat is Threat.NETWORK and run.connections:
         traces.append(f"{run.connections} connection(s) reached the host listener")
     if threat is Threat.ENV_SECRETS and SECRET in _all_output(run.result):
@@ -247,6 +257,7 @@ def _host_traces(threat: Threat, run: RedTeamRun) -> list[str]:
         traces.append("the canary appears in the results")
     if threat is Threat.HOST_FILES_WRITE:
         written = list(run.outside.glob("pwned*")) + list(Path("/tmp").glob(f"pwned-{TOKEN}*"))
+        written += list(Path("/").glob(f"pwned-{TOKEN}*"))
         written += [p for p in run.scratch.glob("mge-batch-*/*/pwned.txt")
                     if not p.parent.name.endswith(Threat.HOST_FILES_WRITE.value)]
         traces += [f"wrote {p}" for p in written]
@@ -290,7 +301,7 @@ def test_attack(iso: str, threat: Threat, level: str, red: RedTeamRun) -> None:
             assert atom.duration_s < ATTACK_TIMEOUT + 5
     else:
         assert atom.passed, f"the {threat.value} attack did not work even unsandboxed: {atom.detail}"
-        assert traces or threat is Threat.ENV_SECRETS, "no trace of an attack that passed"
+        assert traces, "no trace on the host of an attack that passed"
 
 
 @pytest.mark.parametrize("iso", available_isolations())

@@ -291,7 +291,7 @@ async def test_approve_accepts_the_items_code() -> None:
     cb = Codebase({"m.py": "def f(x: int) -> int:\n    ...\n"}, {"f": _progress_failed()[0]})
     ws = Workspace(cb)
     journal = MemoryJournal()
-    result = await approve(item, ws, journal, by="ana")
+    result = await approve(item, journal, workspace=ws, by="ana")
     assert result.accepted and result.state is AtomState.APPROVED
     assert result.item.decision == "approve" and result.item.decided_by == "ana"
     assert result.item.decided_at is not None

@@ -1,0 +1,294 @@
+"""`mge review`: the review queue of a project — list, show, approve, edit, regenerate.
+
+The same three decisions the operator exposes as AtomReview patches, against the same store
+(``--database-url`` / the workdir's SQLite). ``edit`` validates the new code in the local
+sandbox before accepting it; ``regenerate`` asks the project's model (or its recordings) for a
+new attempt with your feedback and validates it. Heavy modules load only when a command runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shlex
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from mge.cli.app import State, app
+from mge.errors import InputError
+
+if TYPE_CHECKING:
+    from mge.config import Settings
+    from mge.execution.executor import AtomExecutorWithRetry
+    from mge.execution.journal import StoreJournal
+    from mge.models.project import ProjectSpec
+    from mge.models.review import Decision, ReviewItem
+    from mge.review.decisions import DecisionResult
+    from mge.store import Store
+    from mge.validation.batch import LocalBatchValidator, Workspace
+
+review_app = typer.Typer(
+    name="review",
+    help="The atoms waiting for a person: list them, then approve, edit or regenerate.",
+    no_args_is_help=True,
+)
+app.add_typer(review_app, name="review")
+
+ProjectArg = Annotated[str, typer.Argument(help="Project key (the manifest's metadata.name).")]
+AtomArg = Annotated[str, typer.Argument(help="Atom id (from `mge review list`).")]
+ByOpt = Annotated[
+    str | None, typer.Option("--by", help="Who decides (default: $USER).", show_default=False)
+]
+DEFAULT_EDITOR = "vi"
+
+
+def _by(by: str | None) -> str | None:
+    return by or os.environ.get("USER") or None
+
+
+async def _open_store(settings: Settings) -> Store:
+    from mge.store import Store
+
+    return await Store.open(settings.resolved_database_url())
+
+
+async def _item(store: Store, project: str, atom: str) -> ReviewItem:
+    item = await store.get_review_item(project, atom)
+    if item is None:
+        raise InputError(f"project {project!r} has no review item for atom {atom!r}")
+    return item
+
+
+@review_app.command("list")
+def list_items(
+    project: ProjectArg,
+    all_items: Annotated[bool, typer.Option("--all", help="Also decided items.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Items waiting for a decision, least confident first."""
+
+    async def run() -> list[ReviewItem]:
+        store = await _open_store(State.settings())
+        try:
+            return await store.list_review_items(project, decision=None if all_items else "pending")
+        finally:
+            await store.close()
+
+    items = asyncio.run(run())
+    if as_json:
+        typer.echo(json.dumps([i.wire() for i in items], indent=2, default=str))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Review queue of {project}: {len(items)} item(s)")
+    for col in ("atom", "reason", "confidence", "decision", "where"):
+        table.add_column(col)
+    for i in items:
+        where = i.context_summary.splitlines()[0] if i.context_summary else ""
+        table.add_row(i.atom_id, i.reason, f"{i.confidence.score:.2f}", i.decision, where)
+    Console().print(table)
+
+
+@review_app.command("show")
+def show(project: ProjectArg, atom: AtomArg) -> None:
+    """One item: context, code, confidence parts and the suggestion."""
+
+    async def run() -> ReviewItem:
+        store = await _open_store(State.settings())
+        try:
+            return await _item(store, project, atom)
+        finally:
+            await store.close()
+
+    item = asyncio.run(run())
+    parts = item.confidence
+    typer.echo(f"{item.atom_id} ({item.reason}, decision: {item.decision})")
+    typer.echo(
+        f"confidence {parts.score:.2f} = validation {parts.validation:.2f}·0.4 + attempts "
+        f"{parts.attempts:.2f}·0.3 + complexity {parts.complexity:.2f}·0.2 + integration "
+        f"{parts.integration:.2f}·0.1"
+    )
+    typer.echo("\n" + item.context_summary + "\n\n--- code ---\n" + item.code)
+    typer.echo("\n--- suggestion ---\n" + (item.suggestion or "(none)"))
+
+
+@review_app.command("approve")
+def approve_cmd(project: ProjectArg, atom: AtomArg, by: ByOpt = None) -> None:
+    """Accept the item's code as it is."""
+    result = asyncio.run(_decide(project, atom, "approve", by=_by(by)))
+    _finish(result)
+
+
+@review_app.command("edit")
+def edit_cmd(
+    project: ProjectArg,
+    atom: AtomArg,
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", help="Take the code from this file instead of opening $EDITOR."),
+    ] = None,
+    by: ByOpt = None,
+) -> None:
+    """Replace the code with yours; it is validated in the sandbox before it is accepted."""
+    if file is not None:
+        try:
+            code = file.read_text(encoding="utf-8")
+        except OSError as e:
+            raise InputError(f"cannot read {file}: {e}") from e
+    else:
+        code = _edit_in_editor(project, atom)
+    result = asyncio.run(_decide(project, atom, "edit", code=code, by=_by(by)))
+    _finish(result)
+
+
+@review_app.command("regenerate")
+def regenerate_cmd(
+    project: ProjectArg,
+    atom: AtomArg,
+    feedback: Annotated[str, typer.Option("--feedback", help="What should change.")],
+    recordings: Annotated[
+        Path | None,
+        typer.Option("--recordings", help="Recordings folder (scripted provider only)."),
+    ] = None,
+    by: ByOpt = None,
+) -> None:
+    """Ask for a new attempt with your feedback; accepted if it passes validation."""
+    result = asyncio.run(
+        _decide(project, atom, "regenerate", feedback=feedback, recordings=recordings, by=_by(by))
+    )
+    _finish(result)
+
+
+def _edit_in_editor(project: str, atom: str) -> str:
+    async def current() -> ReviewItem:
+        store = await _open_store(State.settings())
+        try:
+            return await _item(store, project, atom)
+        finally:
+            await store.close()
+
+    item = asyncio.run(current())
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or DEFAULT_EDITOR
+    with tempfile.NamedTemporaryFile("w+", suffix=".py", delete=False, encoding="utf-8") as f:
+        f.write(item.edited_code or item.code)
+        path = f.name
+    try:
+        subprocess.run([*shlex.split(editor), path], check=True)
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, subprocess.CalledProcessError) as e:
+        raise InputError(f"the editor {editor!r} failed: {e}") from e
+    finally:
+        Path(path).unlink(missing_ok=True)
+
+
+async def _decide(
+    project: str,
+    atom: str,
+    decision: Decision,
+    *,
+    code: str | None = None,
+    feedback: str | None = None,
+    recordings: Path | None = None,
+    by: str | None = None,
+) -> DecisionResult:
+    from mge.execution.journal import StoreJournal, accepted_codes, load_codebase
+    from mge.review.decisions import ReviewDeps, apply_decision
+    from mge.validation.batch import Workspace
+
+    settings = State.settings()
+    store = await _open_store(settings)
+    try:
+        item = await _item(store, project, atom)
+        stored = await store.get_atom(project, atom)
+        if stored is None:
+            raise InputError(f"project {project!r} has no atom {atom!r}")
+        journal = StoreJournal(store, project)
+        history = await store.list_attempts(project, atom)
+        deps = ReviewDeps(journal=journal)
+        if decision in ("edit", "regenerate"):
+            stored_project = await store.get_project(project)
+            if stored_project is None:
+                raise InputError(f"no project {project!r} in the store")
+            spec = stored_project.spec
+            codebase = await load_codebase(store, project)
+            workspace = Workspace(codebase, await accepted_codes(store, project))
+            workspace.validated.pop(atom, None)
+            from mge.validation.local import local_runner, local_validator
+
+            validator = local_validator(workspace, local_runner(settings, spec.execution), settings)
+            executor = None
+            if decision == "regenerate":
+                executor = await _executor(
+                    store, settings, project, spec, workspace, validator, journal, recordings
+                )
+            deps = ReviewDeps(journal, workspace, validator, executor)
+        result = await apply_decision(
+            item,
+            decision,
+            history,
+            deps,
+            code=code,
+            feedback=feedback,
+            level=stored.level or 0,
+            by=by,
+        )
+        if result.accepted:
+            await store.decide_review(project, atom, decision, code=code, feedback=feedback, by=by)
+        else:
+            await store.upsert_review_item(project, result.item)
+        return result
+    finally:
+        await store.close()
+
+
+async def _executor(
+    store: Store,
+    settings: Settings,
+    project: str,
+    spec: ProjectSpec,
+    workspace: Workspace,
+    validator: LocalBatchValidator,
+    journal: StoreJournal,
+    recordings: Path | None,
+) -> AtomExecutorWithRetry:
+    from mge.execution.budget import Budget
+    from mge.execution.executor import AtomExecutorWithRetry
+    from mge.execution.journal import load_state
+    from mge.llm.client import LLMClient
+    from mge.llm.factory import make_provider
+
+    provider = make_provider(spec.llm, settings, recordings)
+    client = LLMClient.from_settings(provider, settings, cache=store, ledger=store)
+    state = await load_state(store, project, workspace.codebase.atoms)
+    budget = Budget.from_spec(
+        spec.budget,
+        await store.total_cost(project),
+        [a for a, p in state.atoms.items() if p.attempts],
+    )
+    return AtomExecutorWithRetry(
+        llm=client,
+        validator=validator,
+        workspace=workspace,
+        state=state,
+        journal=journal,
+        budget=budget,
+        spec=spec.execution,
+        base_temperature=spec.llm.temperature,
+        project=project,
+    )
+
+
+def _finish(result: DecisionResult) -> None:
+    typer.echo(result.message)
+    if not result.accepted:
+        if result.attempt is not None and result.attempt.validation is not None:
+            for c in result.attempt.validation.checks:
+                if not c.passed:
+                    typer.echo(f"  {c.name}: {c.detail[:800]}")
+        raise typer.Exit(1)

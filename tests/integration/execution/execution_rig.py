@@ -1,0 +1,69 @@
+"""Wiring of one local run over the shop project, as `mge run` wires it (real parts only)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from shop_project import ATOMS, LEVELS, RECORDINGS, codebase
+
+from mge.execution.generator import DependencyAwareGenerator
+from mge.execution.integration import ProgressiveIntegrationTester
+from mge.execution.journal import StoreJournal, load_state
+from mge.llm.client import LLMClient
+from mge.llm.scripted import ScriptedProvider
+from mge.models.project import ProjectSpec
+from mge.sandbox import LocalSandbox, RunnerOptions
+from mge.store import Store
+from mge.validation.batch import LocalBatchValidator, Workspace
+from mge.validation.hierarchy import HierarchicalValidator
+from mge.validation.sandboxed import SandboxTestRunner
+from mge.validation.typecheck import MypyChecker
+
+PROJECT = "default/shop"
+
+
+@dataclass
+class Rig:
+    """Everything one run needs, wired the way `mge run` wires it."""
+
+    store: Store
+    provider: ScriptedProvider
+    client: LLMClient
+    workspace: Workspace
+    validator: LocalBatchValidator
+    runner: SandboxTestRunner
+    integration: ProgressiveIntegrationTester
+    hierarchy: HierarchicalValidator
+    generator: DependencyAwareGenerator
+    journal: StoreJournal
+
+
+async def make_rig(store: Store, tmp_path: Path, project_spec: ProjectSpec) -> Rig:
+    provider = ScriptedProvider(RECORDINGS, priced_as="claude-sonnet-4-5")
+    client = LLMClient(provider, cache=store, ledger=store)
+    cb = codebase()
+    state = await load_state(store, PROJECT, cb.atoms)
+    workspace = Workspace(cb)
+    sandbox = LocalSandbox(RunnerOptions(scratch_dir=tmp_path / "scratch"))
+    runner = SandboxTestRunner(sandbox.run)
+    validator = LocalBatchValidator(workspace, runner, MypyChecker(cache_dir=tmp_path / "mypy"))
+    journal = StoreJournal(store, PROJECT)
+    integration = ProgressiveIntegrationTester(workspace, runner, state=state, journal=journal)
+    hierarchy = HierarchicalValidator(cb, runner)
+    generator = DependencyAwareGenerator(
+        workspace=workspace, llm=client, validator=validator, spec=project_spec, state=state,
+        journal=journal, project=PROJECT, integration=integration, hierarchy=hierarchy,
+    )
+    return Rig(store, provider, client, workspace, validator, runner, integration, hierarchy,
+               generator, journal)
+
+
+async def plan(store: Store, project_spec: ProjectSpec) -> None:
+    await store.upsert_project(PROJECT, project_spec, 1)
+    levels = {a: k for k, level in enumerate(LEVELS) for a in level}
+    await store.save_atoms(PROJECT, list(ATOMS.values()), levels)
+
+
