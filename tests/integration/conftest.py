@@ -3,8 +3,8 @@
 ``control_plane`` (session) builds or reuses the binaries with hack/k8s-bins/build.sh, starts
 etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok, and stops them at the end.
 If the binaries cannot be built or the cluster does not start, every test using it errors:
-never skipped. Component logs are kept (path printed in the summary) when a test failed or
-``MGE_KEEP_CONTROL_PLANE=1``.
+never skipped. Component logs are kept (path printed in the summary) when a test failed, the
+run was interrupted, or ``MGE_KEEP_CONTROL_PLANE=1``.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def control_plane(request: pytest.FixtureRequest) -> Iterator[ControlPlane]:
     _report(
         config,
         f"binaries ready in {binaries_seconds:.1f} s ({binaries.directory}); "
-        f"control plane started in {plane.startup_seconds:.1f} s",
+        f"control plane started in {plane.startup_seconds:.1f} s {plane.phase_seconds}",
     )
     try:
         yield plane

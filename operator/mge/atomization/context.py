@@ -22,13 +22,13 @@ source of its tests, and scores the pack from 0 to 1 against these checks (weigh
 
 from __future__ import annotations
 
-import builtins
 import re
 from collections.abc import Iterable
 
 from mge.atomization.atomize import Atomization
+from mge.atomization.batch import collector_paused
 from mge.atomization.contracts import parse_contract
-from mge.atomization.linking import JS_GLOBALS, Target
+from mge.atomization.linking import JS_GLOBALS, PYTHON_BUILTINS, Target
 from mge.atomization.python_rules import type_names
 from mge.atomization.syntax import Definition, ParsedFile
 from mge.models.atoms import AtomicUnit, ContextPack
@@ -123,7 +123,7 @@ def _builtin_type(name: str, language: str) -> bool:
     if head in _TYPING_NAMES:
         return True
     if language == "python":
-        return head in dir(builtins)
+        return head in PYTHON_BUILTINS
     return head in JS_GLOBALS
 
 
@@ -242,7 +242,8 @@ class ContextInjector:
     def inject(self, atoms: Iterable[AtomicUnit] | None = None) -> list[AtomicUnit]:
         """Copies of the atoms with their context packs attached."""
         chosen = self.atomization.atoms if atoms is None else list(atoms)
-        return [a.model_copy(update={"context": self.pack(a)}) for a in chosen]
+        with collector_paused():
+            return [a.model_copy(update={"context": self.pack(a)}) for a in chosen]
 
     # -- parts ------------------------------------------------------------------------------
 

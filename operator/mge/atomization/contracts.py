@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 STUB_BASE_LOC = 2
 """Estimated lines of any non-empty body (compute, return)."""
@@ -29,6 +30,9 @@ LOC_PER_STEP = 1
 """Estimated lines per step line (bullet or number) of the description."""
 LOC_PER_BRANCH = 2
 """Estimated lines per branch the description names (the test and its consequence)."""
+
+CONTRACT_CACHE_SIZE = 4096
+"""Parsed docstrings kept for reuse."""
 
 _PRE = ("pre", "precondition", "preconditions", "requires")
 _POST = ("post", "postcondition", "postconditions", "ensures")
@@ -85,8 +89,10 @@ def _tagged(line: str) -> tuple[str, str] | None:
     return kind, rest.removeprefix(":").strip()
 
 
+@lru_cache(maxsize=CONTRACT_CACHE_SIZE)
 def parse_contract(docstring: str) -> Contract:
-    """Split a docstring into description, pre/postconditions and declared uses."""
+    """Split a docstring into description, pre/postconditions and declared uses (cached: the
+    context injector and the validator ask again for the same docstrings)."""
     pre: list[str] = []
     post: list[str] = []
     uses: list[str] = []

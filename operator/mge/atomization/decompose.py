@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from mge.atomization.atomize import Atomization, atomize_parsed
+from mge.atomization.batch import collector_paused
 from mge.atomization.languages import LanguageName, is_source_file
 from mge.atomization.packing import Limits
 from mge.atomization.parsing import parse_file
@@ -84,14 +85,17 @@ class RecursiveDecomposer:
 
     def atomize_existing(self, files: Mapping[str, str]) -> Atomization:
         """Atoms of existing code: every definition, long bodies split into statement groups."""
-        return atomize_parsed(self.parse(files, split=True), mode="existing", sources=files)
+        with collector_paused():
+            parsed = self.parse(files, split=True)
+            return atomize_parsed(parsed, mode="existing", sources=files)
 
     def atomize_skeleton(
         self, files: Mapping[str, str], task_id: str | None, language: LanguageName | None = None
     ) -> Atomization:
         """Atoms of a skeleton: one per stub, estimates from the docstrings, no splitter."""
-        parsed = self.parse(files, language, split=False)
-        return atomize_parsed(parsed, mode="skeleton", task_id=task_id, sources=files)
+        with collector_paused():
+            parsed = self.parse(files, language, split=False)
+            return atomize_parsed(parsed, mode="skeleton", task_id=task_id, sources=files)
 
     def oversized(self, atoms: list[AtomicUnit]) -> list[AtomicUnit]:
         """Atoms whose size or complexity is over the limits."""

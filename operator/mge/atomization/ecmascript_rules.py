@@ -172,6 +172,7 @@ class EcmaScriptRules:
 
     def __init__(self, grammar: Grammar) -> None:
         self.grammar: Grammar = grammar
+        self.comment_prefixes: tuple[str, ...] = ("//", "/*", "*")
         self.typed = grammar in ("typescript", "tsx")
         self._definitions = _COMMON_DEFINITIONS + (_TS_DEFINITIONS if self.typed else "")
         self._references = _COMMON_REFERENCES + (_TS_REFERENCES if self.typed else _JS_REFERENCES)
@@ -544,10 +545,6 @@ class EcmaScriptRules:
         return out
 
     # -- files and tests --------------------------------------------------------------------
-
-    def is_comment_line(self, stripped: str) -> bool:
-        """``//``, ``/*``, `` * `` and ``*/`` lines."""
-        return stripped.startswith(("//", "/*", "*"))
 
     def is_test_file(self, path: str) -> bool:
         """``*.test.ts``, ``*.spec.js`` and files under ``__tests__``/``tests``."""

@@ -7,8 +7,8 @@ the TypeScript wheel but count as language ``typescript`` everywhere else.
 
 from __future__ import annotations
 
+import posixpath
 from functools import cache
-from pathlib import PurePosixPath
 from typing import Literal
 
 import tree_sitter_javascript
@@ -53,7 +53,7 @@ def grammar_for(path: str, language: LanguageName | None = None) -> Grammar:
 
     Raises InputError when neither tells (an unknown suffix and no language given).
     """
-    suffix = PurePosixPath(path).suffix.lower()
+    suffix = posixpath.splitext(path)[1].lower()
     if suffix in EXTENSIONS:
         grammar = EXTENSIONS[suffix]
         if language is None or GRAMMAR_LANGUAGE[grammar] == language:
@@ -68,10 +68,10 @@ def grammar_for(path: str, language: LanguageName | None = None) -> Grammar:
 
 def is_source_file(path: str) -> bool:
     """True when ``path`` has a suffix one of the grammars reads (``.d.ts`` excluded)."""
-    name = PurePosixPath(path).name.lower()
+    name = posixpath.basename(path).lower()
     if name.endswith(".d.ts"):
         return False
-    return PurePosixPath(name).suffix in EXTENSIONS
+    return posixpath.splitext(name)[1] in EXTENSIONS
 
 
 @cache

@@ -25,6 +25,7 @@ standard library, packages) unless they look local and are not: those are report
 from __future__ import annotations
 
 import builtins
+import posixpath
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -189,6 +190,7 @@ class SymbolTable:
         self.locals: dict[str, dict[str, set[str]]] = {}
         self.binders: dict[str, dict[str, list[Definition]]] = {}
         self.group_binders: dict[str, dict[tuple[str, str], list[Definition]]] = {}
+        self._module_cache: dict[tuple[str, str, int, bool], str | None] = {}
         for path, pf in files.items():
             self._index(path, pf)
 
@@ -258,9 +260,15 @@ class SymbolTable:
         pf = self.files.get(importer)
         if pf is None:
             return None
+        key = (posixpath.dirname(importer), module, level, pf.language == "python")
+        if key in self._module_cache:
+            return self._module_cache[key]
         if pf.language == "python":
-            return self._python_module(importer, module, level)
-        return self._ecma_module(importer, module)
+            found = self._python_module(importer, module, level)
+        else:
+            found = self._ecma_module(importer, module)
+        self._module_cache[key] = found
+        return found
 
     def _python_module(self, importer: str, module: str, level: int) -> str | None:
         if level:
@@ -448,7 +456,7 @@ def _normalise(path: str) -> str:
             parts.pop()
         else:
             parts.append(part)
-    return "/".join(parts)
+    return ("/" if path.startswith("/") else "") + "/".join(parts)
 
 
 # -- resolving one definition -------------------------------------------------------------------

@@ -21,6 +21,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import accumulate
 
 from tree_sitter import Node, QueryCursor
 
@@ -111,14 +112,12 @@ class _FileParser:
         self.rules = rules
         self.limits = limits
         self.dps = rules.decision_points(root)
-        prefix = [0]
-        count = 0
-        for line in source.split("\n"):
-            stripped = line.strip()
-            if stripped and not rules.is_comment_line(stripped):
-                count += 1
-            prefix.append(count)
-        self.code_prefix = prefix
+        comments = rules.comment_prefixes
+        is_code = [
+            (s := line.lstrip()) != "" and not s.startswith(comments)
+            for line in source.split("\n")
+        ]
+        self.code_prefix = list(accumulate(is_code, initial=0))
         self.units: list[_Unit] = []
         self.top: list[_Unit] = []
         self.outer_needs_undeclared = False

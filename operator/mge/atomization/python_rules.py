@@ -126,6 +126,7 @@ class PythonRules:
     """Python syntax (see the module docstring for the complexity rules)."""
 
     grammar: Grammar = "python"
+    comment_prefixes: tuple[str, ...] = ("#",)
 
     def definitions(self, root: Node) -> list[RawDef]:
         """Every function and class, with decorators as part of its extent."""
@@ -358,10 +359,6 @@ class PythonRules:
                 ref = ImportRef(alias, module, name, line, level=level, type_only=type_only)
                 out.append((node.start_byte, ref))
         return out
-
-    def is_comment_line(self, stripped: str) -> bool:
-        """``# …`` lines."""
-        return stripped.startswith("#")
 
     def is_test_file(self, path: str) -> bool:
         """pytest's conventions: ``test_*.py``, ``*_test.py``, ``conftest.py``, a ``tests/`` dir."""

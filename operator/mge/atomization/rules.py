@@ -50,6 +50,8 @@ class LanguageRules(Protocol):
     """One language's syntax, as the parser driver needs it."""
 
     grammar: Grammar
+    comment_prefixes: tuple[str, ...]
+    """A line starting (after indentation) with one of these holds only a comment."""
 
     def definitions(self, root: Node) -> list[RawDef]:
         """Every function, method, class/type and test case in the file (any order)."""
@@ -119,9 +121,6 @@ class LanguageRules(Protocol):
         """Every import with its position (scope is filled by the driver)."""
         ...
 
-    def is_comment_line(self, stripped: str) -> bool:
-        """True when a stripped source line holds only a comment."""
-        ...
 
     def is_test_file(self, path: str) -> bool:
         """True for a test file by the language's naming conventions."""

@@ -87,8 +87,10 @@ def list_items(
     from rich.table import Table
 
     table = Table(title=f"Review queue of {project}: {len(items)} item(s)")
-    for col in ("atom", "reason", "confidence", "decision", "where"):
-        table.add_column(col)
+    table.add_column("atom", no_wrap=True)
+    for col in ("reason", "confidence", "decision"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("where", overflow="fold")
     for i in items:
         where = i.context_summary.splitlines()[0] if i.context_summary else ""
         table.add_row(i.atom_id, i.reason, f"{i.confidence.score:.2f}", i.decision, where)

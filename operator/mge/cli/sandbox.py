@@ -151,7 +151,8 @@ def check_cmd(
 ) -> None:
     """Report which isolation this machine has and what it contains. Exit 1 if none."""
     choice = _isolation(isolation)
-    host = asyncio.run(probe_host(isolation=choice not in ("pod", "unsandboxed")))
+    probe_all = choice not in ("pod", "unsandboxed")
+    host = asyncio.run(probe_host(None if probe_all else choice))
     report = _check_report(host, choice)
     if as_json:
         typer.echo(json.dumps(report, indent=2))

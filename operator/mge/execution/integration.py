@@ -117,6 +117,7 @@ class ProgressiveIntegrationTester:
         self.results: list[ValidationResult] = []
         self._recent: list[str] = []
         self._passing: set[str] = set()
+        self._snapshot: dict[str, str] = {}
         self._runs = 0
 
     async def observe(self, level: int, validated: Sequence[str]) -> list[Requeue]:
@@ -146,8 +147,11 @@ class ProgressiveIntegrationTester:
         )
         self._count(tests, failed)
         requeues = await self._blame(tests, failed, outcome, recent, validated, modules)
+        # A test that passed once stays a regression test; the snapshot keeps the last code
+        # of each atom not blamed now (a blamed atom keeps its earlier, good code).
         self._passing |= set(tests) - set(failed)
-        self._passing -= set(failed)
+        blamed = {r.atom_id for r in requeues}
+        self._snapshot.update({a: c for a, c in validated.items() if a not in blamed})
         number = len(self.checkpoints) + 1
         result = ValidationResult(
             level="L2",
@@ -198,7 +202,9 @@ class ProgressiveIntegrationTester:
         blamed: dict[str, str] = {}
         regressions = [t for t in failed if t in self._passing]
         if regressions:
-            baseline = {a: c for a, c in validated.items() if a not in recent}
+            # The earlier code of the recent atoms: what the regression tests passed with.
+            earlier = {a: self._snapshot[a] for a in recent if a in self._snapshot}
+            baseline = {**{a: c for a, c in validated.items() if a not in recent}, **earlier}
 
             async def fails(subset: Sequence[str]) -> bool:
                 codes = {**baseline, **{a: validated[a] for a in subset}}
@@ -210,7 +216,10 @@ class ProgressiveIntegrationTester:
         for test in failed:
             if test in regressions:
                 continue
-            for atom_id in sorted(codebase.atoms_by_test.get(test, set()) & set(recent)):
+            covered = codebase.atoms_by_test.get(test, set())
+            if any(self._depends_on(a, c) for a in covered for c in blamed):
+                continue  # explained by a culprit the bisection found upstream
+            for atom_id in sorted(covered & set(recent)):
                 blamed.setdefault(atom_id, _failure_text(outcome, [test]))
         return [
             Requeue(
@@ -220,6 +229,21 @@ class ProgressiveIntegrationTester:
             )
             for a, text in blamed.items()
         ]
+
+    def _depends_on(self, atom_id: str, other: str) -> bool:
+        """True when ``atom_id`` is ``other`` or depends on it, directly or not."""
+        atoms = self.workspace.codebase.atoms
+        seen: set[str] = set()
+        stack = [atom_id]
+        while stack:
+            current = stack.pop()
+            if current == other:
+                return True
+            if current in seen or current not in atoms:
+                continue
+            seen.add(current)
+            stack.extend(atoms[current].dependencies)
+        return False
 
     async def _run(
         self, tests: Sequence[str], codes: Mapping[str, str], modules: Sequence[str]

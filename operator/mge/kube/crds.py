@@ -171,6 +171,8 @@ def project_crd() -> dict[str, Any]:
     spec["x-kubernetes-validations"] = PROJECT_RULES
     for sub in ("hints", "discovery", "llm", "budget", "execution", "review", "output"):
         spec["properties"][sub]["default"] = {}
+    # Nested objects need their own `{}` default, or their fields' defaults never apply.
+    spec["properties"]["execution"]["properties"]["resources"]["default"] = {}
     columns = [
         {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
         {

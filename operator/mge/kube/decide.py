@@ -7,7 +7,7 @@ Every rule is a small function of its inputs and is tested with tables (tests/un
 Rules, in order of precedence:
 
 1. being deleted → stop the pipeline worker and delete the store rows (the finalizer's job);
-2. a new generation (spec change) on a finished Project → start again from ``Pending``; stage
+2. a new generation (spec change) → start again from ``Pending`` (in the store too); stage
    inputs are content-hashed in the store, so unchanged work is reused, not paid for twice;
 3. the pipeline worker failed permanently → ``Failed`` (Stalled, reason from the error);
 4. budget spent → the phase stays, ``Stalled`` with reason ``BudgetExceeded``; raising
@@ -78,6 +78,13 @@ class DeleteStoreRows:
 
 
 @dataclass(frozen=True)
+class ResetStoredPhase:
+    """Set the store's phase back to Pending (a new generation re-runs every phase)."""
+
+    generation: int
+
+
+@dataclass(frozen=True)
 class AutoApprovePending:
     """Approve every pending AtomReview (policy autoApprove, deadline passed)."""
 
@@ -91,7 +98,7 @@ class Event:
     message: str
 
 
-Action = StartWorker | StopWorker | DeleteStoreRows | AutoApprovePending | Event
+Action = StartWorker | StopWorker | DeleteStoreRows | ResetStoredPhase | AutoApprovePending | Event
 
 
 @dataclass(frozen=True)
@@ -168,8 +175,11 @@ def decide(spec: ProjectSpec, status: ProjectStatus, observed: Observed, now: da
     old_phase = _phase(status.phase)
     new_generation = status.observed_generation != observed.generation
     phase = observed.stored_phase or old_phase
-    if new_generation and status.observed_generation and phase in TERMINAL:
-        phase = Phase.PENDING  # a spec change re-runs; the content-hash cache keeps it cheap
+    if new_generation and status.observed_generation:
+        # A spec change re-runs from the start; stage input hashes and the response cache
+        # make every unchanged step free. The store's phase is reset with it.
+        phase = Phase.PENDING
+        actions.append(ResetStoredPhase(observed.generation))
     stalled_reason = ""
     message = status.message if not new_generation else ""
 
@@ -203,6 +213,8 @@ def decide(spec: ProjectSpec, status: ProjectStatus, observed: Observed, now: da
             message = f"{observed.reviews_pending} of {observed.reviews_total} review(s) pending"
     elif phase not in TERMINAL and observed.worker in ("absent", "finished"):
         actions.append(StartWorker(observed.generation, phase))
+    if phase == Phase.FAILED:
+        stalled_reason = stalled_reason or REASON_FAILED  # Failed stays Stalled until a new spec
     if phase == Phase.COMPLETED and not message:
         message = "the codebase is complete"
 

@@ -20,6 +20,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from mge.models.base import WireModel
+from mge.models.execution import CheckResult
 
 SandboxLanguage = Literal["python", "javascript", "typescript"]
 CaseStatus = Literal["passed", "failed", "error", "skipped"]
@@ -269,6 +270,10 @@ class AtomOutcome(WireModel):
     def failures(self) -> list[CaseOutcome]:
         """Cases that failed or errored."""
         return [c for c in self.cases if c.status in ("failed", "error")]
+
+    def as_check(self, name: str = "tests") -> CheckResult:
+        """This outcome as one validation check; a failure's detail is what a retry is told."""
+        return CheckResult(name=name, passed=self.passed, detail="" if self.passed else self.detail)
 
 
 class SandboxResult(WireModel):

@@ -3,11 +3,11 @@
 Four kinds, strongest first:
 
 ``bwrap``
-    bubblewrap: new user, pid, net, ipc, uts and cgroup namespaces; an empty read-only root with
-    read-only /usr (and the interpreter's folders), the atom folder as the only writable host path, a
-    size-limited tmpfs /tmp, a fresh /proc whose /proc/sys is read-only (as root, the sandbox's
-    uid maps to host uid 0, which may write global sysctls otherwise — measured), no /etc, no
-    HOME, uid 65534 inside, nested user namespaces disabled.
+    bubblewrap: new user, pid, net, ipc, uts and cgroup namespaces; an empty read-only root
+    with read-only /usr (and the interpreter's folders); the atom folder as the only writable
+    host path, a size-limited tmpfs /tmp; a fresh /proc whose /proc/sys is read-only (as root,
+    the sandbox's uid maps to host uid 0, which may write global sysctls otherwise — measured);
+    no /etc, no HOME, uid 65534 inside, nested user namespaces disabled.
 ``unshare``
     util-linux unshare: new net, pid, ipc, uts and mount namespaces (own /proc, read-only
     /proc/sys), all capabilities dropped with setpriv, ``no_new_privs``. The host file system

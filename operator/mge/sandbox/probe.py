@@ -124,14 +124,24 @@ def _toolchain_probe(language: str) -> Probe:
     return Probe(True, next(iter(tc.programs.values())))
 
 
-async def probe_host(*, isolation: bool = True) -> HostReport:
-    """Probe everything (``isolation=False`` skips the namespace probes, e.g. in a pod)."""
+NOT_PROBED = Probe(False, None, "not probed")
+
+
+async def probe_host(for_choice: IsolationChoice | None = None) -> HostReport:
+    """Probe this host. With ``for_choice``, only what that choice needs: ``auto`` tries
+    unshare only when bubblewrap fails, ``pod`` and ``unsandboxed`` no wrapper at all."""
     prlimit = shutil.which("prlimit")
+    want_bwrap = for_choice in (None, "auto", "bwrap")
+    want_unshare = for_choice in (None, "auto", "unshare")
+    bwrap = unshare = NOT_PROBED
     with tempfile.TemporaryDirectory(prefix="mge-probe-") as tmp:
-        if isolation:
+        if for_choice is None:
             bwrap, unshare = await asyncio.gather(probe_bwrap(tmp), probe_unshare(tmp))
         else:
-            bwrap = unshare = Probe(False, None, "not probed")
+            if want_bwrap:
+                bwrap = await probe_bwrap(tmp)
+            if want_unshare and not (for_choice == "auto" and bwrap.ok):
+                unshare = await probe_unshare(tmp)
     return HostReport(
         root=os.geteuid() == 0,
         prlimit=Probe(prlimit is not None, prlimit, "" if prlimit else "prlimit not found"),

@@ -99,8 +99,7 @@ class LocalSandbox:
     async def host(self) -> HostReport:
         """What this host offers (probed once)."""
         if self._host is None:
-            probe_isolation = self.options.isolation not in ("pod", "unsandboxed")
-            self._host = await probe_host(isolation=probe_isolation)
+            self._host = await probe_host(self.options.isolation)
         return self._host
 
     async def run(self, batch: SandboxBatch) -> SandboxResult:

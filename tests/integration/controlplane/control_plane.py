@@ -8,8 +8,8 @@ updates (see kwok_config.py); harness.py plays the container runtime for sandbox
 
 Usable from pytest and from plain scripts::
 
-    with ControlPlane(find_binaries()) as cp:
-        api = cp.api_client()
+    with ControlPlane(find_binaries()) as cp, cp.connect() as api:
+        ...  # the work dir is deleted on a clean exit, kept after an exception
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import json
 import shutil
 import signal
 import ssl
+import sys
 import tempfile
 import threading
 import time
@@ -98,6 +99,8 @@ class ControlPlane:
         self.ports = Ports.pick()
         self.server = f"https://127.0.0.1:{self.ports.apiserver}"
         self.startup_seconds: float | None = None
+        self.phase_seconds: dict[str, float] = {}
+        """Seconds spent in each start-up phase, in order (what to optimise)."""
         self._processes: list[ManagedProcess] = []
         self._pki: Pki | None = None
         self._admin_kubeconfig: Path | None = None
@@ -148,7 +151,12 @@ class ControlPlane:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        """Stop; delete the work dir after a clean exit, keep it (and say where) otherwise."""
         self.stop()
+        if exc_type is None:
+            self.remove_work_dir()
+        else:
+            print(f"control plane logs kept in {self.log_dir}", file=sys.stderr)
 
     def start(self) -> ControlPlane:
         """Start every component and wait until the cluster can run a Job. Stops on failure."""
@@ -205,24 +213,36 @@ class ControlPlane:
         return process
 
     def _start(self) -> None:
+        mark = time.monotonic()
+
+        def phase(name: str) -> None:
+            nonlocal mark
+            now = time.monotonic()
+            self.phase_seconds[name] = round(now - mark, 2)
+            mark = now
+
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.pod_log_dir.mkdir(parents=True, exist_ok=True)
         self._pki = pki = generate_pki(self.work_dir / "pki")
         self._admin_kubeconfig = write_kubeconfig(
             self.work_dir / "admin.kubeconfig", self.server, pki.ca.cert, "admin", pki.admin
         )
+        phase("pki")
 
         etcd = self._spawn("etcd", self._etcd_argv())
         wait_until("etcd /health", self._etcd_healthy, self.start_timeout, [etcd])
+        phase("etcd")
         apiserver = self._spawn("kube-apiserver", self._apiserver_argv(pki))
         wait_until(
             "kube-apiserver /readyz", self._apiserver_ready, self.start_timeout, [etcd, apiserver]
         )
+        phase("apiserver")
 
         with self.connect() as api:
             self._install_kwok_logs_crd(api)
             self._create_node(api)
             (self.work_dir / "kwok.yaml").write_text(render_config())
+            phase("bootstrap")
             others = [
                 self._spawn("kube-controller-manager", self._controller_manager_argv(pki)),
                 self._spawn("kube-scheduler", self._scheduler_argv()),
@@ -237,15 +257,18 @@ class ControlPlane:
                 wait_until(
                     f"{name} /healthz", _healthz_probe(port, ca), self.start_timeout, everything
                 )
+                phase(name)
             wait_until(
                 f"node {NODE_NAME} Ready", lambda: _node_ready(api), self.start_timeout, everything
             )
+            phase("node-ready")
             wait_until(
                 "ServiceAccount default/default",
                 lambda: _default_sa_exists(api),
                 self.start_timeout,
                 everything,
             )
+            phase("default-serviceaccount")
 
     # ----------------------------------------------------------------- command lines
 

@@ -131,7 +131,9 @@ class PodHarness:
         self.stop()
 
     def start(self) -> PodHarness:
-        """Start watching in a background thread."""
+        """Start watching in a background thread (once; later calls do nothing)."""
+        if self._thread is not None:
+            return self
         self._log_dir.mkdir(parents=True, exist_ok=True)
         self._thread = threading.Thread(target=self._watch_loop, name="pod-harness", daemon=True)
         self._thread.start()
@@ -200,6 +202,10 @@ class PodHarness:
         try:
             self._publish(pod, outcome)
         except Exception:
+            if self._pod_gone(namespace, name, uid):
+                # Deleted while it ran (e.g. its Job was deleted): a kubelet would drop it too.
+                logger.info("pod %s/%s went away before its outcome was published", namespace, name)
+                return
             self._record_error(f"publishing {namespace}/{name} failed:\n{traceback.format_exc()}")
             return
         with self._lock:
@@ -246,6 +252,14 @@ class PodHarness:
                 },
             },
         )
+
+    def _pod_gone(self, namespace: str, name: str, uid: str) -> bool:
+        try:
+            current = self._core.read_namespaced_pod(name, namespace)
+        except client.ApiException as error:
+            return error.status == 404
+        meta = current.metadata
+        return meta is None or meta.uid != uid or meta.deletion_timestamp is not None
 
     def _create_logs_object(self, namespace: str, name: str, uid: str, log_file: Path) -> None:
         group, version = KWOK_API_VERSION.split("/")

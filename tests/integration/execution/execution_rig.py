@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from shop_project import ATOMS, LEVELS, RECORDINGS, codebase
 
+from mge.execution.executor import ProgressCallback
 from mge.execution.generator import DependencyAwareGenerator
 from mge.execution.integration import ProgressiveIntegrationTester
 from mge.execution.journal import StoreJournal, load_state
+from mge.llm.base import Provider
 from mge.llm.client import LLMClient
 from mge.llm.scripted import ScriptedProvider
 from mge.models.project import ProjectSpec
@@ -41,9 +41,15 @@ class Rig:
     journal: StoreJournal
 
 
-async def make_rig(store: Store, tmp_path: Path, project_spec: ProjectSpec) -> Rig:
-    provider = ScriptedProvider(RECORDINGS, priced_as="claude-sonnet-4-5")
-    client = LLMClient(provider, cache=store, ledger=store)
+async def make_rig(
+    store: Store,
+    tmp_path: Path,
+    project_spec: ProjectSpec,
+    provider: Provider | None = None,
+    progress: ProgressCallback | None = None,
+) -> Rig:
+    scripted = ScriptedProvider(RECORDINGS, priced_as="claude-sonnet-4-5")
+    client = LLMClient(provider or scripted, cache=store, ledger=store)
     cb = codebase()
     state = await load_state(store, PROJECT, cb.atoms)
     workspace = Workspace(cb)
@@ -54,16 +60,32 @@ async def make_rig(store: Store, tmp_path: Path, project_spec: ProjectSpec) -> R
     integration = ProgressiveIntegrationTester(workspace, runner, state=state, journal=journal)
     hierarchy = HierarchicalValidator(cb, runner)
     generator = DependencyAwareGenerator(
-        workspace=workspace, llm=client, validator=validator, spec=project_spec, state=state,
-        journal=journal, project=PROJECT, integration=integration, hierarchy=hierarchy,
+        workspace=workspace,
+        llm=client,
+        validator=validator,
+        spec=project_spec,
+        state=state,
+        journal=journal,
+        project=PROJECT,
+        integration=integration,
+        hierarchy=hierarchy,
+        progress=progress,
     )
-    return Rig(store, provider, client, workspace, validator, runner, integration, hierarchy,
-               generator, journal)
+    return Rig(
+        store,
+        scripted,
+        client,
+        workspace,
+        validator,
+        runner,
+        integration,
+        hierarchy,
+        generator,
+        journal,
+    )
 
 
 async def plan(store: Store, project_spec: ProjectSpec) -> None:
     await store.upsert_project(PROJECT, project_spec, 1)
     levels = {a: k for k, level in enumerate(LEVELS) for a in level}
     await store.save_atoms(PROJECT, list(ATOMS.values()), levels)
-
-

@@ -134,17 +134,38 @@ def _atom(
     )
 
 
-SUBTOTAL = _atom("src/shop/pricing.py", "subtotal", "def subtotal(prices: list[float]) -> float",
-                 ["test_subtotal"])
-DISCOUNT = _atom("src/shop/pricing.py", "discount",
-                 "def discount(amount: float, percent: float) -> float", ["test_discount"])
-ADD = _atom("src/shop/cart.py", "Cart.add", "def add(self, price: float) -> None",
-            ["TestCart::test_add", "TestCart::test_add_rejects_negative"])
-TOTAL = _atom("src/shop/pricing.py", "total",
-              "def total(prices: list[float], percent: float) -> float", ["test_total_AC_1"],
-              (SUBTOTAL.id, DISCOUNT.id))
-CHECKOUT = _atom("src/shop/cart.py", "Cart.checkout", "def checkout(self, percent: float) -> float",
-                 ["test_checkout_AC_2"], (TOTAL.id,))
+SUBTOTAL = _atom(
+    "src/shop/pricing.py",
+    "subtotal",
+    "def subtotal(prices: list[float]) -> float",
+    ["test_subtotal"],
+)
+DISCOUNT = _atom(
+    "src/shop/pricing.py",
+    "discount",
+    "def discount(amount: float, percent: float) -> float",
+    ["test_discount"],
+)
+ADD = _atom(
+    "src/shop/cart.py",
+    "Cart.add",
+    "def add(self, price: float) -> None",
+    ["TestCart::test_add", "TestCart::test_add_rejects_negative"],
+)
+TOTAL = _atom(
+    "src/shop/pricing.py",
+    "total",
+    "def total(prices: list[float], percent: float) -> float",
+    ["test_total_AC_1"],
+    (SUBTOTAL.id, DISCOUNT.id),
+)
+CHECKOUT = _atom(
+    "src/shop/cart.py",
+    "Cart.checkout",
+    "def checkout(self, percent: float) -> float",
+    ["test_checkout_AC_2"],
+    (TOTAL.id,),
+)
 
 ATOMS = {a.id: a for a in (SUBTOTAL, DISCOUNT, ADD, TOTAL, CHECKOUT)}
 LEVELS = [[SUBTOTAL.id, DISCOUNT.id, ADD.id], [TOTAL.id], [CHECKOUT.id]]
@@ -158,8 +179,11 @@ def spec(**budget: float) -> ProjectSpec:
     return ProjectSpec.model_validate(
         {
             "requirements": "A shop: prices, discounts and a cart.",
-            "llm": {"provider": "scripted", "model": "claude-sonnet-4-5",
-                    "recordings": str(RECORDINGS)},
+            "llm": {
+                "provider": "scripted",
+                "model": "claude-sonnet-4-5",
+                "recordings": str(RECORDINGS),
+            },
             "budget": budget or {},
             "review": {"fraction": 0.15},
         }

@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from execution_rig import PROJECT, make_rig, plan
 from shop_project import (
     ACCEPTANCE,
     ADD,
@@ -23,29 +23,21 @@ from shop_project import (
     RECORDINGS,
     SUBTOTAL,
     TOTAL,
-    codebase,
     spec,
 )
 
-from mge.execution.generator import DependencyAwareGenerator
-from mge.execution.integration import ProgressiveIntegrationTester
-from mge.execution.journal import StoreJournal, load_state
+from mge.errors import LLMError, RecordingMissing
+from mge.execution.executor import Progress
+from mge.execution.journal import load_state
 from mge.execution.output import write_output
 from mge.execution.report import compute_report
-from mge.llm.client import LLMClient
+from mge.llm.base import LLMRequest, LLMResponse
 from mge.llm.scripted import ScriptedProvider
 from mge.models.atoms import AtomState
-from mge.models.project import ProjectSpec
 from mge.review.confidence import ConfidenceScorer
 from mge.review.decisions import edit, regenerate
 from mge.review.queue import ReviewQueue, save_review
-from mge.sandbox import LocalSandbox, RunnerOptions
 from mge.store import Store
-from mge.validation.batch import LocalBatchValidator, Workspace
-from mge.validation.hierarchy import HierarchicalValidator
-from mge.validation.sandboxed import SandboxTestRunner
-from mge.validation.typecheck import MypyChecker
-
 
 
 @pytest.fixture
@@ -60,11 +52,15 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 async def test_generation_validation_retry_review_and_output(store: Store, tmp_path: Path) -> None:
     project_spec = spec()
     await plan(store, project_spec)
-    rig = await make_rig(store, tmp_path, project_spec)
+    events: list[Progress] = []
+    rig = await make_rig(store, tmp_path, project_spec, progress=events.append)
 
     result = await rig.generator.run(LEVELS)
 
     assert result.status == "completed" and result.levels_done == 3
+    assert [(e.level, e.settled) for e in events][-1] == (2, 5)
+    last = events[-1]
+    assert (last.total, last.validated, last.failed, last.retries) == (5, 4, 1, 3)
     atoms = result.state.atoms
     for a in (SUBTOTAL, ADD, TOTAL):
         assert atoms[a.id].state is AtomState.VALIDATED and len(atoms[a.id].attempts) == 1
@@ -77,8 +73,11 @@ async def test_generation_validation_retry_review_and_output(store: Store, tmp_p
     # checkout: a syntax error, a type error, a wrong result — then flagged for review.
     checkout = atoms[CHECKOUT.id]
     assert checkout.state is AtomState.FAILED
-    failing = [next(c.name for c in a.validation.checks if not c.passed)
-               for a in checkout.attempts if a.validation is not None]
+    failing = [
+        next(c.name for c in a.validation.checks if not c.passed)
+        for a in checkout.attempts
+        if a.validation is not None
+    ]
     assert failing == ["parse", "types", "tests"]
     assert [a.temperature for a in checkout.attempts] == [0.7, 0.5, 0.3]
     assert "[return-value]" in checkout.attempts[1].validation.first_failure()  # type: ignore[union-attr]
@@ -98,34 +97,61 @@ async def test_generation_validation_retry_review_and_output(store: Store, tmp_p
     assert modules == {"src/shop/pricing.py": True, "src/shop/cart.py": False}
 
     # Review: every failed atom plus the least certain 15 % (ceil(0.15 × 5) = 1).
-    queue = ReviewQueue(rig.workspace.codebase, llm=rig.client, project=PROJECT,
-                        scorer=ConfidenceScorer(max_attempts=3), fraction=0.15)
+    queue = ReviewQueue(
+        rig.workspace.codebase,
+        llm=rig.client,
+        project=PROJECT,
+        scorer=ConfidenceScorer(max_attempts=3),
+        fraction=0.15,
+    )
     scores = queue.scores(result.state)
     items = await queue.build(result.state, scores=scores)
-    assert [(i.atom_id, i.reason) for i in items] == [(CHECKOUT.id, "failed"),
-                                                       (DISCOUNT.id, "low_confidence")]
+    assert [(i.atom_id, i.reason) for i in items] == [
+        (CHECKOUT.id, "failed"),
+        (DISCOUNT.id, "low_confidence"),
+    ]
     assert scores[CHECKOUT.id].attempts == 0.0 and scores[DISCOUNT.id].attempts == 0.6667
     assert min(p.score for a, p in scores.items() if a != CHECKOUT.id) == scores[DISCOUNT.id].score
     assert "passes 0 as the discount" in items[0].suggestion
     assert "Last failure: tests:" in items[0].context_summary
     await save_review(store, PROJECT, items, scores)
-    assert {i.atom_id for i in await store.list_review_items(PROJECT)} == {CHECKOUT.id,
-                                                                          DISCOUNT.id}
+    assert {i.atom_id for i in await store.list_review_items(PROJECT)} == {CHECKOUT.id, DISCOUNT.id}
 
     # A reviewer regenerates checkout with feedback: a new attempt, validated, accepted.
-    regen = await regenerate(items[0], "Pass the percent through to total().",
-                             checkout.attempts, rig.generator.executor, level=2, by="ana")
+    regen = await regenerate(
+        items[0],
+        "Pass the percent through to total().",
+        checkout.attempts,
+        rig.generator.executor,
+        level=2,
+        by="ana",
+    )
     assert regen.accepted and regen.state is AtomState.VALIDATED
     assert regen.attempt is not None and regen.attempt.number == 4
     # A reviewer's bad edit of discount is refused; a good one is accepted.
-    bad = await edit(items[1], "def discount(amount: float, percent: float) -> float:\n"
-                     "    return amount\n", atoms[DISCOUNT.id].attempts, rig.workspace,
-                     rig.validator, rig.journal, by="bo")
+    bad = await edit(
+        items[1],
+        "def discount(amount: float, percent: float) -> float:\n    return amount\n",
+        atoms[DISCOUNT.id].attempts,
+        rig.workspace,
+        rig.validator,
+        rig.journal,
+        by="bo",
+    )
     assert not bad.accepted and "NOT accepted" in bad.message
-    good_code = ("def discount(amount: float, percent: float) -> float:\n"
-                 "    return round(amount - amount * percent / 100, 2)\n")
-    good = await edit(items[1], good_code, [*atoms[DISCOUNT.id].attempts, bad.attempt],  # type: ignore[list-item]
-                      rig.workspace, rig.validator, rig.journal, by="bo")
+    good_code = (
+        "def discount(amount: float, percent: float) -> float:\n"
+        "    return round(amount - amount * percent / 100, 2)\n"
+    )
+    good = await edit(
+        items[1],
+        good_code,
+        [*atoms[DISCOUNT.id].attempts, bad.attempt],  # type: ignore[list-item]
+        rig.workspace,
+        rig.validator,
+        rig.journal,
+        by="bo",
+    )
     assert good.accepted and good.state is AtomState.APPROVED
     assert (await store.get_atom(PROJECT, DISCOUNT.id)).state is AtomState.APPROVED  # type: ignore[union-attr]
     assert len(await store.list_attempts(PROJECT, CHECKOUT.id)) == 4
@@ -139,18 +165,36 @@ async def test_generation_validation_retry_review_and_output(store: Store, tmp_p
 
     # Output: sources, tests, README, report.json — and its own tests pass under plain pytest.
     final = await load_state(store, PROJECT, ATOMS)
-    report = compute_report(PROJECT, ATOMS, final, result=result, levels=LEVELS, review=items,
-                            scores=scores, provider="scripted", model="recording", recorded=True)
+    report = compute_report(
+        PROJECT,
+        ATOMS,
+        final,
+        result=result,
+        levels=LEVELS,
+        review=items,
+        scores=scores,
+        provider="scripted",
+        model="recording",
+        recorded=True,
+    )
     assert report.first_try_pass_rate == 0.6 and report.pass_rate_after_retries == 1.0
     out = tmp_path / "out"
-    written = await write_output(out, rig.workspace.codebase.render(codes), report,
-                                 git_branch="mge/generated")
+    written = await write_output(
+        out, rig.workspace.codebase.render(codes), report, git_branch="mge/generated"
+    )
     assert "Made from a scripted recording" in (out / "README.md").read_text()
     assert written.commit is not None
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=out,
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        cwd=out,
         env={"PYTHONPATH": str(out / "src"), "PATH": "/usr/bin:/bin"},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     output, _ = await proc.communicate()
     assert proc.returncode == 0, output.decode()
@@ -189,3 +233,49 @@ async def test_budget_stops_cleanly_and_a_higher_budget_resumes(
     assert (DISCOUNT.id, 2) in numbers and (DISCOUNT.id, 1) in numbers
     # No call was made twice: discount's first attempt came from the first run only.
     assert resumed.client.totals.calls == len(attempts) - 2
+
+
+class FaultyProvider:
+    """The scripted provider with injected failures for some keys (fault injection only)."""
+
+    name = "scripted"
+
+    def __init__(self, inner: ScriptedProvider, failures: dict[str, LLMError]) -> None:
+        self.inner = inner
+        self.model = inner.model
+        self.failures = failures
+
+    async def complete(self, request: LLMRequest) -> LLMResponse:
+        if request.key in self.failures:
+            raise self.failures.pop(request.key)
+        return await self.inner.complete(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_llm_errors_cost_an_attempt_or_stop_the_run_after_storing_the_round(
+    store: Store, tmp_path: Path
+) -> None:
+    project_spec = spec()
+    await plan(store, project_spec)
+    faulty = FaultyProvider(
+        ScriptedProvider(RECORDINGS),
+        {f"atom/{SUBTOTAL.id}/attempt-1": LLMError("the answer was cut off")},
+    )
+    rig = await make_rig(store, tmp_path, project_spec, provider=faulty)
+    # Round 1: subtotal's call fails (a failed attempt with no code); discount fails its tests;
+    # add passes. Round 2: subtotal's attempt 2 has no recording — a fatal error — but
+    # discount's attempt 2 still runs, is validated and stored before the error propagates.
+    with pytest.raises(RecordingMissing, match=f"atom/{SUBTOTAL.id}/attempt-2"):
+        await rig.generator.run(LEVELS)
+    attempts = {(a.atom_id, a.number): a for a in await store.list_attempts(PROJECT)}
+    assert sorted(attempts) == sorted(
+        [(SUBTOTAL.id, 1), (DISCOUNT.id, 1), (DISCOUNT.id, 2), (ADD.id, 1)]
+    )
+    failed_call = attempts[(SUBTOTAL.id, 1)]
+    assert failed_call.validation is None and failed_call.code == ""
+    assert failed_call.error == "LLMError: the answer was cut off"
+    assert attempts[(DISCOUNT.id, 2)].validation.passed  # type: ignore[union-attr]
+    states = {a.id: a.state for a in await store.list_atoms(PROJECT)}
+    assert states[DISCOUNT.id] is AtomState.VALIDATED and states[SUBTOTAL.id] is AtomState.PENDING

@@ -22,11 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sandbox_hosts import available_isolations, host_report
 
 from mge.models.sandbox import AtomOutcome, AtomStatus, SandboxResult
 from mge.sandbox import IsolationKind, Threat
-
-from conftest import available_isolations, host_report  # type: ignore[import-not-found]
 
 TOKEN = secrets.token_hex(6)
 SECRET = f"sk-fake-{secrets.token_hex(12)}"
@@ -38,8 +37,11 @@ SAFE_TO_DEMONSTRATE = {
     Threat.HOST_FILES_WRITE,
 }
 """Attacks that do no harm when they succeed, so exposed modes may show them succeeding."""
-KIND = {"bwrap": IsolationKind.BWRAP, "unshare": IsolationKind.UNSHARE,
-        "unsandboxed": IsolationKind.NONE}
+KIND = {
+    "bwrap": IsolationKind.BWRAP,
+    "unshare": IsolationKind.UNSHARE,
+    "unsandboxed": IsolationKind.NONE,
+}
 ATTACK_TIMEOUT = 4
 SLOW_ATTACKS = (Threat.FORK_BOMB, Threat.CPU_LOOP, Threat.MEMORY_BOMB, Threat.OUTPUT_FLOOD)
 
@@ -66,7 +68,7 @@ def test_reach_the_host():
 import glob, os
 NAMES = (b"MGE_FAKE_SECRET=", b"ANTHROPIC_API_KEY=")
 def test_find_secrets():
-    found = [f"{k}={v}" for k, v in os.environ.items() if k in ("MGE_FAKE_SECRET", "ANTHROPIC_API_KEY")]
+    found = [f"{k}={v}" for k, v in os.environ.items() if k.encode() + b"=" in NAMES]
     for path in glob.glob("/proc/[0-9]*/environ"):
         try:
             data = open(path, "rb").read()
@@ -138,35 +140,63 @@ def test_spin():
 
 
 GOOD = {
-    "good-add": ("pkg/add.py", "def add(a, b):\n    return a + b\n",
-                 "from pkg.add import add\ndef test_add():\n    assert add(2, 3) == 5\n"),
-    "good-shared": ("pkg/twice.py", "from pkg.base import BASE\ndef twice():\n    return 2 * BASE\n",
-                    "from pkg.twice import twice\ndef test_twice():\n    assert twice() == 42\n"),
-    "good-str": ("pkg/shout.py", "def shout(s):\n    return s.upper() + '!'\n",
-                 "from pkg.shout import shout\ndef test_shout():\n    assert shout('a') == 'A!'\n"),
+    "good-add": (
+        "pkg/add.py",
+        "def add(a, b):\n    return a + b\n",
+        "from pkg.add import add\ndef test_add():\n    assert add(2, 3) == 5\n",
+    ),
+    "good-shared": (
+        "pkg/twice.py",
+        "from pkg.base import BASE\ndef twice():\n    return 2 * BASE\n",
+        "from pkg.twice import twice\ndef test_twice():\n    assert twice() == 42\n",
+    ),
+    "good-str": (
+        "pkg/shout.py",
+        "def shout(s):\n    return s.upper() + '!'\n",
+        "from pkg.shout import shout\ndef test_shout():\n    assert shout('a') == 'A!'\n",
+    ),
 }
 
 
-def _batch(port: int, outside: Path, scratch: Path) -> dict[str, object]:
+def _batch(port: int, outside: Path, scratch: Path, threats: set[Threat]) -> dict[str, object]:
+    """The batch: an atom per threat in ``threats`` (only attacks that are safe to run under the
+    isolation at hand — a fork bomb is never run where nothing would stop it), plus honest ones."""
     items: list[dict[str, object]] = []
     for threat, code in _attacks(port, outside, scratch).items():
+        if threat not in threats:
+            continue
         test = f"tests/test_{threat.value}_{TOKEN}.py"
-        item: dict[str, object] = {"atomId": threat.value, "files": {test: code},
-                                   "testFiles": [test]}
+        item: dict[str, object] = {
+            "atomId": threat.value,
+            "files": {test: code},
+            "testFiles": [test],
+        }
         if threat in SLOW_ATTACKS:
             item["timeoutSeconds"] = ATTACK_TIMEOUT
         items.append(item)
     flood = f"import sys  # {TOKEN}\nwhile True:\n    sys.stdout.write('x' * 65536)\n"
-    items.append({"atomId": Threat.OUTPUT_FLOOD.value, "command": ["python", "-c", flood],
-                  "timeoutSeconds": ATTACK_TIMEOUT})
+    if Threat.OUTPUT_FLOOD in threats:
+        items.append(
+            {
+                "atomId": Threat.OUTPUT_FLOOD.value,
+                "command": ["python", "-c", flood],
+                "timeoutSeconds": ATTACK_TIMEOUT,
+            }
+        )
     for atom_id, (module, code, test) in GOOD.items():
         name = f"tests/test_{atom_id.replace('-', '_')}.py"
         items.append({"atomId": atom_id, "files": {module: code, name: test}, "testFiles": [name]})
     return {
         "batchId": f"red-team-{TOKEN}",
         "language": "python",
-        "limits": {"timeoutSeconds": 30, "memoryMb": 128, "maxProcesses": 32,
-                   "maxFileSizeMb": 8, "maxOutputBytes": 262144, "tmpSizeMb": 16},
+        "limits": {
+            "timeoutSeconds": 30,
+            "memoryMb": 128,
+            "maxProcesses": 32,
+            "maxFileSizeMb": 8,
+            "maxOutputBytes": 262144,
+            "tmpSizeMb": 16,
+        },
         "sharedFiles": {"pkg/__init__.py": "", "pkg/base.py": "BASE = 21\n"},
         "items": items,
     }
@@ -176,16 +206,19 @@ _runs: dict[str, RedTeamRun] = {}
 
 
 @pytest.fixture(scope="module")
-def _listeners() -> Iterator[dict[str, socket.socket]]:
+def listeners() -> Iterator[dict[str, socket.socket]]:
     socks: dict[str, socket.socket] = {}
     yield socks
     for s in socks.values():
         s.close()
+    for p in Path("/tmp").glob(f"pwned-{TOKEN}*"):  # left by the demonstrations that must work
+        p.unlink()
 
 
 @pytest.fixture
-def red(iso: str, tmp_path_factory: pytest.TempPathFactory,
-        _listeners: dict[str, socket.socket]) -> RedTeamRun:
+def red(
+    iso: str, tmp_path_factory: pytest.TempPathFactory, listeners: dict[str, socket.socket]
+) -> RedTeamRun:
     """The red-team batch under ``iso``, run once per module."""
     if iso in _runs:
         return _runs[iso]
@@ -197,14 +230,28 @@ def red(iso: str, tmp_path_factory: pytest.TempPathFactory,
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)
     listener.setblocking(False)
-    _listeners[iso] = listener
+    listeners[iso] = listener
     batch_file = base / "batch.json"
-    batch_file.write_text(json.dumps(_batch(listener.getsockname()[1], outside, scratch)))
+    threats = {t for i, t, _ in _cases() if i == iso}
+    batch_file.write_text(json.dumps(_batch(listener.getsockname()[1], outside, scratch, threats)))
     env = {**os.environ, "MGE_FAKE_SECRET": SECRET, "ANTHROPIC_API_KEY": SECRET}
     proc = subprocess.run(
-        [sys.executable, "-m", "mge.cli.sandbox", "run", str(batch_file), "--isolation", iso,
-         "--scratch", str(scratch), "--keep"],
-        capture_output=True, text=True, env=env, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "mge.cli.sandbox",
+            "run",
+            str(batch_file),
+            "--isolation",
+            iso,
+            "--scratch",
+            str(scratch),
+            "--keep",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     connections = 0
@@ -215,8 +262,9 @@ def red(iso: str, tmp_path_factory: pytest.TempPathFactory,
             break
         conn.close()
         connections += 1
-    run = RedTeamRun(SandboxResult.model_validate_json(proc.stdout), outside, scratch, listener,
-                     connections)
+    run = RedTeamRun(
+        SandboxResult.model_validate_json(proc.stdout), outside, scratch, listener, connections
+    )
     _runs[iso] = run
     return run
 
@@ -258,8 +306,11 @@ def _host_traces(threat: Threat, run: RedTeamRun) -> list[str]:
     if threat is Threat.HOST_FILES_WRITE:
         written = list(run.outside.glob("pwned*")) + list(Path("/tmp").glob(f"pwned-{TOKEN}*"))
         written += list(Path("/").glob(f"pwned-{TOKEN}*"))
-        written += [p for p in run.scratch.glob("mge-batch-*/*/pwned.txt")
-                    if not p.parent.name.endswith(Threat.HOST_FILES_WRITE.value)]
+        written += [
+            p
+            for p in run.scratch.glob("mge-batch-*/*/pwned.txt")
+            if not p.parent.name.endswith(Threat.HOST_FILES_WRITE.value)
+        ]
         traces += [f"wrote {p}" for p in written]
     if threat is Threat.FORK_BOMB:
         traces += _leftover_processes()
@@ -286,8 +337,9 @@ EXPECTED_STATUS = {
 }
 
 
-@pytest.mark.parametrize(("iso", "threat", "level"), _cases(),
-                         ids=[f"{i}-{t.value}-{lv}" for i, t, lv in _cases()])
+@pytest.mark.parametrize(
+    ("iso", "threat", "level"), _cases(), ids=[f"{i}-{t.value}-{lv}" for i, t, lv in _cases()]
+)
 def test_attack(iso: str, threat: Threat, level: str, red: RedTeamRun) -> None:
     atom: AtomOutcome = red.result.outcome(threat.value)
     traces = _host_traces(threat, red)
@@ -300,7 +352,9 @@ def test_attack(iso: str, threat: Threat, level: str, red: RedTeamRun) -> None:
         if threat in SLOW_ATTACKS:
             assert atom.duration_s < ATTACK_TIMEOUT + 5
     else:
-        assert atom.passed, f"the {threat.value} attack did not work even unsandboxed: {atom.detail}"
+        assert atom.passed, (
+            f"the {threat.value} attack did not work even unsandboxed: {atom.detail}"
+        )
         assert traces, "no trace on the host of an attack that passed"
 
 
@@ -312,7 +366,9 @@ def test_honest_atoms_in_the_same_batch_pass(iso: str, red: RedTeamRun) -> None:
     assert _leftover_processes() == []
 
 
-def test_the_secret_never_reaches_generated_code_under_isolation() -> None:
-    for iso, run in _runs.items():
-        if iso != "unsandboxed":
-            assert SECRET not in _all_output(run.result), iso
+@pytest.mark.parametrize("iso", [i for i in available_isolations() if i != "unsandboxed"])
+def test_the_secret_never_reaches_generated_code_under_isolation(iso: str, red: RedTeamRun) -> None:
+    assert SECRET not in _all_output(red.result)
+    assert all(
+        SECRET not in p.read_text(errors="replace") for p in red.scratch.rglob("*") if p.is_file()
+    )

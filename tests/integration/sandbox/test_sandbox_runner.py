@@ -35,7 +35,9 @@ def _batch(items: list[dict[str, object]], **over: object) -> SandboxBatch:
     return SandboxBatch.model_validate(data)
 
 
-async def _run(batch: SandboxBatch, isolation: str, tmp_path: Path, **opts: object) -> SandboxResult:
+async def _run(
+    batch: SandboxBatch, isolation: str, tmp_path: Path, **opts: object
+) -> SandboxResult:
     options = RunnerOptions(isolation=isolation, scratch_dir=tmp_path / "scratch", **opts)  # type: ignore[arg-type]
     return await LocalSandbox(options).run(batch)
 
@@ -112,11 +114,17 @@ async def test_javascript_atoms(isolation: str, tmp_path: Path) -> None:
         "const { add } = require('./add.js');\n"
         "test('adds', () => assert.strictEqual(add(2, 3), 5));\n"
     )
-    items = [
-        {"atomId": "js-ok", "files": {"add.js": "exports.add = (a, b) => a + b;\n",
-                                      "add.test.js": test}, "testFiles": ["add.test.js"]},
-        {"atomId": "js-bad", "files": {"add.js": "exports.add = (a, b) => a * b;\n",
-                                       "add.test.js": test}, "testFiles": ["add.test.js"]},
+    items: list[dict[str, object]] = [
+        {
+            "atomId": "js-ok",
+            "files": {"add.js": "exports.add = (a, b) => a + b;\n", "add.test.js": test},
+            "testFiles": ["add.test.js"],
+        },
+        {
+            "atomId": "js-bad",
+            "files": {"add.js": "exports.add = (a, b) => a * b;\n", "add.test.js": test},
+            "testFiles": ["add.test.js"],
+        },
     ]
     result = await _run(_batch(items, language="javascript", sharedFiles={}), isolation, tmp_path)
     assert result.outcome("js-ok").status is AtomStatus.PASSED
@@ -126,7 +134,9 @@ async def test_javascript_atoms(isolation: str, tmp_path: Path) -> None:
 
 async def test_concurrency_is_bounded(isolation: str, tmp_path: Path) -> None:
     code = "import time; a = time.time(); time.sleep(0.5); print(a, time.time())"
-    items = [{"atomId": f"s{i}", "command": ["python", "-c", code]} for i in range(5)]
+    items: list[dict[str, object]] = [
+        {"atomId": f"s{i}", "command": ["python", "-c", code]} for i in range(5)
+    ]
     result = await _run(_batch(items), isolation, tmp_path, concurrency=2)
     spans = [tuple(map(float, o.stdout_tail.split())) for o in result.outcomes]
     points = sorted([(a, 1) for a, _ in spans] + [(b, -1) for _, b in spans])
@@ -148,7 +158,9 @@ async def test_a_broken_wrapper_is_a_sandbox_error_not_a_code_failure(
     host: HostReport, tmp_path: Path
 ) -> None:
     fake = tmp_path / "bwrap"  # injected fault: a bubblewrap that cannot set up
-    fake.write_text("#!/bin/sh\necho 'bwrap: Creating new namespace failed: injected' >&2\nexit 1\n")
+    fake.write_text(
+        "#!/bin/sh\necho 'bwrap: Creating new namespace failed: injected' >&2\nexit 1\n"
+    )
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     broken = HostReport(
         root=host.root,
@@ -168,8 +180,13 @@ async def test_a_broken_wrapper_is_a_sandbox_error_not_a_code_failure(
 
 async def test_no_isolation_is_refused(host: HostReport, tmp_path: Path) -> None:
     none = HostReport(
-        root=host.root, prlimit=host.prlimit, bwrap=Probe(False, None, "missing"),
-        unshare=Probe(False, None, "missing"), cgroups=None, python=host.python, node=host.node,
+        root=host.root,
+        prlimit=host.prlimit,
+        bwrap=Probe(False, None, "missing"),
+        unshare=Probe(False, None, "missing"),
+        cgroups=None,
+        python=host.python,
+        node=host.node,
     )
     options = RunnerOptions(isolation="auto", scratch_dir=tmp_path / "scratch")
     try:

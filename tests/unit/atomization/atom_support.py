@@ -87,7 +87,7 @@ def check_quantity(quantity: int) -> int:
     pass
 '''
 
-STOCK_TESTS = '''import pytest
+STOCK_TESTS = """import pytest
 
 from inventory.models import InsufficientStock
 from inventory.stock import StockLevel, check_quantity
@@ -110,7 +110,7 @@ def test_available_is_on_hand_minus_reserved() -> None:
 def test_check_quantity_rejects_zero() -> None:
     with pytest.raises(ValueError):
         check_quantity(0)
-'''
+"""
 
 STOCK_SKELETON = {
     "inventory/models.py": STOCK_MODELS,

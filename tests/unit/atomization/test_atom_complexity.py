@@ -29,12 +29,12 @@ def radon_functions(source: str) -> dict[str, list[Function]]:
                     out[f"{prefix}{b.name}.{m.name}"].append(m)  # type: ignore[attr-defined]
                 walk(b.inner_classes, f"{prefix}{b.name}.")  # type: ignore[attr-defined]
             elif not b.is_method:  # type: ignore[attr-defined]
-                function(b, prefix + b.name)  # type: ignore[attr-defined]
+                add_function(b, prefix + b.name)  # type: ignore[attr-defined]
 
-    def function(fn: Function, name: str) -> None:
+    def add_function(fn: Function, name: str) -> None:
         out[name].append(fn)
         for c in fn.closures:
-            function(c, f"{name}.<locals>.{c.name}")
+            add_function(c, f"{name}.<locals>.{c.name}")
 
     walk(cc_visit(source))
     for fns in out.values():
@@ -63,7 +63,9 @@ def test_complexity_matches_radon_on_this_project() -> None:
             for fn, value in zip(fns, mine[name], strict=True):
                 compared += 1
                 if fn.complexity != value:
-                    mismatches.append(f"{path}:{fn.lineno} {name}: {value} vs radon {fn.complexity}")
+                    mismatches.append(
+                        f"{path}:{fn.lineno} {name}: {value} vs radon {fn.complexity}"
+                    )
     assert compared > 500, compared
     assert mismatches == []
 
@@ -127,7 +129,7 @@ def statements(depth: int) -> st.SearchStrategy[list[str]]:
     def nested_def(body: list[str]) -> list[str]:
         return ["def inner():", *_indent(body), "inner()"]
 
-    empty_or_block = st.one_of(st.just([]), block)
+    empty_or_block: st.SearchStrategy[list[str]] = st.one_of(st.just([]), block)
     return st.one_of(
         simple,
         st.builds(if_stmt, CONDITIONS, block, st.lists(block, max_size=2), empty_or_block),
@@ -140,9 +142,11 @@ def statements(depth: int) -> st.SearchStrategy[list[str]]:
 
 
 FUNCTIONS = st.lists(statements(3), min_size=1, max_size=6).map(
-    lambda parts: "def generated(a, b, c, d, x, y, xs, ks, vs, v, p):\n"
-    + "\n".join(_indent([line for part in parts for line in part]))
-    + "\n"
+    lambda parts: (
+        "def generated(a, b, c, d, x, y, xs, ks, vs, v, p):\n"
+        + "\n".join(_indent([line for part in parts for line in part]))
+        + "\n"
+    )
 )
 
 
@@ -192,7 +196,12 @@ def test_typescript_and_javascript_decision_points() -> None:
 
 
 def test_nested_function_counts_for_itself_in_typescript() -> None:
-    src = "function outer(a: boolean) {\n  function inner() { if (a) { return 1; } }\n  return a ? inner() : 0;\n}\n"
+    src = (
+        "function outer(a: boolean) {\n"
+        "  function inner() { if (a) { return 1; } }\n"
+        "  return a ? inner() : 0;\n"
+        "}\n"
+    )
     pf = parse_file("n.ts", src)
     outer = pf.definition("outer")
     inner = pf.definition("outer.<locals>.inner")

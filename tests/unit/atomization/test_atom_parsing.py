@@ -75,8 +75,10 @@ def test_python_signatures_docstrings_params_and_facts() -> None:
     assert ("self.items", "append") in calls and (None, "helper") in calls
     assert "LIMIT" in add.reads and "helper" not in add.binds
     size = pf.definition("Cart.size")
-    assert size is not None and size.docstring == "How many items." and size.decorators == (
-        "property",
+    assert (
+        size is not None
+        and size.docstring == "How many items."
+        and size.decorators == ("property",)
     )
     cart = pf.definition("Cart")
     assert cart is not None and cart.bases == ("Base",) and cart.signature.startswith("class Cart(")
@@ -115,7 +117,9 @@ def test_python_stubs() -> None:
         "def d():\n    return 1\n"
         'def e():\n    """Only a docstring."""\n'
     )
-    stubs = {d.qualname: d.is_stub for d in parse_file("s.py", src).definitions if d.kind != "module"}
+    stubs = {
+        d.qualname: d.is_stub for d in parse_file("s.py", src).definitions if d.kind != "module"
+    }
     assert stubs == {"a": True, "b": True, "c": True, "d": False, "e": True}
 
 
@@ -172,7 +176,9 @@ def test_typescript_definitions_types_and_jsdoc() -> None:
     assert total.returns == "M" and "M" in total.type_refs
     assert total.complexity == 2  # ??
     calls = {(c.receiver, c.name) for c in total.calls}
-    assert (None, "add") in calls and ("util", "zero") in calls and ("this.lines", "reduce") in calls
+    assert (
+        (None, "add") in calls and ("util", "zero") in calls and ("this.lines", "reduce") in calls
+    )
     stub = pf.definition("stub")
     assert stub is not None and stub.is_stub and stub.type_refs == ("Order",)
     assert pf.definition("double") is not None and not pf.definition("double").is_stub  # type: ignore[union-attr]

@@ -118,7 +118,14 @@ def test_oversized_batch_is_refused() -> None:
 def test_passed_must_agree_with_status() -> None:
     with pytest.raises(ValidationError, match="contradicts"):
         AtomOutcome(atom_id="a", status=AtomStatus.FAILED, passed=True)
-    ok = AtomOutcome(atom_id="a", status=AtomStatus.PASSED, passed=True)
+    ok = AtomOutcome(atom_id="a", status=AtomStatus.PASSED, passed=True, detail="1 tests passed")
+    bad = AtomOutcome(atom_id="b", status=AtomStatus.TIMEOUT, passed=False, detail="killed at 2 s")
+    assert ok.as_check().passed and ok.as_check().detail == ""
+    assert bad.as_check("L1 tests").model_dump() == {
+        "name": "L1 tests",
+        "passed": False,
+        "detail": "killed at 2 s",
+    }
     res = SandboxResult(batch_id="b", isolation="bwrap", outcomes=[ok])
     assert res.outcome("a") is ok and res.passed_count == 1
     with pytest.raises(KeyError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -56,7 +57,7 @@ async def test_timeout_kills_the_whole_group(tmp_path: Path) -> None:
     for _ in range(100):
         if not _alive(child):
             break
-        time.sleep(0.01)
+        await asyncio.sleep(0.01)
     assert not _alive(child), "the background child survived the group kill"
 
 

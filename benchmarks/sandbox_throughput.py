@@ -1,0 +1,206 @@
+"""Sandbox throughput: atoms validated per second, one batch vs one runner process per atom.
+
+Each atom is a small Python module with two pytest tests (the shape the execution stage sends).
+For N in 1, 10, 50 it times, wall clock, from launching the runner to having every result:
+
+- ``batch``: one ``python -m mge.cli.sandbox run`` for all N atoms (concurrency = CPUs);
+- ``process-per-atom``: one runner process per atom (a batch of one each), the same number of
+  them at once as the batch runs atoms at once — what a caller without batches would do.
+
+It also times a batch of 10 under each isolation this host has, and 10 JavaScript atoms, to show
+what isolation and the language cost. Results: benchmarks/results/sandbox_throughput.{json,md}.
+
+    .venv/bin/python benchmarks/sandbox_throughput.py [--repeats 3] [--sizes 1,10,50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+RUNNER = [sys.executable, "-m", "mge.cli.sandbox", "run"]
+CPUS = len(os.sched_getaffinity(0))
+
+
+def python_atom(i: int) -> dict[str, Any]:
+    code = f"def scale_{i}(x: int) -> int:\n    return x * {i + 2}\n"
+    test = (
+        f"from pkg.m{i} import scale_{i}\n\n"
+        f"def test_scale():\n    assert scale_{i}(3) == {3 * (i + 2)}\n\n"
+        f"def test_zero():\n    assert scale_{i}(0) == 0\n"
+    )
+    return {
+        "atomId": f"a{i}",
+        "files": {f"pkg/m{i}.py": code, f"tests/test_m{i}.py": test},
+        "testFiles": [f"tests/test_m{i}.py"],
+    }
+
+
+def js_atom(i: int) -> dict[str, Any]:
+    code = f"exports.scale = (x) => x * {i + 2};\n"
+    test = (
+        "const test = require('node:test'); const assert = require('node:assert');\n"
+        f"const {{ scale }} = require('./m{i}.js');\n"
+        f"test('scale', () => assert.strictEqual(scale(3), {3 * (i + 2)}));\n"
+    )
+    return {
+        "atomId": f"j{i}",
+        "files": {f"m{i}.js": code, f"m{i}.test.js": test},
+        "testFiles": [f"m{i}.test.js"],
+    }
+
+
+def batch(items: list[dict[str, Any]], language: str = "python") -> dict[str, Any]:
+    shared = {"pkg/__init__.py": ""} if language == "python" else {}
+    return {"batchId": "bench", "language": language, "sharedFiles": shared, "items": items}
+
+
+def run_runner(path: Path, isolation: str) -> dict[str, Any]:
+    proc = subprocess.run(
+        [*RUNNER, str(path), "--isolation", isolation], capture_output=True, text=True, check=True
+    )
+    result: dict[str, Any] = json.loads(proc.stdout)
+    return result
+
+
+def time_batch(items: list[dict[str, Any]], isolation: str, language: str, tmp: Path) -> float:
+    path = tmp / "batch.json"
+    path.write_text(json.dumps(batch(items, language)))
+    start = time.perf_counter()
+    result = run_runner(path, isolation)
+    elapsed = time.perf_counter() - start
+    failed = [o["atomId"] for o in result["outcomes"] if not o["passed"]]
+    assert not failed, f"atoms failed in the benchmark: {failed}"
+    return elapsed
+
+
+async def _per_atom(paths: list[Path], isolation: str) -> None:
+    gate = asyncio.Semaphore(CPUS)
+
+    async def one(p: Path) -> None:
+        async with gate:
+            await asyncio.to_thread(run_runner, p, isolation)
+
+    await asyncio.gather(*(one(p) for p in paths))
+
+
+def time_per_atom(items: list[dict[str, Any]], isolation: str, tmp: Path) -> float:
+    paths = []
+    for i, item in enumerate(items):
+        p = tmp / f"one-{i}.json"
+        p.write_text(json.dumps(batch([item])))
+        paths.append(p)
+    start = time.perf_counter()
+    asyncio.run(_per_atom(paths, isolation))
+    return time.perf_counter() - start
+
+
+def measure(
+    scenario: str, mode: str, isolation: str, n: int, fn: Callable[[], float], repeats: int
+) -> dict[str, Any]:
+    """Run ``fn`` ``repeats`` times; one result row."""
+    times = [fn() for _ in range(repeats)]
+    median = statistics.median(times)
+    row = {
+        "scenario": scenario,
+        "mode": mode,
+        "isolation": isolation,
+        "atoms": n,
+        "median_s": round(median, 3),
+        "runs_s": [round(t, 3) for t in times],
+        "atoms_per_s": round(n / median, 2),
+    }
+    print(row, flush=True)
+    return row
+
+
+def available_isolations() -> list[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "mge.cli.sandbox", "check", "--json"], capture_output=True, text=True
+    )
+    report = json.loads(proc.stdout)
+    kinds = [k for k in ("bwrap", "unshare") if report[k]["ok"]]
+    return [*kinds, "unsandboxed"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--sizes", default="1,10,50")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    rows: list[dict[str, Any]] = []
+    r = args.repeats
+    with tempfile.TemporaryDirectory(prefix="mge-bench-") as t:
+        tmp = Path(t)
+        for n in sizes:
+            items = [python_atom(i) for i in range(n)]
+            batched = partial(time_batch, items, "auto", "python", tmp)
+            rows.append(measure("python", "batch", "auto", n, batched, r))
+            single = partial(time_per_atom, items, "auto", tmp)
+            rows.append(measure("python", "process-per-atom", "auto", n, single, r))
+        items10 = [python_atom(i) for i in range(10)]
+        for iso in available_isolations():
+            batched = partial(time_batch, items10, iso, "python", tmp)
+            rows.append(measure("isolation", "batch", iso, 10, batched, r))
+        if shutil.which("node"):
+            js = partial(time_batch, [js_atom(i) for i in range(10)], "auto", "javascript", tmp)
+            rows.append(measure("javascript", "batch", "auto", 10, js, r))
+    write_results(rows, args.repeats)
+
+
+def write_results(rows: list[dict[str, Any]], repeats: int) -> None:
+    bwrap = shutil.which("bwrap")
+    version = None
+    if bwrap is not None:
+        version = subprocess.run([bwrap, "--version"], capture_output=True, text=True).stdout
+        version = version.strip()
+    meta = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cpus": CPUS,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "bwrap": version,
+        "repeats": repeats,
+        "root": os.geteuid() == 0,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "sandbox_throughput.json").write_text(
+        json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n"
+    )
+    lines = [
+        "# Sandbox throughput",
+        "",
+        f"Recorded {meta['date']} on {CPUS} CPUs (kernel {meta['kernel']}, Python "
+        f"{meta['python']}, {meta['bwrap']}, root={meta['root']}); median of {repeats} runs, "
+        "wall clock from launching the runner to having every result. Produced by "
+        "`benchmarks/sandbox_throughput.py`; see docs/sandbox.md for what the numbers mean.",
+        "",
+        "| scenario | mode | isolation | atoms | median s | atoms/s |",
+        "|---|---|---|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['scenario']} | {r['mode']} | {r['isolation']} | {r['atoms']} | "
+            f"{r['median_s']:.2f} | {r['atoms_per_s']:.2f} |"
+        )
+    (RESULTS / "sandbox_throughput.md").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""kopf handlers: one level-triggered reconcile per Project, one per AtomReview.
+
+Shape (notes/style.md): parse → observe → decide (pure) → apply → write status if it changed.
+Registered by importing this module (``mge operator run`` does; tests use kopf.testing.KopfRunner
+with ``mge operator run`` arguments).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+from pydantic import ValidationError
+
+from mge.kube.apply import Collaborators, apply
+from mge.kube.client import KubeClient, load_api_client
+from mge.kube.decide import decide
+from mge.kube.observe import observe, project_key
+from mge.kube.resources import AtomReviewSpec, AtomReviewStatus, ProjectStatus
+from mge.kube.reviews import decide_review, decided_by
+from mge.kube.settings import OperatorSettings, configure_kopf
+from mge.kube.stages import StageRunner
+from mge.kube.worker import WorkerRegistry
+from mge.models.project import API_GROUP, API_VERSION, ProjectSpec
+from mge.store import Store
+
+SETTINGS = OperatorSettings.from_env()
+"""Read once at import (= start-up): ``mge operator run`` imports this module to start."""
+PROJECTS = (API_GROUP, API_VERSION, "projects")
+ATOMREVIEWS = (API_GROUP, API_VERSION, "atomreviews")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ctx(memo: Any) -> Collaborators:
+    ctx: Collaborators = memo.mge
+    return ctx
+
+
+@kopf.on.startup()
+async def startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
+    """The one settings hook: kopf settings, the store, the API client, the worker registry."""
+    configure_kopf(settings)
+    store = await Store.open(SETTINGS.database_url)
+    kube = KubeClient(load_api_client(os.environ.get("KUBECONFIG")))
+    memo.mge = Collaborators(
+        store=store, kube=kube, workers=WorkerRegistry(runner=StageRunner(store, SETTINGS))
+    )
+
+
+@kopf.on.cleanup()
+async def cleanup(memo: Any, **_: Any) -> None:
+    """Stop workers and close connections."""
+    ctx = getattr(memo, "mge", None)
+    if ctx is None:
+        return
+    await ctx.workers.stop_all()
+    await ctx.kube.close()
+    await ctx.store.close()
+
+
+def _spec(body: kopf.Body) -> ProjectSpec:
+    try:
+        return ProjectSpec.model_validate(dict(body.get("spec") or {}))
+    except ValidationError as e:
+        raise kopf.PermanentError(f"invalid spec: {e}") from e
+
+
+@kopf.on.resume(*PROJECTS)
+@kopf.on.create(*PROJECTS)
+@kopf.on.update(*PROJECTS)
+@kopf.timer(*PROJECTS, interval=SETTINGS.reconcile_interval, idle=1.0)
+async def reconcile_project(body: kopf.Body, patch: kopf.Patch, memo: Any, **_: Any) -> None:
+    """observe → decide → apply → status (only if changed)."""
+    ctx = _ctx(memo)
+    spec = _spec(body)
+    meta = body["metadata"]
+    key = project_key(meta["namespace"], meta["name"])
+    raw_body: dict[str, Any] = dict(body)
+    await ctx.store.upsert_project(key, spec, int(meta.get("generation") or 1))
+    observed = await observe(body=raw_body, store=ctx.store, kube=ctx.kube, workers=ctx.workers)
+    status = ProjectStatus.model_validate(dict(body.get("status") or {}))
+    plan = decide(spec, status, observed, _now())
+    await apply(plan.actions, body=raw_body, key=key, ctx=ctx)
+    new = plan.status.model_dump(mode="json", by_alias=True, exclude_none=True)
+    old = status.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if new != old:
+        patch.status.update(new)
+
+
+@kopf.on.delete(*PROJECTS)
+async def delete_project(body: kopf.Body, memo: Any, **_: Any) -> None:
+    """The finalizer's work: stop the worker, delete the store rows (children go by owner)."""
+    ctx = _ctx(memo)
+    meta = body["metadata"]
+    key = project_key(meta["namespace"], meta["name"])
+    status = ProjectStatus.model_validate(dict(body.get("status") or {}))
+    spec = ProjectSpec.model_construct()
+    from mge.kube.decide import Observed
+
+    plan = decide(spec, status, Observed(generation=0, deleting=True), _now())
+    await apply(plan.actions, body=dict(body), key=key, ctx=ctx)
+
+
+@kopf.on.resume(*ATOMREVIEWS)
+@kopf.on.create(*ATOMREVIEWS)
+@kopf.on.update(*ATOMREVIEWS, field="spec")
+async def reconcile_review(body: kopf.Body, patch: kopf.Patch, memo: Any, **_: Any) -> None:
+    """Act once on a reviewer's decision and record who, when, what (status and store)."""
+    ctx = _ctx(memo)
+    meta = body["metadata"]
+    spec = AtomReviewSpec.model_validate(dict(body["spec"]))
+    status = AtomReviewStatus.model_validate(dict(body.get("status") or {}))
+    by = decided_by(dict(body))
+    plan = decide_review(
+        spec, status, generation=int(meta.get("generation") or 1), by=by, now=_now()
+    )
+    if plan.step == "none":
+        return
+    key = project_key(meta["namespace"], spec.project_ref.name)
+    if await ctx.store.get_review_item(key, spec.atom_id) is not None:
+        decision = spec.decision
+        await ctx.store.decide_review(
+            key, spec.atom_id, decision, code=spec.code, feedback=spec.feedback, by=by
+        )
+    patch.status.update(plan.status.model_dump(mode="json", by_alias=True, exclude_none=True))
+    kopf.event(
+        body,
+        type="Normal",
+        reason=f"Decision{spec.decision.capitalize()}",
+        message=f"{spec.decision} by {by}",
+    )

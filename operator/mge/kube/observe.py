@@ -1,0 +1,86 @@
+"""Gather what decide() needs: the store checkpoint, the worker, the AtomReviews.
+
+Reads only (store, worker registry, the API through KubeClient); no decisions here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from mge.kube.children import LABEL_PROJECT
+from mge.kube.client import KubeClient
+from mge.kube.decide import Observed
+from mge.kube.resources import Cost, Progress
+from mge.kube.reviews import is_decided
+from mge.kube.worker import WorkerRegistry
+from mge.models.atoms import AtomState
+from mge.pipeline.phases import Phase
+from mge.store import Store
+
+
+def project_key(namespace: str, name: str) -> str:
+    """The Project's key in the store: ``namespace/name``."""
+    return f"{namespace}/{name}"
+
+
+def _phase(text: str | None) -> Phase | None:
+    try:
+        return Phase(text) if text else None
+    except ValueError:
+        return None
+
+
+def _count(counts: dict[AtomState, int], *names: str) -> int:
+    return sum(n for state, n in counts.items() if str(getattr(state, "value", state)) in names)
+
+
+async def observe(
+    *,
+    body: dict[str, Any],
+    store: Store,
+    kube: KubeClient,
+    workers: WorkerRegistry,
+) -> Observed:
+    """The observed state of one Project (see decide.Observed)."""
+    meta = body["metadata"]
+    namespace, name = meta["namespace"], meta["name"]
+    generation = int(meta.get("generation") or 1)
+    key = project_key(namespace, name)
+    stored = await store.get_project(key)
+    stored_phase = _phase(stored.phase) if stored and stored.generation == generation else None
+    info = workers.state(meta["uid"], generation)
+    spent = await store.total_cost(key) if stored else 0.0
+    counts = await store.count_atoms(key) if stored else {}
+    usage = await store.usage_totals(key) if stored else None
+    reviews = await kube.list("AtomReview", namespace, f"{LABEL_PROJECT}={name}")
+    pending = sum(1 for r in reviews if not is_decided(r.get("status")))
+    progress = Progress(
+        atoms_total=sum(counts.values()),
+        atoms_done=_count(counts, "validated", "approved"),
+        atoms_failed=_count(counts, "failed", "flagged"),
+        level=int((stored.summary if stored else {}).get("level", 0)),
+        levels=int((stored.summary if stored else {}).get("levels", 0)),
+    )
+    cost = Cost(
+        usd=f"{spent:.2f}",
+        input_tokens=int(getattr(usage, "input_tokens", 0) or 0),
+        output_tokens=int(getattr(usage, "output_tokens", 0) or 0),
+        cache_read_tokens=int(getattr(usage, "cache_read_tokens", 0) or 0),
+    )
+    since: datetime | None = None
+    if stored is not None and stored_phase == Phase.REVIEWING:
+        since = stored.updated_at
+    return Observed(
+        generation=generation,
+        deleting=bool(meta.get("deletionTimestamp")),
+        stored_phase=stored_phase,
+        worker=info.state if info else "absent",
+        worker_error=info.error if info else "",
+        spent_usd=spent,
+        progress=progress,
+        cost=cost,
+        reviews_total=len(reviews),
+        reviews_pending=pending,
+        reviewing_since=since,
+    )

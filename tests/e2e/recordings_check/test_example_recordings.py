@@ -1,0 +1,149 @@
+"""Guard: the hand-written recordings of each example build a codebase whose own tests pass.
+
+For every example: every task has a skeleton writing exactly the plan's files; every atom the
+atomizer finds in those skeletons has attempts 1..n recorded and nothing else is recorded; the
+skeleton with each atom's LAST attempt spliced in passes plain pytest and mypy; every earlier
+attempt really fails (its L1 unit tests or the type check), so the recordings keep exercising
+the retry path; each example has an atom fixed on attempt 2 and one that needs attempt 3, and
+the latter has a review suggestion.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import pytest
+from recordings_assembly import (
+    ATOM_KEY,
+    EXAMPLE_NAMES,
+    OTHER_KEYS,
+    REVIEW_KEY,
+    SKELETON_KEY,
+    ExampleRecordings,
+    attempt_numbers,
+    load_example,
+    run_pytest,
+    write_tree,
+)
+
+from mge.validation.typecheck import MypyChecker, TypeIssue
+
+MAX_ATTEMPTS = 3
+"""The pipeline's default attempt limit: no atom may need more."""
+
+
+@cache
+def example(name: str) -> ExampleRecordings:
+    """Each example is read and atomized once per test session."""
+    return load_example(name)
+
+
+@pytest.fixture(scope="session")
+def mypy(tmp_path_factory: pytest.TempPathFactory) -> MypyChecker:
+    """The pipeline's own mypy checker, with one cache for the session."""
+    return MypyChecker(cache_dir=tmp_path_factory.mktemp("mypy-cache"))
+
+
+def python_sources(files: dict[str, str]) -> list[str]:
+    """The non-test Python files of a codebase (what the type check covers)."""
+    return sorted(p for p in files if p.endswith(".py") and not p.startswith("tests/"))
+
+
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+def test_every_task_has_a_skeleton_writing_exactly_its_files(name: str) -> None:
+    ex = example(name)
+    assert sorted(ex.skeletons) == sorted(ex.tasks)
+    for task, files in ex.tasks.items():
+        assert sorted(ex.skeletons[task]) == sorted(files), task
+
+
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+def test_every_atom_has_attempts_one_to_n_and_nothing_else_is_recorded(name: str) -> None:
+    ex = example(name)
+    assert ex.atoms, "the skeletons hold no atoms"
+    for atom_id in ex.atoms:
+        numbers = attempt_numbers(ex, atom_id)
+        assert numbers == list(range(1, len(numbers) + 1)), atom_id
+        assert 1 <= len(numbers) <= MAX_ATTEMPTS, atom_id
+    for key in ex.responses:
+        m = ATOM_KEY.match(key) or REVIEW_KEY.match(key)
+        if m is not None:
+            assert m["atom"] in ex.atoms, f"{key} names no atom of the skeletons"
+        else:
+            assert key in OTHER_KEYS or SKELETON_KEY.match(key), key
+        assert len(ex.responses[key]) == 1, f"{key} is recorded more than once"
+
+
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+def test_usage_figures_are_plausible(name: str) -> None:
+    for key, (recorded,) in example(name).responses.items():
+        usage = recorded.usage
+        assert usage.input_tokens > 0 and usage.output_tokens > 0, key
+        # an answer of n characters is roughly n/4 tokens; allow a wide band
+        assert len(recorded.text) / 8 <= usage.output_tokens <= len(recorded.text) / 2 + 50, key
+        m = ATOM_KEY.match(key)
+        if m is not None and int(m["number"]) > 1:
+            assert usage.cache_read_tokens > 0, f"{key}: a retry re-sends the cached context"
+
+
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+async def test_the_assembled_example_passes_its_own_tests(
+    name: str, tmp_path: Path, mypy: MypyChecker
+) -> None:
+    ex = example(name)
+    files = ex.codebase.render(ex.final_codes())
+    write_tree(tmp_path, files)
+    run = await run_pytest(tmp_path)
+    assert run.passed, run.output[-4000:]
+    assert run.count("passed") >= len(ex.codebase.all_tests)
+    assert run.count("failed") == 0
+    issues = await mypy.check(files, python_sources(files))
+    assert issues == [], "\n".join(map(str, issues))
+
+
+async def failure_of(
+    ex: ExampleRecordings, atom_id: str, code: str, folder: Path, mypy: MypyChecker
+) -> str | None:
+    """Why L1 rejects ``code`` for the atom (its runnable tests, then mypy), or None."""
+    codes = {**ex.final_codes(), atom_id: code}
+    files = ex.codebase.render(codes)
+    tests = ex.l1_tests(atom_id)
+    if tests:
+        write_tree(folder, files)
+        run = await run_pytest(folder, tests)
+        if not run.passed:
+            return f"tests: {run.count('failed')} failed"
+    atom = ex.atoms[atom_id]
+    issues: list[TypeIssue] = await mypy.check(files, [atom.file])
+    span = ex.codebase.render_file(atom.file, codes).spans[atom.qualname]
+    own = [i for i in issues if i.path == atom.file and span[0] <= i.line <= span[1]]
+    return f"types: {own[0]}" if own else None
+
+
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+async def test_every_superseded_attempt_fails_l1(
+    name: str, tmp_path: Path, mypy: MypyChecker
+) -> None:
+    ex = example(name)
+    retried = {a: codes for a, codes in ex.attempts.items() if len(codes) > 1}
+    passed_wrongly = []
+    for atom_id, codes in sorted(retried.items()):
+        for number, code in enumerate(codes[:-1], start=1):
+            folder = tmp_path / f"{atom_id}-{number}"
+            if await failure_of(ex, atom_id, code, folder, mypy) is None:
+                passed_wrongly.append(f"atom/{atom_id}/attempt-{number}")
+    assert passed_wrongly == [], "these attempts were meant to fail L1 but pass it"
+
+
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+def test_the_retry_path_and_the_review_queue_are_exercised(name: str) -> None:
+    ex = example(name)
+    counts = {a: len(codes) for a, codes in ex.attempts.items()}
+    assert 2 in counts.values(), "no atom is fixed on its second attempt"
+    assert 3 in counts.values(), "no atom needs three attempts"
+    for atom_id, n in counts.items():
+        if n >= MAX_ATTEMPTS:
+            assert atom_id in ex.reviews, f"{atom_id} will be in review but has no suggestion"
+    for atom_id, text in ex.reviews.items():
+        assert text.startswith("Risk:") and "\nFix:" in text, atom_id

@@ -1,0 +1,228 @@
+"""decide(): the reconcile rules as tables (pure, no cluster)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from mge.kube.decide import (
+    AutoApprovePending,
+    DeleteStoreRows,
+    Event,
+    Observed,
+    StartWorker,
+    StopWorker,
+    decide,
+)
+from mge.kube.resources import Progress, ProjectStatus
+from mge.models.project import ProjectSpec
+from mge.pipeline.phases import Phase
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+def spec(**over: object) -> ProjectSpec:
+    data: dict[str, object] = {"requirements": "a todo list"}
+    data.update(over)
+    return ProjectSpec.model_validate(data)
+
+
+def cond(status: ProjectStatus, kind: str) -> tuple[str, str]:
+    c = next(c for c in status.conditions if c.type == kind)
+    return c.status, c.reason
+
+
+CASES = [
+    # name, status phase, generation, observed, expected phase, starts a worker, stalled reason
+    ("new project starts a worker", "Pending", 1, {}, "Pending", True, ""),
+    (
+        "worker running: nothing to start",
+        "Executing",
+        1,
+        {"worker": "running", "stored_phase": Phase.EXECUTING},
+        "Executing",
+        False,
+        "",
+    ),
+    (
+        "store ahead of status: follow it",
+        "Planning",
+        1,
+        {"worker": "running", "stored_phase": Phase.ATOMIZING},
+        "Atomizing",
+        False,
+        "",
+    ),
+    (
+        "killed operator: worker absent, resume from store",
+        "Executing",
+        1,
+        {"stored_phase": Phase.EXECUTING},
+        "Executing",
+        True,
+        "",
+    ),
+    (
+        "worker failed",
+        "Executing",
+        1,
+        {"worker": "failed", "worker_error": "boom"},
+        "Failed",
+        False,
+        "PipelineFailed",
+    ),
+    (
+        "pipeline unavailable",
+        "Pending",
+        1,
+        {"worker": "blocked", "worker_error": "no stages"},
+        "Pending",
+        False,
+        "PipelineBlocked",
+    ),
+    (
+        "budget spent: phase stays, stalled",
+        "Executing",
+        1,
+        {"worker": "budget", "spent_usd": 60.0},
+        "Executing",
+        False,
+        "BudgetExceeded",
+    ),
+    (
+        "budget raised: resume",
+        "Executing",
+        1,
+        {"worker": "budget", "spent_usd": 10.0},
+        "Executing",
+        True,
+        "",
+    ),
+    (
+        "reviews pending: wait",
+        "Reviewing",
+        1,
+        {"stored_phase": Phase.REVIEWING, "reviews_total": 3, "reviews_pending": 2},
+        "Reviewing",
+        False,
+        "",
+    ),
+    (
+        "reviews all decided: complete",
+        "Reviewing",
+        1,
+        {"stored_phase": Phase.REVIEWING, "reviews_total": 3, "reviews_pending": 0},
+        "Completed",
+        False,
+        "",
+    ),
+    (
+        "completed stays completed",
+        "Completed",
+        1,
+        {"stored_phase": Phase.COMPLETED},
+        "Completed",
+        False,
+        "",
+    ),
+    ("spec change on completed: rerun", "Completed", 2, {}, "Pending", True, ""),
+]
+
+
+@pytest.mark.parametrize(
+    ("phase", "generation", "kw", "want_phase", "starts", "stalled"),
+    [c[1:] for c in CASES],
+    ids=[c[0] for c in CASES],
+)
+def test_decide_table(
+    phase: str, generation: int, kw: dict[str, object], want_phase: str, starts: bool, stalled: str
+) -> None:
+    status = ProjectStatus(phase=phase, observed_generation=1)
+    plan = decide(spec(), status, Observed(generation=generation, **kw), NOW)  # type: ignore[arg-type]
+    assert plan.status.phase == want_phase
+    assert plan.status.observed_generation == generation
+    started = [a for a in plan.actions if isinstance(a, StartWorker)]
+    assert bool(started) == starts
+    if started:
+        assert started[0].generation == generation
+    if stalled:
+        assert cond(plan.status, "Stalled") == ("True", stalled)
+        assert cond(plan.status, "Reconciling")[0] == "False"
+    else:
+        assert cond(plan.status, "Stalled")[0] == "False"
+    ready = cond(plan.status, "Ready")[0]
+    assert ready == ("True" if want_phase == "Completed" else "False")
+
+
+def test_phase_transition_emits_one_event_and_failure_is_warning() -> None:
+    plan = decide(
+        spec(),
+        ProjectStatus(phase="Executing", observed_generation=1),
+        Observed(generation=1, worker="failed", worker_error="x"),
+        NOW,
+    )
+    events = [a for a in plan.actions if isinstance(a, Event)]
+    assert [(e.type, e.reason) for e in events] == [
+        ("Warning", "Failed"),
+        ("Warning", "PipelineFailed"),
+    ]
+    same = decide(
+        spec(), plan.status, Observed(generation=1, worker="failed", worker_error="x"), NOW
+    )
+    assert not [a for a in same.actions if isinstance(a, Event)]
+    assert same.status == plan.status  # nothing changed: no status write
+
+
+def test_budget_event_once_and_message_names_the_fix() -> None:
+    obs = Observed(generation=1, worker="budget", spent_usd=5.0)
+    plan = decide(
+        spec(budget={"maxCostUSD": 5}),
+        ProjectStatus(phase="Executing", observed_generation=1),
+        obs,
+        NOW,
+    )
+    assert "maxCostUSD" in plan.status.message
+    again = decide(spec(budget={"maxCostUSD": 5}), plan.status, obs, NOW + timedelta(minutes=1))
+    assert not [a for a in again.actions if isinstance(a, Event)]
+    stalled = next(c for c in again.status.conditions if c.type == "Stalled")
+    assert stalled.lastTransitionTime == "2026-11-24T12:00:00Z"  # moves only on a flip
+
+
+def test_auto_approve_after_deadline_only() -> None:
+    s = spec(review={"policy": "autoApprove", "autoApproveAfterSeconds": 60})
+    status = ProjectStatus(phase="Reviewing", observed_generation=1)
+    obs = Observed(
+        generation=1,
+        stored_phase=Phase.REVIEWING,
+        reviews_total=2,
+        reviews_pending=2,
+        reviewing_since=NOW,
+    )
+    early = decide(s, status, obs, NOW + timedelta(seconds=59))
+    late = decide(s, status, obs, NOW + timedelta(seconds=60))
+    assert not any(isinstance(a, AutoApprovePending) for a in early.actions)
+    assert any(isinstance(a, AutoApprovePending) for a in late.actions)
+    waiting = decide(spec(), status, obs, NOW + timedelta(days=9))
+    assert not any(isinstance(a, AutoApprovePending) for a in waiting.actions)
+
+
+def test_deletion_stops_worker_and_deletes_rows() -> None:
+    plan = decide(
+        spec(), ProjectStatus(phase="Executing"), Observed(generation=1, deleting=True), NOW
+    )
+    assert plan.actions == [StopWorker(), DeleteStoreRows()]
+
+
+def test_progress_percent_and_review_count() -> None:
+    obs = Observed(
+        generation=1,
+        worker="running",
+        stored_phase=Phase.REVIEWING,
+        progress=Progress(atoms_total=8, atoms_done=5, atoms_failed=1),
+        reviews_total=4,
+        reviews_pending=3,
+    )
+    plan = decide(spec(), ProjectStatus(phase="Reviewing", observed_generation=1), obs, NOW)
+    assert plan.status.progress.percent == 75
+    assert plan.status.progress.atoms_in_review == 3
