@@ -119,6 +119,7 @@ main() {
   started="$(date +%s)"
   tmp="$(mktemp -d "$CACHE_ROOT/.tmp-$VERSION_KEY.XXXXXX")"
   trap 'rm -rf "$tmp"' EXIT
+  chmod 755 "$tmp"
   build_all "$tmp"
   printf 'k8s=%s kwok=%s etcd=%s built=%s\n' "$K8S_VERSION" "$KWOK_VERSION" "$ETCD_VERSION" \
     "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$tmp/$STAMP"

@@ -24,6 +24,7 @@ import typer
 
 from mge.atomization import Atomization, Limits, RecursiveDecomposer, read_sources
 from mge.cli.app import app, not_available
+from mge.errors import InputError
 from mge.graph import CYCLE_POLICIES, CyclePolicy, DependencyAnalyzer, DependencyGraph, to_dot
 from mge.graph.render import View, render_png
 from mge.models import AtomicUnit, Edge
@@ -55,8 +56,6 @@ def atomize_paths(paths: Sequence[Path], limits: Limits) -> Atomization:
     files = asyncio.run(read_sources(paths))
     if not files:
         shown = ", ".join(str(p) for p in paths)
-        from mge.errors import InputError
-
         raise InputError(f"no Python, TypeScript or JavaScript files under {shown}")
     return RecursiveDecomposer(limits).atomize_existing(files)
 

@@ -24,7 +24,7 @@ from mge.graph.boundaries import (
     fanout_points,
     module_boundaries,
 )
-from mge.graph.cycles import CyclePolicy, _add_strongest, edges_of, resolve_cycles
+from mge.graph.cycles import CyclePolicy, add_strongest_edge, edges_of, resolve_cycles
 from mge.models.atoms import AtomicUnit, Edge
 
 DEFAULT_EDGE_KIND = "call"
@@ -127,7 +127,7 @@ def build_graph(atoms: Sequence[AtomicUnit], edges: Sequence[Edge] | None = None
     graph.add_nodes_from(a.id for a in atoms)
     for e in edges or ():
         if e.src != e.dst and e.src in graph and e.dst in graph:
-            _add_strongest(graph, e.src, e.dst, e.kind)
+            add_strongest_edge(graph, e.src, e.dst, e.kind)
     for a in atoms:
         for dep in a.dependencies:
             if dep != a.id and dep in graph and not graph.has_edge(a.id, dep):

@@ -118,14 +118,15 @@ def _contract(graph: nx.DiGraph, scc: set[str], new: str) -> None:
     for n in scc:
         for _, dst, kind in list(graph.out_edges(n, data="kind")):
             if dst not in scc:
-                _add_strongest(graph, new, dst, kind)
+                add_strongest_edge(graph, new, dst, kind)
         for src, _, kind in list(graph.in_edges(n, data="kind")):
             if src not in scc:
-                _add_strongest(graph, src, new, kind)
+                add_strongest_edge(graph, src, new, kind)
     graph.remove_nodes_from(scc)
 
 
-def _add_strongest(graph: nx.DiGraph, src: str, dst: str, kind: EdgeKind) -> None:
+def add_strongest_edge(graph: nx.DiGraph, src: str, dst: str, kind: EdgeKind) -> None:
+    """Add src → dst, or upgrade an existing edge to ``kind`` when that is stronger."""
     old = graph.get_edge_data(src, dst)
     if old is None or KIND_PRIORITY[kind] > KIND_PRIORITY[old["kind"]]:
         graph.add_edge(src, dst, kind=kind)

@@ -257,7 +257,7 @@ class PodHarness:
         try:
             current = self._core.read_namespaced_pod(name, namespace)
         except client.ApiException as error:
-            return error.status == 404
+            return bool(error.status == 404)
         meta = current.metadata
         return meta is None or meta.uid != uid or meta.deletion_timestamp is not None
 

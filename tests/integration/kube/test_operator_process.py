@@ -258,4 +258,4 @@ def test_example_project_advances_and_a_killed_operator_repeats_no_llm_call(
         namespace, field_selector="involvedObject.name=inventory-lib"
     )
     reasons = {e.reason for e in ev.items}
-    assert {"Planning", "Atomizing", "PipelineBlocked"} <= reasons, reasons
+    assert {"Atomizing", "PipelineBlocked"} <= reasons, reasons
