@@ -1,6 +1,11 @@
-# The MGE operator image. Multi-stage: build a virtualenv with the package, copy it onto a slim
-# base, run as a non-root user. The base is a build ARG so CI can build on a locally made Debian
-# base (no registry here); the default is the usual public image.
+# The MGE operator image (`mge operator run`). Multi-stage: build a virtualenv with the package and
+# its pinned dependencies, copy it onto a slim base, run as a non-root user (65532).
+# The base is a build ARG so CI can build on a locally made Debian base (no registry here):
+#   podman build --isolation=chroot --build-arg BASE_IMAGE=localhost/debian:bookworm -t mge-operator .
+# (hack/images/build.sh does this). The default is the usual public image. Both carry, or
+# apt-install, Python 3.11.
+# Optional build secret `ca-bundle`: a CA bundle for pip behind a TLS-intercepting proxy; it is
+# mounted for the install steps only and never stored in a layer.
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 
 FROM ${BASE_IMAGE} AS build
@@ -9,18 +14,38 @@ RUN if ! command -v python3 >/dev/null; then \
       && rm -rf /var/lib/apt/lists/*; fi
 RUN python3 -m venv /opt/mge
 WORKDIR /src
+# Dependencies first (this layer is reused while only the code changes): the pinned dependency
+# list of pyproject.toml, then the package itself without dependencies. pip's download cache is
+# a build cache mount, so a changed pin does not download everything again.
 COPY pyproject.toml README.md ./
+RUN --mount=type=secret,id=ca-bundle --mount=type=cache,id=mge-pip,target=/root/.cache/pip \
+    if [ -s /run/secrets/ca-bundle ]; then export PIP_CERT=/run/secrets/ca-bundle; fi \
+ && python3 -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml","rb"))["project"]["dependencies"]))' \
+      > /tmp/requirements.txt \
+ && /opt/mge/bin/pip install --disable-pip-version-check -r /tmp/requirements.txt
 COPY operator ./operator
-RUN /opt/mge/bin/pip install --no-cache-dir --disable-pip-version-check . \
- && find /opt/mge -name '__pycache__' -prune -exec rm -rf {} +
+RUN --mount=type=secret,id=ca-bundle --mount=type=cache,id=mge-pip,target=/root/.cache/pip \
+    if [ -s /run/secrets/ca-bundle ]; then export PIP_CERT=/run/secrets/ca-bundle; fi \
+ && /opt/mge/bin/pip install --disable-pip-version-check --no-deps . \
+ && find /opt/mge -name '__pycache__' -prune -exec rm -rf {} + \
+ && /opt/mge/bin/python -c 'import mge' \
+ && rm -rf /opt/mge/lib/python3*/site-packages/pip /opt/mge/lib/python3*/site-packages/pip-* /opt/mge/bin/pip*
+# The pattern library is read from `patterns/` three folders above the package
+# (mge.rag.patterns.default_patterns_dir), i.e. /opt/mge/lib/python3.X/patterns in this venv.
+COPY patterns /opt/mge/patterns
+RUN ln -s /opt/mge/patterns "$(dirname "$(/opt/mge/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')")/patterns"
 
 FROM ${BASE_IMAGE}
 RUN if ! command -v python3 >/dev/null; then \
-      apt-get update && apt-get install -y --no-install-recommends python3 \
-      && rm -rf /var/lib/apt/lists/*; fi \
+      apt-get update && apt-get install -y --no-install-recommends python3 ca-certificates \
+      && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /usr/share/doc/* /usr/share/man/*; fi \
  && groupadd --system --gid 65532 mge && useradd --system --uid 65532 --gid mge --no-create-home mge
 COPY --from=build /opt/mge /opt/mge
-ENV PATH=/opt/mge/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HOME=/tmp
+# HOME and the workdir under /tmp: the chart mounts the root filesystem read-only and /tmp as an
+# emptyDir. JSON logs by default (MGE_LOG_FORMAT); metrics on 9090 (MGE_METRICS_PORT).
+ENV PATH=/opt/mge/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HOME=/tmp \
+    MGE_WORKDIR=/tmp/mge MGE_LOG_FORMAT=json
 USER 65532:65532
+EXPOSE 9090
 ENTRYPOINT ["mge"]
 CMD ["operator", "run", "--all-namespaces"]

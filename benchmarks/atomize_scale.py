@@ -97,7 +97,11 @@ def python_module(m: int) -> str:
 def ts_module(m: int) -> str:
     """A TypeScript module importing the previous module."""
     prev = m - 1
-    lines = [f'import {{ f{prev}_0 }} from "../pkg{prev // 50}/mod{prev}";' if prev >= 0 and prev % TS_EVERY != TS_EVERY - 1 else ""]
+    lines = [
+        f'import {{ f{prev}_0 }} from "../pkg{prev // 50}/mod{prev}";'
+        if prev >= 0 and prev % TS_EVERY != TS_EVERY - 1
+        else ""
+    ]
     lines += [f"export const LIMIT{m} = {m % 97 + 3};", ""]
     lines += [
         f"export interface Item{m} {{",
@@ -157,7 +161,7 @@ def measure(root: Path) -> dict[str, Any]:
     from mge.atomization.sources import read_sources_sync
     from mge.graph import DependencyAnalyzer
 
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     files = read_sources_sync([root])
     t1 = time.perf_counter()
     az = RecursiveDecomposer().atomize_existing(files)
@@ -166,7 +170,7 @@ def measure(root: Path) -> dict[str, Any]:
     reports = AtomicityValidator().check_all(az, atoms)
     t3 = time.perf_counter()
     dg = DependencyAnalyzer().analyze(atoms, az.edges)
-    t4 = time.perf_counter()
+    t4, c4 = time.perf_counter(), time.process_time()
     summary = dg.summary()
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
@@ -186,6 +190,7 @@ def measure(root: Path) -> dict[str, Any]:
             "graph": round(t4 - t3, 3),
             "atomize+graph": round((t2 - t1) + (t4 - t3), 3),
             "endToEnd": round(t4 - t0, 3),
+            "endToEndCpu": round(c4 - c0, 3),
         },
         "peakRssMB": round(rss_kb / 1024, 1),
     }
@@ -230,8 +235,11 @@ def verdicts(result: dict[str, Any]) -> list[str]:
     n = result["requestedAtoms"]
     if n in TARGETS:
         limit = TARGETS[n]
-        took = result["seconds"]["endToEnd"]
-        notes.append(f"{'meets' if took < limit else 'MISSES'} < {limit:g} s ({took:.2f} s)")
+        took, cpu = result["seconds"]["endToEnd"], result["seconds"]["endToEndCpu"]
+        notes.append(
+            f"wall {'meets' if took < limit else 'MISSES'} < {limit:g} s ({took:.2f} s), "
+            f"CPU {'meets' if cpu < limit else 'MISSES'} ({cpu:.2f} s)"
+        )
     if n >= 100_000:
         mb = result["peakRssMB"]
         notes.append(f"{'meets' if mb < MEMORY_TARGET_MB else 'MISSES'} < 2 GB ({mb:.0f} MB)")
@@ -253,14 +261,15 @@ def write_results(results: list[dict[str, Any]], baseline: float) -> None:
     )
     rows = [
         "| atoms | files | edges | levels | read s | atomize s | context+validate s | graph s "
-        "| end to end s | peak RSS MB | load 1m before/after | targets |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        "| end to end s (wall) | CPU s | peak RSS MB | load 1m before/after | targets |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for r in results:
         s = r["seconds"]
         rows.append(
             f"| {r['atoms']:,} | {r['files']:,} | {r['edges']:,} | {r['levels']} | {s['read']} "
             f"| {s['atomize']} | {s['context+validate']} | {s['graph']} | {s['endToEnd']} "
+            f"| {s['endToEndCpu']} "
             f"| {r['peakRssMB']} | {r['loadAverage1mBefore']}/{r['loadAverage1mAfter']} "
             f"| {'; '.join(verdicts(r)) or '—'} |"
         )
@@ -299,6 +308,7 @@ def main() -> None:
         results.append(r)
         print(
             f"{r['atoms']:>7} atoms: end to end {r['seconds']['endToEnd']:.2f} s "
+            f"(CPU {r['seconds']['endToEndCpu']:.2f} s) "
             f"(atomize {r['seconds']['atomize']:.2f} s, graph {r['seconds']['graph']:.2f} s), "
             f"peak {r['peakRssMB']:.0f} MB  {'; '.join(verdicts(r))}",
             flush=True,

@@ -146,6 +146,7 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     rows: list[dict[str, Any]] = []
     r = args.repeats
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="mge-bench-") as t:
         tmp = Path(t)
         for n in sizes:
@@ -161,10 +162,10 @@ def main() -> None:
         if shutil.which("node"):
             js = partial(time_batch, [js_atom(i) for i in range(10)], "auto", "javascript", tmp)
             rows.append(measure("javascript", "batch", "auto", 10, js, r))
-    write_results(rows, args.repeats)
+    write_results(rows, args.repeats, (load_before, os.getloadavg()[0]))
 
 
-def write_results(rows: list[dict[str, Any]], repeats: int) -> None:
+def write_results(rows: list[dict[str, Any]], repeats: int, load: tuple[float, float]) -> None:
     bwrap = shutil.which("bwrap")
     version = None
     if bwrap is not None:
@@ -178,6 +179,7 @@ def write_results(rows: list[dict[str, Any]], repeats: int) -> None:
         "bwrap": version,
         "repeats": repeats,
         "root": os.geteuid() == 0,
+        "load_average_1m": {"before": round(load[0], 2), "after": round(load[1], 2)},
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "sandbox_throughput.json").write_text(
@@ -190,14 +192,17 @@ def write_results(rows: list[dict[str, Any]], repeats: int) -> None:
         f"{meta['python']}, {meta['bwrap']}, root={meta['root']}); median of {repeats} runs, "
         "wall clock from launching the runner to having every result. Produced by "
         "`benchmarks/sandbox_throughput.py`; see docs/sandbox.md for what the numbers mean.",
+        f"The machine is shared: 1-minute load average {load[0]:.1f} before, {load[1]:.1f} after "
+        "(2 CPUs), so single runs vary; the runs column shows the spread.",
         "",
-        "| scenario | mode | isolation | atoms | median s | atoms/s |",
-        "|---|---|---|---:|---:|---:|",
+        "| scenario | mode | isolation | atoms | median s | atoms/s | runs (s) |",
+        "|---|---|---|---:|---:|---:|---|",
     ]
     for r in rows:
+        runs = ", ".join(f"{t:.2f}" for t in r["runs_s"])
         lines.append(
             f"| {r['scenario']} | {r['mode']} | {r['isolation']} | {r['atoms']} | "
-            f"{r['median_s']:.2f} | {r['atoms_per_s']:.2f} |"
+            f"{r['median_s']:.2f} | {r['atoms_per_s']:.2f} | {runs} |"
         )
     (RESULTS / "sandbox_throughput.md").write_text("\n".join(lines) + "\n")
 

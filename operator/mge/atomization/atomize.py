@@ -10,7 +10,7 @@ Two modes share everything but the choice of atoms:
               types, constants and implemented helpers of the skeleton are context.
 
 Tests are never atoms: a test function (``test_*``, ``it(…)``) becomes a *test case* of every atom
-it calls, directly, through an import or through a method of a class it uses.
+it exercises (:mod:`mge.atomization.testmap`).
 """
 
 from __future__ import annotations
@@ -32,11 +32,11 @@ from mge.atomization.linking import (
     split_parts,
 )
 from mge.atomization.syntax import Definition, ParsedFile, SyntaxIssue
+from mge.atomization.testmap import TestMap
 from mge.models.atoms import AtomicUnit, Edge, EdgeKind, Span, atom_id
 
 Mode = Literal["existing", "skeleton"]
 
-_ATTRIBUTE = re.compile(r"\.\s*([A-Za-z_$][\w$]*)")
 
 _MENTION = re.compile(
     r"`([A-Za-z_$][\w$.]*)(?:\(\))?`|\b([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)\("
@@ -117,41 +117,6 @@ def _is_atom(pf: ParsedFile, d: Definition, mode: Mode) -> bool:
     return d.is_stub if mode == "skeleton" else True
 
 
-def _test_targets(
-    table: SymbolTable,
-    path: str,
-    d: Definition,
-    methods: Mapping[str, list[Target]],
-    members: Mapping[Target, list[Target]],
-) -> set[Target]:
-    """Definitions a test exercises.
-
-    What it calls or names (directly or through imports), plus the members of the classes it
-    uses that it touches as ``.name`` (method calls on instances, properties), plus a method
-    called on an unknown receiver when only one method in the project has that name.
-    """
-    res = resolve_definition(table, path, d)
-    hits = {t for t, kind in res.targets.items() if kind in ("call", "import")}
-    classes: set[Target] = set()
-    for t in res.targets:
-        td = table.definition(t)
-        if td is not None and td.kind == "class":
-            classes.add(t)
-        elif td is not None and td.kind == "method" and td.parent:
-            classes.add(Target(t.file, td.parent))
-    source = table.files[path].lines(d.start_line, d.end_line)
-    touched = set(_ATTRIBUTE.findall(source))
-    for cls in classes:
-        hits.update(m for m in members.get(cls, ()) if m.qualname.rsplit(".", 1)[-1] in touched)
-    for call in d.calls:
-        if call.receiver is None or call.receiver in ("self", "this", "cls"):
-            continue
-        candidates = methods.get(call.name, [])
-        if len(candidates) == 1:
-            hits.add(candidates[0])
-    return hits
-
-
 def atomize_parsed(
     parsed: Mapping[str, ParsedFile],
     *,
@@ -163,16 +128,12 @@ def atomize_parsed(
     table = SymbolTable(parsed)
     ids: dict[Target, str] = {}
     chosen: list[tuple[str, ParsedFile, Definition]] = []
-    methods: dict[str, list[Target]] = defaultdict(list)
-    members: dict[Target, list[Target]] = defaultdict(list)
     for path, pf in parsed.items():
         for d in pf.definitions:
             if _is_atom(pf, d, mode):
                 ids[Target(path, d.qualname)] = atom_id(path, d.qualname)
                 chosen.append((path, pf, d))
-                if d.kind == "method" and d.parent is not None:
-                    methods[d.name].append(Target(path, d.qualname))
-                    members[Target(path, d.parent)].append(Target(path, d.qualname))
+    testmap = TestMap(table, ids)
 
     tests_of: dict[Target, list[str]] = defaultdict(list)
     test_sources: dict[str, str] = {}
@@ -182,7 +143,7 @@ def atomize_parsed(
                 continue
             name = test_case_name(path, d, pf.language)
             test_sources[name] = pf.lines(d.start_line, d.end_line)
-            for target in _test_targets(table, path, d, methods, members):
+            for target in testmap.targets(path, d):
                 tests_of[target].append(name)
 
     parts = {path: split_parts(pf.definitions) for path, pf in parsed.items()}
@@ -209,7 +170,10 @@ def atomize_parsed(
             dst = ids.get(target)
             if dst is not None and dst != aid:
                 deps[dst] = kind
-        edges.extend(Edge(src=aid, dst=dst, kind=kind) for dst, kind in deps.items())
+        # ids and kinds come from this module: construct without re-validating (hot at 100k)
+        edges.extend(
+            Edge.model_construct(src=aid, dst=dst, kind=kind) for dst, kind in deps.items()
+        )
         if d.is_stub:
             loc, complexity = estimate_stub(contract)
         else:

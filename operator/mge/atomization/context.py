@@ -131,6 +131,7 @@ def annotation_names(text: str, language: str) -> list[str]:
     """Type names in an annotation (Python forward references included; TS literals and
     function-type parameter names left out)."""
     text = re.sub(r"Literal\[[^\]]*\]", "Literal", text)
+    text = re.sub(r"\b[A-Za-z_]\w*\s*=(?!=)", " ", text)  # keyword arguments: Query(ge=1)
     if language != "python":
         text = re.sub(r"'[^']*'|\"[^\"]*\"|`[^`]*`", " ", text)
         text = re.sub(r"[A-Za-z_$][\w$]*\??\s*:", " ", text)
@@ -229,7 +230,8 @@ class ContextInjector:
         total = sum(CHECK_WEIGHTS[k] for k in scores)
         got = sum(CHECK_WEIGHTS[k] * v for k, v in scores.items())
         completeness = round(got / total, 4) if total else 1.0
-        return ContextPack(
+        # every field is computed above with its declared type; skip re-validation (hot path)
+        return ContextPack.model_construct(
             types=types,
             dependency_signatures=deps,
             preconditions=list(atom.preconditions),

@@ -20,7 +20,7 @@ from typing import Protocol
 
 from mge.atomization.atomize import Atomization, atomize_parsed
 from mge.atomization.batch import collector_paused
-from mge.atomization.languages import LanguageName, is_source_file
+from mge.atomization.languages import LanguageName, is_parseable
 from mge.atomization.packing import Limits
 from mge.atomization.parsing import parse_file
 from mge.atomization.syntax import ParsedFile
@@ -76,11 +76,12 @@ class RecursiveDecomposer:
     def parse(
         self, files: Mapping[str, str], language: LanguageName | None = None, *, split: bool
     ) -> dict[str, ParsedFile]:
-        """Parse every source file (unknown suffixes are skipped unless ``language`` is set)."""
+        """Parse every source file; other files (README.md, package.json…) are skipped, and
+        ``language`` only says how to read files without a suffix."""
         return {
             path: parse_file(path, src, language, limits=self.limits, split=split)
             for path, src in files.items()
-            if language is not None or is_source_file(path)
+            if is_parseable(path, language)
         }
 
     def atomize_existing(self, files: Mapping[str, str]) -> Atomization:

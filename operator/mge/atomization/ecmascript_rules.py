@@ -132,7 +132,20 @@ def _text(node: Node | None) -> str:
     return node.text.decode("utf-8", "replace")
 
 
+def _texts(nodes: list[Node], skip: set[int] | None = None) -> list[tuple[int, str]]:
+    """(position, text) of each node — the hot loop of reference extraction."""
+    if skip is None:
+        return [(n.start_byte, t.decode("utf-8", "replace")) for n in nodes if (t := n.text)]
+    return [
+        (n.start_byte, t.decode("utf-8", "replace"))
+        for n in nodes
+        if n.start_byte not in skip and (t := n.text)
+    ]
+
+
 def _one_line(text: str) -> str:
+    if "\n" not in text and "  " not in text:
+        return text.strip()
     text = re.sub(r"\s+", " ", text).strip()
     text = re.sub(r"([(\[{<]) ", r"\1", text)
     return re.sub(r",? ([)\]}>])", r"\1", text)
@@ -490,12 +503,10 @@ class EcmaScriptRules:
         bound = caps.get("bind", [])
         skip = {n.start_byte for n in caps.get("nonread", [])}
         skip.update(n.start_byte for n in bound)
-        refs.binds = [(n.start_byte, _text(n)) for n in bound]
-        refs.reads = [
-            (n.start_byte, _text(n)) for n in caps.get("id", []) if n.start_byte not in skip
-        ]
-        refs.mutates = [(n.start_byte, _text(n)) for n in caps.get("mut", [])]
-        refs.assigns_outer = [(n.start_byte, _text(n)) for n in caps.get("assign", [])]
+        refs.binds = _texts(bound)
+        refs.reads = _texts(caps.get("id", []), skip)
+        refs.mutates = _texts(caps.get("mut", []))
+        refs.assigns_outer = _texts(caps.get("assign", []))
         if not self.typed:
             for node in (
                 QueryCursor(compiled_query(self.grammar, "(comment) @c"))

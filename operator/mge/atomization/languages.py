@@ -49,21 +49,25 @@ DEFAULT_GRAMMAR: dict[LanguageName, Grammar] = {
 
 
 def grammar_for(path: str, language: LanguageName | None = None) -> Grammar:
-    """The grammar for ``path``: from its suffix, else the default grammar of ``language``.
+    """The grammar for ``path``: from its suffix (which always wins, so a mixed skeleton parses
+    each file right), else the default grammar of ``language``.
 
     Raises InputError when neither tells (an unknown suffix and no language given).
     """
     suffix = posixpath.splitext(path)[1].lower()
     if suffix in EXTENSIONS:
-        grammar = EXTENSIONS[suffix]
-        if language is None or GRAMMAR_LANGUAGE[grammar] == language:
-            return grammar
-        if language == "typescript" and grammar == "javascript":
-            return "typescript"
+        return EXTENSIONS[suffix]
     if language is not None:
         return DEFAULT_GRAMMAR[language]
     known = ", ".join(sorted(EXTENSIONS))
     raise InputError(f"{path}: unknown source file type (known suffixes: {known})")
+
+
+def is_parseable(path: str, language: LanguageName | None) -> bool:
+    """A source file, or — when a language is given — a file without any suffix."""
+    if is_source_file(path):
+        return True
+    return language is not None and "." not in posixpath.basename(path)
 
 
 def is_source_file(path: str) -> bool:

@@ -114,8 +114,7 @@ class _FileParser:
         self.dps = rules.decision_points(root)
         comments = rules.comment_prefixes
         is_code = [
-            (s := line.lstrip()) != "" and not s.startswith(comments)
-            for line in source.split("\n")
+            (s := line.lstrip()) != "" and not s.startswith(comments) for line in source.split("\n")
         ]
         self.code_prefix = list(accumulate(is_code, initial=0))
         self.units: list[_Unit] = []
@@ -354,6 +353,16 @@ class _FileParser:
 
     # -- output -----------------------------------------------------------------------------
 
+    def release(self) -> None:
+        """Break the parent/child cycles (which also hold tree nodes, hence the whole tree), so
+        reference counting frees them even while the cyclic collector is paused."""
+        for u in self.units:
+            u.parent = None
+            u.children = []
+            u.raw = None
+        self.units = []
+        self.top = []
+
     def definition(self, unit: _Unit) -> Definition:
         raw = unit.raw
         rules = self.rules
@@ -433,19 +442,19 @@ def parse_file(
     fp.collect_module_groups()
     imports = fp.attribute(rules.references(root), rules.imports(root))
     units = sorted(fp.units, key=lambda u: (u.start, -u.end))
-    errors = syntax_issues(path, grammar, root)
-    module_doc = rules.module_docstring(root)
-    return ParsedFile(
+    parsed = ParsedFile(
         path=path,
         language=GRAMMAR_LANGUAGE[grammar],
         grammar=grammar,
         definitions=tuple(fp.definition(u) for u in units),
         imports=tuple(imports),
-        errors=errors,
-        docstring=module_doc,
+        errors=syntax_issues(path, grammar, root),
+        docstring=rules.module_docstring(root),
         is_test_file=rules.is_test_file(path),
         source=source,
     )
+    fp.release()
+    return parsed
 
 
 def syntax_issues(path: str, grammar: Grammar, root: Node) -> tuple[SyntaxIssue, ...]:

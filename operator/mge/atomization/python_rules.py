@@ -92,7 +92,20 @@ def type_names(text: str) -> list[str]:
     return _NAME.findall(text)
 
 
+def _texts(nodes: list[Node], skip: set[int] | None = None) -> list[tuple[int, str]]:
+    """(position, text) of each node — the hot loop of reference extraction."""
+    if skip is None:
+        return [(n.start_byte, t.decode("utf-8", "replace")) for n in nodes if (t := n.text)]
+    return [
+        (n.start_byte, t.decode("utf-8", "replace"))
+        for n in nodes
+        if n.start_byte not in skip and (t := n.text)
+    ]
+
+
 def _one_line(text: str) -> str:
+    if "\n" not in text and "  " not in text:
+        return text.strip()
     text = re.sub(r"\s+", " ", text).strip()
     text = re.sub(r"([(\[]) ", r"\1", text)
     return re.sub(r",? ([)\]])", r"\1", text)
@@ -313,12 +326,10 @@ class PythonRules:
         skip = {n.start_byte for n in caps.get("nonread", [])}
         bound = caps.get("bind", [])
         skip.update(n.start_byte for n in bound)
-        refs.binds = [(n.start_byte, _text(n)) for n in bound]
-        refs.reads = [
-            (n.start_byte, _text(n)) for n in caps.get("id", []) if n.start_byte not in skip
-        ]
-        refs.mutates = [(n.start_byte, _text(n)) for n in caps.get("mut", [])]
-        refs.assigns_outer = [(n.start_byte, _text(n)) for n in caps.get("outer", [])]
+        refs.binds = _texts(bound)
+        refs.reads = _texts(caps.get("id", []), skip)
+        refs.mutates = _texts(caps.get("mut", []))
+        refs.assigns_outer = _texts(caps.get("outer", []))
         return refs
 
     def imports(self, root: Node) -> list[tuple[int, ImportRef]]:

@@ -121,7 +121,6 @@ class LanguageRules(Protocol):
         """Every import with its position (scope is filled by the driver)."""
         ...
 
-
     def is_test_file(self, path: str) -> bool:
         """True for a test file by the language's naming conventions."""
         ...

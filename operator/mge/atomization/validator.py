@@ -79,7 +79,9 @@ NONDETERMINISTIC_CALLS = frozenset(
 _CONJUNCTION = re.compile(r"\band then\b|\band also\b|\bas well as\b|;\s*then\b", re.IGNORECASE)
 _GLOBAL_WORDS = re.compile(r"\bglobal\b|\bsingleton\b|\bmodule[- ]level (?:state|variable)", re.I)
 _TIME_WORDS = re.compile(
-    r"\brandom(?:ly)?\b|\bcurrent (?:time|date)\b|\bnow\b|\btoday\b|\buuid\b|\btimestamp\b", re.I
+    r"\brandom(?:ly)?\b|\bcurrent (?:time|date)\b|\btime now\b|\bright now\b|\btoday\b"
+    r"|\buuid[14]\b",
+    re.I,
 )
 _INJECTED = re.compile(r"clock|now|rng|random|seed|today|time|uuid", re.I)
 
@@ -241,26 +243,43 @@ class AtomicityValidator:
         self.limits = limits or Limits()
         self.context_target = context_target
 
-    def check(self, atom: AtomicUnit, facts: AtomFacts | None = None) -> AtomicityReport:
-        """The report of one atom."""
+    def check(
+        self,
+        atom: AtomicUnit,
+        facts: AtomFacts | None = None,
+        shared: dict[tuple[str, bool, str], CriterionResult] | None = None,
+    ) -> AtomicityReport:
+        """The report of one atom.
+
+        ``shared`` lets a batch reuse one result object per distinct (criterion, verdict,
+        reason) — most reasons repeat word for word, and 100,000 atoms would otherwise make a
+        million objects. Shared results are values: never modify them in place.
+        """
         facts = facts or AtomFacts()
         results = []
         for criterion in CRITERIA:
             passed, reason = criterion.check(atom, facts, self)
-            # built here from typed values: skip re-validation (100,000 atoms make a million)
-            results.append(
-                CriterionResult.model_construct(name=criterion.name, passed=passed, reason=reason)
-            )
-        return AtomicityReport(atom_id=atom.id, criteria=results)
+            key = (criterion.name, passed, reason)
+            result = shared.get(key) if shared is not None else None
+            if result is None:
+                # built here from typed values: no need to validate them again
+                result = CriterionResult.model_construct(
+                    name=criterion.name, passed=passed, reason=reason
+                )
+                if shared is not None:
+                    shared[key] = result
+            results.append(result)
+        return AtomicityReport.model_construct(atom_id=atom.id, criteria=results)
 
     def check_all(
         self, atomization: Atomization, atoms: Iterable[AtomicUnit] | None = None
     ) -> list[AtomicityReport]:
         """Reports for ``atoms`` (default: the atomization's), with the parser's facts."""
         chosen = list(atomization.atoms if atoms is None else atoms)
+        shared: dict[tuple[str, bool, str], CriterionResult] = {}
         with collector_paused():
             facts = facts_for(atomization, chosen)
-            return [self.check(a, facts.get(a.id)) for a in chosen]
+            return [self.check(a, facts.get(a.id), shared) for a in chosen]
 
 
 def facts_for(atomization: Atomization, atoms: Iterable[AtomicUnit]) -> dict[str, AtomFacts]:

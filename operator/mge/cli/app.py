@@ -70,11 +70,34 @@ def not_available(feature: str, issue: str) -> None:
     raise NotAvailableYet(f"{feature} is not available yet ({issue}).")
 
 
-def _register() -> None:
-    """Import command modules so they attach to `app`. Missing modules are simply absent."""
+COMMAND_MODULES = (
+    "db",
+    "plan",
+    "atomize",
+    "run",
+    "review",
+    "sandbox",
+    "operator",
+    "export",
+    "eval",
+)
+
+
+def _register(argv: list[str] | None = None) -> None:
+    """Import command modules so they attach to `app`.
+
+    Only the invoked command's module is imported when it can be told from ``argv`` (so
+    `mge sandbox run` stays light inside the sandbox image); `--help` and unknown words import
+    them all. Modules that do not exist yet are simply absent.
+    """
     import importlib
 
-    for mod in ("db", "plan", "atomize", "run", "review", "sandbox", "operator", "export", "eval"):
+    args = sys.argv[1:] if argv is None else argv
+    words = [a for a in args if not a.startswith("-")]
+    wanted = [words[0]] if words and words[0] in COMMAND_MODULES else list(COMMAND_MODULES)
+    if words and words[0] == "graph":
+        wanted = ["atomize"]
+    for mod in wanted:
         try:
             importlib.import_module(f"mge.cli.{mod}")
         except ModuleNotFoundError as e:

@@ -27,8 +27,10 @@ from mge.execution.integration import ProgressiveIntegrationTester
 from mge.execution.prompting import PatternSource
 from mge.execution.state import ExecutionResult, ExecutionState, Journal, MemoryJournal
 from mge.models.atoms import AtomicUnit, AtomState
+from mge.models.execution import ValidationResult
 from mge.models.project import ProjectSpec
 from mge.validation.batch import BatchValidator, Workspace
+from mge.validation.codebase import stub_failures
 from mge.validation.hierarchy import HierarchicalValidator
 from mge.validation.source import definitions
 
@@ -148,7 +150,7 @@ class DependencyAwareGenerator:
                     "spec.budget and run again to continue: nothing done so far is lost."
                 )
                 break
-            await self._check_modules(result)
+            await self._check_modules(result, final=k == len(levels) - 1)
             result.levels_done = k + 1
         if self.integration is not None:
             result.integration = list(self.integration.results)
@@ -171,8 +173,13 @@ class DependencyAwareGenerator:
         result.cache_hits += outcome.cache_hits
         result.llm_calls += outcome.llm_calls
 
-    async def _check_modules(self, result: ExecutionResult) -> None:
-        """L2 for each module whose atoms are all settled (once per module)."""
+    async def _check_modules(self, result: ExecutionResult, final: bool) -> None:
+        """L2 for each module whose atoms are all settled (once per module).
+
+        A module whose tests fail only because they reach functions of *other* modules that
+        are not settled yet is checked again after a later level (its tests are not ready);
+        after the last level every result counts.
+        """
         if self.hierarchy is None:
             return
         codebase = self.workspace.codebase
@@ -181,8 +188,10 @@ class DependencyAwareGenerator:
                 continue
             if not all(self.state.atoms[a.id].settled for a in atoms if a.id in self.state.atoms):
                 continue
-            self._modules_checked.add(path)
             check = await self.hierarchy.module(path, dict(self.workspace.validated))
+            if not final and self._waits_for_others(check):
+                continue
+            self._modules_checked.add(path)
             result.modules.append(check)
             await self.journal.validation(check)
             for a in atoms:
@@ -190,6 +199,21 @@ class DependencyAwareGenerator:
                 if progress is not None and progress.state == AtomState.VALIDATED:
                     progress.integration_runs += 1
                     progress.integration_passes += int(check.passed)
+
+    def _waits_for_others(self, check: ValidationResult) -> bool:
+        """True when only the tests failed, and only by reaching unsettled functions."""
+        failing = [c for c in check.checks if not c.passed]
+        if [c.name for c in failing] != ["tests"]:
+            return False
+        reached = set(stub_failures(failing[0].detail))
+        if not reached:
+            return False
+        unsettled = {
+            a.qualname
+            for a in self.workspace.codebase.atoms.values()
+            if a.id in self.state.atoms and not self.state.atoms[a.id].settled
+        }
+        return bool(reached & unsettled)
 
 
 async def execute_levels(

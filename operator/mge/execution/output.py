@@ -34,8 +34,9 @@ TEST_COMMANDS: Mapping[str, str] = {
 
 
 def output_files(codebase: Codebase, codes: Mapping[str, str]) -> dict[str, str]:
-    """Every file of the codebase with the accepted code spliced in (pure)."""
-    return codebase.render(codes)
+    """Every file of the codebase with the accepted code spliced in; a function without
+    accepted code raises ``NotImplementedError("MGE-STUB …")`` rather than return None (pure)."""
+    return codebase.render(codes, stub_missing=True)
 
 
 def render_readme(
@@ -85,9 +86,9 @@ def render_readme(
             "",
             "## Not finished",
             "",
-            "These functions have no accepted code yet (their skeleton body is still empty); "
-            "their tests fail until a reviewer approves, edits or regenerates them "
-            "(`mge review`):",
+            "These functions have no accepted code yet (calling one raises "
+            "`NotImplementedError: MGE-STUB …`); their tests fail until a reviewer approves, "
+            "edits or regenerates them (`mge review`):",
             "",
         ]
         lines += [f"- `{m}`" for m in missing]

@@ -10,6 +10,7 @@ fan-out boundaries (:mod:`mge.graph.boundaries`). Pure: nothing is read or writt
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,10 +25,10 @@ from mge.graph.boundaries import (
     fanout_points,
     module_boundaries,
 )
-from mge.graph.cycles import CyclePolicy, add_strongest_edge, edges_of, resolve_cycles
-from mge.models.atoms import AtomicUnit, Edge
+from mge.graph.cycles import KIND_PRIORITY, CyclePolicy, edges_of, resolve_cycles
+from mge.models.atoms import AtomicUnit, Edge, EdgeKind
 
-DEFAULT_EDGE_KIND = "call"
+DEFAULT_EDGE_KIND: EdgeKind = "call"
 """Kind given to a dependency listed on an atom that no Edge describes."""
 
 
@@ -123,16 +124,37 @@ def build_graph(atoms: Sequence[AtomicUnit], edges: Sequence[Edge] | None = None
     describes are added with that kind too. Edges to unknown atoms and self-loops (direct
     recursion stays inside one atom) are dropped; parallel edges keep the strongest kind.
     """
-    graph = nx.DiGraph()
-    graph.add_nodes_from(a.id for a in atoms)
+    ids = {a.id for a in atoms}
+    kinds: dict[tuple[str, str], EdgeKind] = {}
     for e in edges or ():
-        if e.src != e.dst and e.src in graph and e.dst in graph:
-            add_strongest_edge(graph, e.src, e.dst, e.kind)
+        if e.src != e.dst and e.src in ids and e.dst in ids:
+            old = kinds.get((e.src, e.dst))
+            if old is None or KIND_PRIORITY[e.kind] > KIND_PRIORITY[old]:
+                kinds[(e.src, e.dst)] = e.kind
     for a in atoms:
         for dep in a.dependencies:
-            if dep != a.id and dep in graph and not graph.has_edge(a.id, dep):
-                graph.add_edge(a.id, dep, kind=DEFAULT_EDGE_KIND)
+            if dep != a.id and dep in ids:
+                kinds.setdefault((a.id, dep), DEFAULT_EDGE_KIND)
+    graph = nx.DiGraph()
+    graph.add_nodes_from(a.id for a in atoms)
+    graph.add_edges_from((s, d, {"kind": k}) for (s, d), k in kinds.items())
     return graph
+
+
+def critical_path(
+    graph: nx.DiGraph, levels: list[list[str]], level_of: dict[str, int]
+) -> list[str]:
+    """A longest dependency chain, level 0 first: from an atom of the last level, step to a
+    dependency one level down until level 0 (each level is one more than its deepest need)."""
+    if not levels:
+        return []
+    node = levels[-1][0]
+    path = [node]
+    while level_of[node] > 0:
+        below = level_of[node] - 1
+        node = min(d for d in graph.successors(node) if level_of[d] == below)
+        path.append(node)
+    return path[::-1]
 
 
 def levels_of(graph: nx.DiGraph) -> list[list[str]]:
@@ -151,13 +173,26 @@ class DependencyAnalyzer:
         self, atoms: Sequence[AtomicUnit], edges: Sequence[Edge] | None = None
     ) -> DependencyGraph:
         """The levelled graph; raises GraphCycleError for a cycle the policy does not merge."""
+        # Like mge.atomization.batch: the cyclic collector would walk every live atom on each
+        # full collection of this allocation-heavy step; reference counting is enough here.
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._analyze(atoms, edges)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    def _analyze(
+        self, atoms: Sequence[AtomicUnit], edges: Sequence[Edge] | None
+    ) -> DependencyGraph:
         graph = build_graph(atoms, edges)
         by_id = {a.id: a for a in atoms}
         merged = resolve_cycles(graph, by_id, self.cycles)
         levels = levels_of(graph)
         level_of = {n: i for i, level in enumerate(levels) for n in level}
         order = [n for level in levels for n in level]
-        critical = [str(n) for n in reversed(nx.dag_longest_path(graph))] if order else []
+        critical = critical_path(graph, levels, level_of)
         modules = module_boundaries(by_id, order, level_of, self.sizes)
         components = component_boundaries(modules, level_of, self.sizes)
         dependents = {n: d for n, d in graph.in_degree()}

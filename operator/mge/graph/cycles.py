@@ -134,4 +134,4 @@ def add_strongest_edge(graph: nx.DiGraph, src: str, dst: str, kind: EdgeKind) ->
 
 def edges_of(graph: nx.DiGraph) -> list[Edge]:
     """The graph's edges as models (what the store's edges table holds)."""
-    return [Edge(src=u, dst=v, kind=k) for u, v, k in graph.edges(data="kind")]
+    return [Edge.model_construct(src=u, dst=v, kind=k) for u, v, k in graph.edges(data="kind")]

@@ -6,18 +6,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mge.kube.children import LABEL_PROJECT
+from mge.kube.children import LABEL_PROJECT, sandbox_network_policy
 from mge.kube.client import KubeClient
 from mge.kube.decide import (
     Action,
     AutoApprovePending,
     DeleteStoreRows,
+    EnsureReviews,
+    EnsureSandboxPolicy,
     Event,
     ResetStoredPhase,
     StartWorker,
     StopWorker,
 )
-from mge.kube.reviews import ANNOTATION_DECIDED_BY, is_decided
+from mge.kube.reviews import (
+    ANNOTATION_DECIDED_BY,
+    atom_review_body,
+    is_decided,
+    status_from_item,
+)
 from mge.kube.worker import WorkerRegistry
 from mge.pipeline.phases import Phase
 from mge.store import Store
@@ -51,6 +58,10 @@ async def apply(
             await ctx.store.set_phase(key, Phase.PENDING.value)
         elif isinstance(action, DeleteStoreRows):
             await ctx.store.delete_project(key)
+        elif isinstance(action, EnsureSandboxPolicy):
+            await ctx.kube.create_or_get(sandbox_network_policy(meta["namespace"]))
+        elif isinstance(action, EnsureReviews):
+            await ensure_reviews(body=body, key=key, ctx=ctx)
         elif isinstance(action, AutoApprovePending):
             reviews = await ctx.kube.list(
                 "AtomReview", meta["namespace"], f"{LABEL_PROJECT}={meta['name']}"
@@ -70,3 +81,22 @@ async def apply(
         elif isinstance(action, Event):
             target: Any = body
             kopf.event(target, type=action.type, reason=action.reason, message=action.message)
+
+
+async def ensure_reviews(*, body: dict[str, Any], key: str, ctx: Collaborators) -> int:
+    """Create an AtomReview for every item of the store's review queue; returns how many were
+    created. Existing ones are left as they are (AlreadyExists = carry on)."""
+    meta = body["metadata"]
+    created_count = 0
+    for item in await ctx.store.list_review_items(key):
+        review = atom_review_body(
+            project=meta["name"], namespace=meta["namespace"], owner=body, atom_id=item.atom_id
+        )
+        obj, created = await ctx.kube.create_or_get(review)
+        if created or not obj.get("status"):
+            status = status_from_item(item).model_dump(mode="json", by_alias=True)
+            await ctx.kube.patch_status(
+                "AtomReview", meta["namespace"], obj["metadata"]["name"], status
+            )
+        created_count += int(created)
+    return created_count

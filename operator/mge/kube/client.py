@@ -123,6 +123,7 @@ class KubeClient:
             "ConfigMap": lambda: self._core.read_namespaced_config_map(name, namespace),
             "Job": lambda: self._batch.read_namespaced_job(name, namespace),
             "Pod": lambda: self._core.read_namespaced_pod(name, namespace),
+            "NetworkPolicy": lambda: self._net.read_namespaced_network_policy(name, namespace),
         }
         if kind in PLURALS:
             fns[kind] = lambda: self._custom.get_namespaced_custom_object(

@@ -51,9 +51,13 @@ class Observed:
     """Phase checkpointed in the store for this generation (None: nothing stored yet)."""
     worker: WorkerState = "absent"
     worker_error: str = ""
+    budget_limit: tuple[str, float] | None = None
+    """Which budget limit stopped the worker (``cost`` or ``atoms``) and its value then."""
     spent_usd: float = 0.0
     progress: Progress = field(default_factory=Progress)
     cost: Cost = field(default_factory=Cost)
+    review_items: int = 0
+    """Atoms the store queued for review (each should have an AtomReview)."""
     reviews_total: int = 0
     reviews_pending: int = 0
     reviewing_since: datetime | None = None
@@ -85,6 +89,16 @@ class ResetStoredPhase:
 
 
 @dataclass(frozen=True)
+class EnsureSandboxPolicy:
+    """Create the deny-all NetworkPolicy for sandbox pods in the Project's namespace."""
+
+
+@dataclass(frozen=True)
+class EnsureReviews:
+    """Create the missing AtomReviews for the store's review queue (idempotent)."""
+
+
+@dataclass(frozen=True)
 class AutoApprovePending:
     """Approve every pending AtomReview (policy autoApprove, deadline passed)."""
 
@@ -98,7 +112,16 @@ class Event:
     message: str
 
 
-Action = StartWorker | StopWorker | DeleteStoreRows | ResetStoredPhase | AutoApprovePending | Event
+Action = (
+    StartWorker
+    | StopWorker
+    | DeleteStoreRows
+    | ResetStoredPhase
+    | EnsureSandboxPolicy
+    | EnsureReviews
+    | AutoApprovePending
+    | Event
+)
 
 
 @dataclass(frozen=True)
@@ -158,12 +181,25 @@ def _conditions(
 
 def _review_done(spec: ProjectSpec, observed: Observed, now: datetime) -> tuple[bool, bool]:
     """(all decided, auto-approve now) for a Project in Reviewing."""
+    if observed.reviews_total < observed.review_items:
+        return False, False  # not every queued atom has its AtomReview yet
     if observed.reviews_pending == 0:
         return True, False
     if spec.review.policy != "autoApprove" or observed.reviewing_since is None:
         return False, False
     after = timedelta(seconds=spec.review.auto_approve_after_seconds or 0)
     return False, now >= observed.reviewing_since + after
+
+
+def _budget_raised(spec: ProjectSpec, observed: Observed) -> bool:
+    """True when the spec's budget is now above what stopped the worker (so it may resume)."""
+    if observed.spent_usd >= spec.budget.max_cost_usd or observed.worker != "budget":
+        return False
+    if observed.budget_limit is None:
+        return True
+    what, limit = observed.budget_limit
+    current = spec.budget.max_atoms if what == "atoms" else spec.budget.max_cost_usd
+    return current > limit
 
 
 def decide(spec: ProjectSpec, status: ProjectStatus, observed: Observed, now: datetime) -> Plan:
@@ -182,6 +218,8 @@ def decide(spec: ProjectSpec, status: ProjectStatus, observed: Observed, now: da
         actions.append(ResetStoredPhase(observed.generation))
     stalled_reason = ""
     message = status.message if not new_generation else ""
+    if new_generation:
+        actions.append(EnsureSandboxPolicy())  # before any sandbox Job of this generation
 
     if observed.worker == "failed" and phase not in TERMINAL:
         phase = Phase.FAILED
@@ -193,15 +231,18 @@ def decide(spec: ProjectSpec, status: ProjectStatus, observed: Observed, now: da
     elif phase not in TERMINAL and (
         observed.worker == "budget" or observed.spent_usd >= spec.budget.max_cost_usd > 0
     ):
-        if observed.spent_usd >= spec.budget.max_cost_usd:
+        if _budget_raised(spec, observed):
+            actions.append(StartWorker(observed.generation, phase))
+        else:
             stalled_reason = REASON_BUDGET
             message = (
-                f"spent ${observed.spent_usd:.2f} of the ${spec.budget.max_cost_usd:.2f} budget; "
-                "raise spec.budget.maxCostUSD to resume"
+                f"{observed.worker_error or 'budget exceeded'} "
+                f"(spent ${observed.spent_usd:.2f} of ${spec.budget.max_cost_usd:.2f}); "
+                "raise spec.budget.maxCostUSD or spec.budget.maxAtoms to resume"
             )
-        elif observed.worker == "budget":  # budget was raised: resume
-            actions.append(StartWorker(observed.generation, phase))
     elif phase == Phase.REVIEWING:
+        if observed.reviews_total < observed.review_items:
+            actions.append(EnsureReviews())
         done, auto = _review_done(spec, observed, now)
         if done:
             phase = Phase.COMPLETED

@@ -29,6 +29,8 @@ from mge.store import Store
 SETTINGS = OperatorSettings.from_env()
 """Read once at import (= start-up): ``mge operator run`` imports this module to start."""
 PROJECTS = (API_GROUP, API_VERSION, "projects")
+REQUIREMENTS_RETRY_SECONDS = 10.0
+"""Retry delay (seconds) while a requirements ConfigMap is missing."""
 ATOMREVIEWS = (API_GROUP, API_VERSION, "atomreviews")
 
 
@@ -70,6 +72,24 @@ def _spec(body: kopf.Body) -> ProjectSpec:
         raise kopf.PermanentError(f"invalid spec: {e}") from e
 
 
+async def _resolve_requirements(
+    ctx: Collaborators, namespace: str, spec: ProjectSpec
+) -> ProjectSpec:
+    """``spec.requirementsFrom`` → inline requirements (the pipeline reads only those)."""
+    ref = spec.requirements_from
+    if ref is None:
+        return spec
+    cm = await ctx.kube.get("ConfigMap", namespace, ref.name)
+    text = ((cm or {}).get("data") or {}).get(ref.key)
+    if text is None:
+        raise kopf.TemporaryError(
+            f"spec.requirementsFrom: ConfigMap {ref.name!r} with key {ref.key!r} not found; "
+            "create it (retrying)",
+            delay=REQUIREMENTS_RETRY_SECONDS,
+        )
+    return spec.model_copy(update={"requirements": text, "requirements_from": None})
+
+
 @kopf.on.resume(*PROJECTS)
 @kopf.on.create(*PROJECTS)
 @kopf.on.update(*PROJECTS)
@@ -80,6 +100,7 @@ async def reconcile_project(body: kopf.Body, patch: kopf.Patch, memo: Any, **_: 
     spec = _spec(body)
     meta = body["metadata"]
     key = project_key(meta["namespace"], meta["name"])
+    spec = await _resolve_requirements(ctx, meta["namespace"], spec)
     raw_body: dict[str, Any] = dict(body)
     await ctx.store.upsert_project(key, spec, int(meta.get("generation") or 1))
     observed = await observe(body=raw_body, store=ctx.store, kube=ctx.kube, workers=ctx.workers)

@@ -19,8 +19,14 @@ from typing import Any, Literal
 
 from mge.kube import children
 from mge.kube.conditions import now_rfc3339
-from mge.kube.resources import AtomReviewSpec, AtomReviewStatus, DecisionRecord
+from mge.kube.resources import (
+    AtomReviewSpec,
+    AtomReviewStatus,
+    ConfidenceStatus,
+    DecisionRecord,
+)
 from mge.models.project import API_GROUP, API_VERSION
+from mge.models.review import ReviewItem
 
 ANNOTATION_DECIDED_BY = f"{API_GROUP}/decided-by"
 
@@ -130,3 +136,23 @@ def settle(
 def is_decided(status: Mapping[str, Any] | None) -> bool:
     """True when an AtomReview's status says its atom is settled (accepted)."""
     return bool(status) and (status or {}).get("state") == "Accepted"
+
+
+def status_from_item(item: ReviewItem, file: str = "") -> AtomReviewStatus:
+    """The read-only facts a reviewer sees, from the store's review item (pure)."""
+    parts = item.confidence
+    return AtomReviewStatus(
+        state="Pending",
+        reason=item.reason,
+        code=item.code,
+        file=file,
+        context_summary=item.context_summary,
+        confidence=ConfidenceStatus(
+            score=f"{parts.score:.2f}",
+            validation=parts.validation,
+            attempts=parts.attempts,
+            complexity=parts.complexity,
+            integration=parts.integration,
+        ),
+        suggestion=item.suggestion,
+    )

@@ -46,6 +46,8 @@ class WorkerInfo:
     state: WorkerState = "running"
     phase: Phase = Phase.PENDING
     error: str = ""
+    budget_limit: tuple[str, float] | None = None
+    """With state ``budget``: which limit stopped the run and its value then."""
     task: asyncio.Task[None] | None = None
 
 
@@ -102,6 +104,7 @@ class WorkerRegistry:
             info.state = "finished"
         except BudgetExceeded as e:
             info.state, info.error = "budget", str(e)
+            info.budget_limit = (e.what, e.limit)
         except NotAvailableYet as e:
             info.state, info.error = "blocked", str(e)
         except MGEError as e:

@@ -1,12 +1,14 @@
 """make_provider: the Provider a project's ``spec.llm`` asks for.
 
-``scripted`` replays recordings (offline, tests, examples); ``anthropic`` calls Claude. The other
-names the Project schema accepts (``openai-compatible``, ``llamacpp``) are planned for a later
-issue and fail with NotAvailableYet rather than a confusing error further down.
+``scripted`` replays recordings (offline, tests, examples); ``anthropic`` calls Claude;
+``openai-compatible`` calls any chat-completions server (Ollama, vLLM, llama.cpp server, OpenAI);
+``llamacpp`` runs a GGUF model in-process (optional extra ``local``). Each SDK is imported only
+when its provider is made.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -20,7 +22,7 @@ from mge.models.project import LLMSpec
 
 __all__ = ["NOT_YET_PROVIDERS", "make_provider"]
 
-NOT_YET_PROVIDERS = frozenset({"openai-compatible", "llamacpp"})
+NOT_YET_PROVIDERS: frozenset[str] = frozenset()
 """Provider names the schema accepts whose implementation is a later issue."""
 
 
@@ -55,6 +57,21 @@ def make_provider(
             max_retries=settings.llm_max_retries,
             timeout_seconds=settings.llm_timeout_seconds,
         )
+    if spec.provider == "openai-compatible":
+        from mge.llm.openai_provider import API_KEY_ENV, OpenAICompatibleProvider
+
+        env_key = os.environ.get(API_KEY_ENV, "").strip()
+        return OpenAICompatibleProvider(
+            model=spec.model,
+            base_url=spec.base_url,
+            api_key=api_key or (SecretStr(env_key) if env_key else None),
+            max_retries=settings.llm_max_retries,
+            timeout_seconds=settings.llm_timeout_seconds,
+        )
+    if spec.provider == "llamacpp":
+        from mge.llm.llamacpp_provider import LlamaCppProvider, resolve_model_path
+
+        return LlamaCppProvider(resolve_model_path(spec.model))
     if spec.provider in NOT_YET_PROVIDERS:
         raise NotAvailableYet(
             f"spec.llm.provider {spec.provider!r} is not available yet (planned in a later "

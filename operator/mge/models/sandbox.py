@@ -57,7 +57,7 @@ RESERVED_ENV = frozenset(
 )
 """Variables the runner sets itself; a batch may not override them."""
 
-TAIL_BYTES = 8192
+TAIL_BYTES = 65536
 """How much of the end of stdout and of stderr an outcome keeps."""
 MAX_MESSAGE_CHARS = 2000
 """Longest failure message kept per test case."""

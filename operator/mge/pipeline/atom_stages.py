@@ -46,7 +46,10 @@ async def skeleton_stage(
         for dep in task.depends_on:
             deps.update(by_task.get(dep, {}))
         request = skeleton_request(
-            task, language=language, conventions=conv, dependency_files=deps,
+            task,
+            language=language,
+            conventions=conv,
+            dependency_files=deps,
             patterns=rendered_patterns,
         )
         kind = SKELETON_DOC.format(task_id=task.id)
@@ -92,12 +95,19 @@ async def atomize_stage(ctx: RunContext, plan: Masterplan, files: dict[str, str]
         )
     saved = await ctx.store.save_atoms(ctx.key, atoms, graph.level_of)
     await ctx.store.save_edges(ctx.key, graph.edges)
-    await save(ctx, "graph", input_hash(files), {
-        "levels": graph.levels, "criticalPath": graph.critical_path, "merged": graph.merged,
-    })
+    await save(
+        ctx,
+        "graph",
+        input_hash(files),
+        {
+            "levels": graph.levels,
+            "criticalPath": graph.critical_path,
+            "merged": graph.merged,
+        },
+    )
     ctx.reporter.note(
-        f"{len(atoms)} atoms ({saved.inserted} new, {saved.changed} changed, "
-        f"{saved.unchanged} unchanged) in {len(graph.levels)} levels; "
+        f"{len(atoms)} atoms ({len(saved.inserted)} new, {len(saved.changed)} changed, "
+        f"{len(saved.unchanged)} unchanged) in {len(graph.levels)} levels; "
         f"critical path {len(graph.critical_path)} atoms"
     )
     return Analysis(files=files, atoms=atoms, graph=graph)

@@ -34,7 +34,9 @@ async def checkpoint(ctx: RunContext, kind: str, inputs: str) -> Any:
 
 async def save(ctx: RunContext, kind: str, inputs: str, output: Any) -> None:
     """Store a stage's output with the hash of its inputs."""
-    dumped = output.model_dump(mode="json", by_alias=True) if hasattr(output, "model_dump") else output
+    dumped = (
+        output.model_dump(mode="json", by_alias=True) if hasattr(output, "model_dump") else output
+    )
     await ctx.store.put_document(ctx.key, kind, {"inputs": inputs, "output": dumped})
 
 

@@ -16,9 +16,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal, Protocol
 
 from mge import prompts
-from mge.errors import BudgetExceeded, LLMError
+from mge.errors import BudgetExceeded, LLMAuthError, LLMError
 from mge.execution.budget import Budget
-from mge.execution.executor import FATAL_LLM_ERRORS, Completer
+from mge.execution.executor import Completer
 from mge.execution.state import AtomProgress, ExecutionState
 from mge.llm.base import LLMRequest
 from mge.models.atoms import AtomicUnit, AtomState
@@ -173,9 +173,9 @@ class ReviewQueue:
         parts: ConfidenceParts,
         reason: Reason,
     ) -> str:
-        """The LLM's risk explanation and proposed fix; a plain note when none can be had
-        (no LLM configured, budget reached, a provider error that retrying would not fix is
-        raised)."""
+        """The LLM's risk explanation and proposed fix; a plain note saying why when none can
+        be had (no LLM configured, budget reached, provider error, missing recording). Bad
+        credentials are raised."""
         if self.llm is None:
             return "(no suggestion: no language model configured)"
         if self.budget is not None:
@@ -186,9 +186,11 @@ class ReviewQueue:
         request = suggestion_request(atom, progress, code, parts, reason)
         try:
             response = await self.llm.complete(request, self.project)
-        except FATAL_LLM_ERRORS:
+        except LLMAuthError:
             raise
         except LLMError as e:
+            # A suggestion is help, not a verdict: without one the item still goes to review,
+            # and says plainly why it has none (a missing recording is named, never invented).
             return f"(no suggestion: {type(e).__name__}: {e})"
         if self.budget is not None:
             self.budget.charge(response.cost_usd)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 from mge.models.sandbox import SandboxLimits
 
@@ -38,6 +39,7 @@ def resolve_limits(
     timeout_seconds: float,
     address_space_headroom_bytes: int,
     shared_uid_slots: int = 0,
+    uid_baseline: int = 0,
 ) -> ResourceLimits:
     """Turn a batch's limits into rlimits for one atom.
 
@@ -45,12 +47,13 @@ def resolve_limits(
     because virtual size is not resident size (Node reserves ~1 GiB it never touches; Python's
     thread stacks are virtual). ``shared_uid_slots`` > 0 means RLIMIT_NPROC will count every
     process of the uid (no private user namespace): the cap then covers that many atoms at once
-    plus the runner.
+    plus the runner, on top of ``uid_baseline`` — the tasks the uid already runs (on a laptop,
+    a desktop session's few hundred; in a pod, the runner alone).
     """
     cpu = limits.cpu_seconds or max(1, math.ceil(timeout_seconds))
     processes = limits.max_processes
     if shared_uid_slots > 0:
-        processes = processes * shared_uid_slots + PROCESS_HEADROOM
+        processes = uid_baseline + processes * shared_uid_slots + PROCESS_HEADROOM
     return ResourceLimits(
         cpu_seconds=cpu,
         address_space_bytes=limits.memory_mb * MIB + address_space_headroom_bytes,
@@ -73,3 +76,18 @@ def prlimit_argv(prlimit: str, limits: ResourceLimits) -> list[str]:
         "--core=0",
         "--",
     ]
+
+
+def uid_task_count(uid: int, proc: Path = Path("/proc")) -> int:
+    """How many tasks (threads) with real uid ``uid`` run now: what RLIMIT_NPROC counts (I/O)."""
+    total = 0
+    for status in proc.glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+        uids = fields.get("Uid", "").split()
+        if uids and uids[0] == str(uid):
+            total += int(fields.get("Threads", "1").strip() or 1)
+    return total

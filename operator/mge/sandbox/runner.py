@@ -45,7 +45,13 @@ from mge.sandbox.isolation import (
     unshare_argv,
 )
 from mge.sandbox.junit import MAX_REPORT_BYTES, parse_junit
-from mge.sandbox.limits import MIB, ResourceLimits, prlimit_argv, resolve_limits
+from mge.sandbox.limits import (
+    MIB,
+    ResourceLimits,
+    prlimit_argv,
+    resolve_limits,
+    uid_task_count,
+)
 from mge.sandbox.probe import HostReport, choose_isolation, probe_host
 from mge.sandbox.process import ProcessRun, run_capped
 from mge.sandbox.toolchains import REPORT_NAME, TMP_NAME, Toolchain, toolchain_for
@@ -87,6 +93,8 @@ class _Plan:
     toolchain: Toolchain
     root_entries: tuple[RootEntry, ...]
     concurrency: int
+    uid_baseline: int
+    """Tasks the runner's uid ran when the batch started (counts against a per-uid NPROC)."""
 
 
 class LocalSandbox:
@@ -111,7 +119,15 @@ class LocalSandbox:
             log.warning("sandbox: %s", w)
         toolchain = toolchain_for(batch.language)
         concurrency = min(self.options.concurrency or default_concurrency(), len(batch.items))
-        plan = _Plan(batch, kind, host, toolchain, tuple(host_root_entries()), max(1, concurrency))
+        plan = _Plan(
+            batch=batch,
+            kind=kind,
+            host=host,
+            toolchain=toolchain,
+            root_entries=tuple(host_root_entries()),
+            concurrency=max(1, concurrency),
+            uid_baseline=uid_task_count(os.getuid()),
+        )
         batch_dir = create_batch_dir(batch, self.options.scratch_dir)
         cgroups = self._batch_cgroups(batch, host, warnings)
         gate = asyncio.Semaphore(plan.concurrency)
@@ -124,11 +140,11 @@ class LocalSandbox:
             outcomes = await asyncio.gather(*(one(i, it) for i, it in enumerate(batch.items)))
         finally:
             if cgroups is not None:
-                cgroups.remove()
+                await asyncio.to_thread(cgroups.remove)
             if self.options.keep_files:
                 log.info("sandbox: kept batch folder %s", batch_dir)
             else:
-                remove_tree(batch_dir)
+                await asyncio.to_thread(remove_tree, batch_dir)
         return SandboxResult(
             batch_id=batch.batch_id,
             isolation=kind.value,
@@ -232,6 +248,7 @@ async def _run_atom(
         timeout_seconds=timeout,
         address_space_headroom_bytes=plan.toolchain.address_space_headroom,
         shared_uid_slots=_shared_uid_slots(plan),
+        uid_baseline=plan.uid_baseline,
     )
     cg: AtomCgroup | None = None
     started = time.monotonic()
@@ -254,7 +271,7 @@ async def _run_atom(
             extra_kill=cg.kill_all if cg is not None else None,
         )
         return _outcome(plan, item, atom_dir, run, cg, rl, timeout)
-    except OSError as e:
+    except Exception as e:  # one atom's trouble is that atom's outcome, never the batch's
         log.exception("sandbox: atom %s could not be run", item.atom_id)
         return AtomOutcome(
             atom_id=item.atom_id,
@@ -266,7 +283,7 @@ async def _run_atom(
     finally:
         if cg is not None:
             with contextlib.suppress(OSError):
-                cg.remove()
+                await asyncio.to_thread(cg.remove)  # may wait for the last processes to go
 
 
 def _read_report(atom_dir: Path) -> tuple[list[CaseOutcome] | None, str]:

@@ -9,6 +9,7 @@ tests can run yet (every atom they cover has validated code), which tests belong
 from __future__ import annotations
 
 import posixpath
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -19,8 +20,24 @@ from mge.validation.assemble import Assembly, assemble_with_spans
 from mge.validation.source import SourceLanguage, definitions, parse
 
 TEST_ID_SEPARATOR = "::"
+STUB_MARKER = "MGE-STUB"
+"""Marks the error a not-yet-written body raises during validation."""
+_STUB_NAME = re.compile(STUB_MARKER + r" ([\w.<>$]+)")
 _TS_TEST_CALLS = frozenset({"test", "it"})
 _SCRIPT_SUFFIXES = (".ts", ".tsx", ".js", ".mjs", ".cjs")
+
+
+def stub_body(qualname: str, language: SourceLanguage) -> str:
+    """A body that fails loudly and recognisably: the function has no accepted code yet."""
+    message = f"{STUB_MARKER} {qualname}: no accepted code yet"
+    if language == "python":
+        return f"raise NotImplementedError({message!r})"
+    return f"throw new Error({message!r});"
+
+
+def stub_failures(text: str) -> list[str]:
+    """Qualnames of not-yet-written functions a failure text says were reached."""
+    return list(dict.fromkeys(_STUB_NAME.findall(text)))
 
 
 def is_test_file(path: str) -> bool:
@@ -173,28 +190,44 @@ class Codebase:
         """The language of ``path`` (files without a known suffix count as Python)."""
         return language_of(path) or "python"
 
-    def render_file(self, path: str, codes: Mapping[str, str]) -> Assembly:
-        """One file with the given atom codes spliced in (only atoms of this file are used)."""
+    @cached_property
+    def _defined(self) -> dict[str, set[str]]:
+        return {
+            path: set(definitions(self.files[path], self.language(path)))
+            for path in self.atoms_by_file
+            if path in self.files
+        }
+
+    def render_file(
+        self, path: str, codes: Mapping[str, str], stub_missing: bool = False
+    ) -> Assembly:
+        """One file with the given atom codes spliced in (only atoms of this file are used).
+
+        With ``stub_missing`` every atom without code gets a body that raises
+        ``NotImplementedError("MGE-STUB <qualname> …")`` instead of the skeleton's silent
+        ``...``, so a test that reaches code nobody wrote yet says so instead of failing on a
+        ``None`` (see :func:`stub_failures`).
+        """
         mine = self.atoms_by_file.get(path, ())
         bodies = {a.qualname: codes[a.id] for a in mine if a.id in codes}
+        if stub_missing:
+            defined = self._defined.get(path, set())
+            for a in mine:
+                if a.id not in codes and a.qualname in defined:
+                    bodies[a.qualname] = stub_body(a.qualname, self.language(path))
         return assemble_with_spans(self.files[path], bodies, self.language(path))
 
-    def render(self, codes: Mapping[str, str]) -> dict[str, str]:
-        """Every file, with the given atom codes spliced into the sources that hold them."""
+    def render(self, codes: Mapping[str, str], stub_missing: bool = False) -> dict[str, str]:
+        """Every file, with the given atom codes spliced into the sources that hold them
+        (and, with ``stub_missing``, marked stubs for atoms without code)."""
         touched = {self.atoms[a].file for a in codes if a in self.atoms}
+        if stub_missing:
+            touched |= set(self.atoms_by_file)
         out = dict(self.files)
         for path in touched:
-            out[path] = self.render_file(path, codes).source
+            if path in self.files:
+                out[path] = self.render_file(path, codes, stub_missing).source
         return out
-
-    def runnable_tests(self, atom_id: str, validated: Iterable[str]) -> list[str]:
-        """The atom's tests whose other covered atoms all have validated code already.
-
-        A test that also covers a sibling still being generated cannot pass yet; it is left to
-        progressive integration instead of failing this atom.
-        """
-        have = set(validated) | {atom_id}
-        return [t for t in self.tests_by_atom.get(atom_id, []) if self.atoms_by_test[t] <= have]
 
     def ready_tests(self, validated: Iterable[str]) -> list[str]:
         """Tests that cover at least one atom and whose covered atoms are all validated."""

@@ -269,7 +269,7 @@ class HierarchicalValidator:
 
     async def module(self, path: str, codes: Mapping[str, str]) -> ValidationResult:
         """L2: parse, API consistency, import, module tests."""
-        assembled = self.codebase.render_file(path, codes).source
+        assembled = self.codebase.render_file(path, codes, stub_missing=True).source
         language = self.codebase.language(path)
         errors = syntax_errors(assembled, language)
         checks = [
@@ -301,7 +301,7 @@ class HierarchicalValidator:
         interfaces: Iterable[str] | None = None,
     ) -> ValidationResult:
         """L3: the architecture rule over the component's files and its modules' tests."""
-        files = self.codebase.render(codes)
+        files = self.codebase.render(codes, stub_missing=True)
         allowed = set(interfaces) if interfaces is not None else default_interfaces(files)
         problems = (
             architecture_violations(files, contexts, allowed, only=component.paths)
@@ -362,7 +362,7 @@ class HierarchicalValidator:
         imports = tuple(m for m in (python_module_name(p) for p in paths if p.endswith(".py")) if m)
         job = TestJob(
             id=f"hierarchy-{self._jobs}",
-            files=self.codebase.render(codes),
+            files=self.codebase.render(codes, stub_missing=True),
             tests=tuple(tests),
             imports=imports,
             language=self.codebase.language(paths[0]) if paths else "python",

@@ -24,7 +24,6 @@ from mge.models.sandbox import (
     SandboxLimits,
     SandboxResult,
 )
-from mge.validation.codebase import TEST_ID_SEPARATOR
 from mge.validation.runner import TestJob, TestOutcome
 
 BatchRunner = Callable[[SandboxBatch], Awaitable[SandboxResult]]
@@ -34,7 +33,7 @@ IMPORT_MARKER = "MGE-IMPORT-ERROR"
 RESULTS_MARKER = "MGE-RESULTS "
 MESSAGE_BUDGET = 5000
 """Characters of failure text the driver reports for all tests together (the sandbox keeps
-only the last 8 KiB of stderr)."""
+only the last TAIL_BYTES (64 KiB) of stderr)."""
 PYTEST_ARGS: tuple[str, ...] = (
     "-q",
     "--no-header",
@@ -175,15 +174,22 @@ def strip_results(text: str) -> str:
     return "\n".join(ln for ln in text.splitlines() if not ln.startswith(RESULTS_MARKER))
 
 
+def _same_test(key: str, test_id: str) -> bool:
+    """True when a reported node id is ``test_id`` or one of its parametrized cases
+    (``test_id[...]``), allowing for a different rootdir prefix."""
+    base = key.split("[", 1)[0] if key.endswith("]") else key
+    return base == test_id or base.endswith("/" + test_id) or test_id.endswith("/" + base)
+
+
 def _lookup(reported: dict[str, tuple[str, str]], test_id: str) -> tuple[str, str] | None:
-    if test_id in reported:
-        return reported[test_id]
-    for key, value in reported.items():
-        if key.endswith(TEST_ID_SEPARATOR + test_id.split(TEST_ID_SEPARATOR, 1)[-1]) and (
-            test_id.endswith(key) or key.endswith(test_id)
-        ):
-            return value
-    return None
+    """The outcome of ``test_id``: its own, or the worst of its parametrized cases."""
+    cases = [v for k, v in reported.items() if _same_test(k, test_id)]
+    if not cases:
+        return None
+    bad = [v for v in cases if v[0] != "passed"]
+    if not bad:
+        return "passed", ""
+    return bad[0][0], "\n".join(message for _, message in bad)
 
 
 def outcome_of(job: TestJob, atom: AtomOutcome) -> TestOutcome:

@@ -20,7 +20,7 @@ import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from markdown_it import MarkdownIt
@@ -30,12 +30,13 @@ from mge.graph import DependencyAnalyzer
 from mge.llm import extract_code
 from mge.llm.recordings import RecordedResponse, load_folder
 from mge.models import AtomicUnit
+from mge.sandbox.junit import parse_junit
 from mge.validation.codebase import Codebase
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLES = REPO / "examples"
-EXAMPLE_NAMES: tuple[str, ...] = ("inventory-lib",)
-"""Examples whose skeleton and atom recordings are written; add ``tasks-api`` with its own."""
+EXAMPLE_NAMES: tuple[str, ...] = ("inventory-lib", "tasks-api")
+"""Examples whose skeleton and atom recordings are written (all of them)."""
 
 SKELETON_KEY = re.compile(r"^skeleton/(?P<task>T-\d+)$")
 ATOM_KEY = re.compile(r"^atom/(?P<atom>[^/]+)/attempt-(?P<number>\d+)$")
@@ -45,6 +46,9 @@ OTHER_KEYS = frozenset({"discovery", "plan"})
 
 PYTEST_TIMEOUT_SECONDS = 120.0
 """A pytest run of an assembled example longer than this counts as a failure."""
+
+JUNIT_REPORT = ".pytest-report.xml"
+"""Where :func:`run_pytest` has pytest write its JUnit report, inside the run's folder."""
 
 _markdown = MarkdownIt("commonmark")
 
@@ -119,8 +123,15 @@ class ExampleRecordings:
         return {a for level in self.levels[:k] for a in level}
 
     def l1_tests(self, atom_id: str) -> list[str]:
-        """The unit tests L1 validation runs for the atom (its siblings are not done yet)."""
-        return self.codebase.runnable_tests(atom_id, self.validated_before(atom_id))
+        """The unit tests L1 validation runs for the atom: all of its own tests."""
+        return list(self.codebase.tests_by_atom.get(atom_id, []))
+
+    def l1_codes(self, atom_id: str, code: str) -> dict[str, str]:
+        """The codes L1 tests ``code`` with: the final code of the atoms of earlier levels and
+        this code; every other atom gets a marked ``MGE-STUB`` body when rendered."""
+        before = self.validated_before(atom_id)
+        codes = {a: c for a, c in self.final_codes().items() if a in before}
+        return {**codes, atom_id: code}
 
 
 def _only(responses: tuple[RecordedResponse, ...], key: str) -> str:
@@ -180,10 +191,12 @@ def write_tree(folder: Path, files: Mapping[str, str]) -> None:
 
 @dataclass(frozen=True)
 class PytestRun:
-    """Exit code and output of one pytest run."""
+    """Exit code and output of one pytest run, and the message of each failed test."""
 
     returncode: int
     output: str
+    failures: Mapping[str, str] = field(default_factory=dict)
+    """Failed or erroring test → its message and traceback, from the JUnit report."""
 
     @property
     def passed(self) -> bool:
@@ -198,6 +211,7 @@ class PytestRun:
 
 async def run_pytest(folder: Path, tests: Sequence[str] = ()) -> PytestRun:
     """Plain ``python -m pytest -q`` in ``folder`` (only ``tests`` when given)."""
+    report = folder / JUNIT_REPORT
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(folder),
@@ -210,6 +224,7 @@ async def run_pytest(folder: Path, tests: Sequence[str] = ()) -> PytestRun:
         "-q",
         "-p",
         "no:cacheprovider",
+        f"--junitxml={report}",
         *tests,
         cwd=folder,
         env=env,
@@ -222,4 +237,10 @@ async def run_pytest(folder: Path, tests: Sequence[str] = ()) -> PytestRun:
         proc.kill()
         await proc.wait()
         return PytestRun(-1, f"pytest timed out after {PYTEST_TIMEOUT_SECONDS:g} s")
-    return PytestRun(proc.returncode or 0, out.decode(errors="replace"))
+    failures = {}
+    if report.exists():
+        cases = parse_junit(report.read_bytes())
+        failures = {
+            f"{c.classname}.{c.name}": c.message for c in cases if c.status in ("failed", "error")
+        }
+    return PytestRun(proc.returncode or 0, out.decode(errors="replace"), failures)

@@ -27,6 +27,7 @@ from recordings_assembly import (
     write_tree,
 )
 
+from mge.validation.codebase import stub_failures
 from mge.validation.typecheck import MypyChecker, TypeIssue
 
 MAX_ATTEMPTS = 3
@@ -105,18 +106,23 @@ async def test_the_assembled_example_passes_its_own_tests(
 async def failure_of(
     ex: ExampleRecordings, atom_id: str, code: str, folder: Path, mypy: MypyChecker
 ) -> str | None:
-    """Why L1 rejects ``code`` for the atom (its runnable tests, then mypy), or None."""
-    codes = {**ex.final_codes(), atom_id: code}
-    files = ex.codebase.render(codes)
+    """Why L1 rejects ``code`` for the atom (its tests, then mypy), or None.
+
+    Like the pipeline's L1: the atoms of earlier levels have their final code, the others a
+    marked stub; a failing test counts only if it failed without reaching a stub.
+    """
+    codes = ex.l1_codes(atom_id, code)
+    files = ex.codebase.render(codes, stub_missing=True)
     tests = ex.l1_tests(atom_id)
     if tests:
         write_tree(folder, files)
         run = await run_pytest(folder, tests)
-        if not run.passed:
-            return f"tests: {run.count('failed')} failed"
+        real = [t for t, message in run.failures.items() if not stub_failures(message)]
+        if not run.passed and (real or not run.failures):
+            return f"tests: {len(real)} failed"
     atom = ex.atoms[atom_id]
     issues: list[TypeIssue] = await mypy.check(files, [atom.file])
-    span = ex.codebase.render_file(atom.file, codes).spans[atom.qualname]
+    span = ex.codebase.render_file(atom.file, codes, stub_missing=True).spans[atom.qualname]
     own = [i for i in issues if i.path == atom.file and span[0] <= i.line <= span[1]]
     return f"types: {own[0]}" if own else None
 

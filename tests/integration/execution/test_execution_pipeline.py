@@ -49,6 +49,7 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
         await opened.close()
 
 
+@pytest.mark.slow
 async def test_generation_validation_retry_review_and_output(store: Store, tmp_path: Path) -> None:
     project_spec = spec()
     await plan(store, project_spec)
@@ -208,6 +209,7 @@ async def test_generation_validation_retry_review_and_output(store: Store, tmp_p
     assert len(await store.list_attempts(PROJECT)) == 11
 
 
+@pytest.mark.slow
 async def test_budget_stops_cleanly_and_a_higher_budget_resumes(
     store: Store, tmp_path: Path
 ) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import json
 from pathlib import Path
 
+import pytest
 from execution_rig import PROJECT, make_rig, plan
 from shop_project import CHECKOUT, DISCOUNT, FILES, LEVELS, RECORDINGS, spec
 from typer.testing import CliRunner
@@ -44,6 +45,7 @@ async def _state(url: str, atom: str) -> tuple[AtomState, str | None, str]:
         await store.close()
 
 
+@pytest.mark.slow
 def test_review_commands(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'mge.db'}"
     asyncio.run(_prepare(url, tmp_path))

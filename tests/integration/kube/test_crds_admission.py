@@ -10,7 +10,7 @@ import pytest
 import yaml
 from kubernetes import client
 from tests.integration.controlplane import ControlPlane
-from tests.integration.kube.conftest import kubectl, project_body
+from tests.integration.kube.helpers import kubectl, project_body
 
 from mge.kube.rbac import REVIEWER_RULES, VIEWER_RULES
 

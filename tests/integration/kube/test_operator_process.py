@@ -15,7 +15,7 @@ import pytest
 import yaml
 from kubernetes import client
 from tests.integration.controlplane import ControlPlane
-from tests.integration.kube.conftest import RESTRICTED, kubectl, project_body, wait_for
+from tests.integration.kube.helpers import RESTRICTED, kubectl, project_body, wait_for
 
 from mge.kube.rbac import OPERATOR_CLUSTER_RULES, REVIEWER_RULES
 
@@ -116,6 +116,10 @@ def test_operator_reconciles_and_records_decisions(
     assert set(conditions) == {"Ready", "Reconciling", "Stalled"}
     assert all(c["observedGeneration"] == 1 for c in conditions.values())
     assert conditions["Ready"]["status"] == "False"
+    policy = client.NetworkingV1Api(api).read_namespaced_network_policy(
+        "mge-sandbox-deny-all", namespace
+    )
+    assert policy.spec.policy_types == ["Ingress", "Egress"]
     # No recordings for the scripted provider: discovery cannot run, the Project fails, says why.
     failed = wait_for(
         "Stalled=PipelineFailed",
@@ -222,8 +226,16 @@ def test_example_project_advances_and_a_killed_operator_repeats_no_llm_call(
     manifest = yaml.safe_load((REPO / "examples/inventory-lib/project.yaml").read_text())
     manifest["spec"]["llm"]["recordings"] = "inventory-lib/recordings"
     manifest["metadata"] = {"name": "inventory-lib"}
+    # Requirements from a ConfigMap (spec.requirementsFrom), created after the Project: the
+    # operator retries until it exists.
+    requirements = manifest["spec"].pop("requirements")
+    manifest["spec"]["requirementsFrom"] = {"name": "inv-reqs", "key": "requirements.md"}
     first = operators.start()
     custom.create_namespaced_custom_object(G, V, namespace, "projects", manifest)
+    client.CoreV1Api(api).create_namespaced_config_map(
+        namespace,
+        {"metadata": {"name": "inv-reqs"}, "data": {"requirements.md": requirements}},
+    )
 
     def phase() -> str:
         return str(
@@ -247,12 +259,44 @@ def test_example_project_advances_and_a_killed_operator_repeats_no_llm_call(
         return st if st.get("phase") == "Atomizing" and stalled else None
 
     status = wait_for("discovery and planning to finish", blocked, timeout=120)
+    second_log = operators.logs / "operator-1.log"
+    wait_for(
+        "the restarted operator to resume the Project",
+        lambda: "reconcile_project' succeeded" in second_log.read_text(errors="replace"),
+        timeout=60,
+    )
     stalled = next(c for c in status["conditions"] if c["type"] == "Stalled")
     assert stalled["reason"] == "PipelineBlocked", (killed_at, stalled)
     db = operator_env["MGE_DATABASE_URL"].removeprefix("sqlite:///")
     keys = ledger_keys(db, f"{namespace}/inventory-lib")
     assert sorted(keys) == sorted(set(keys)), f"an LLM call was repeated: {keys}"
     assert len(keys) >= 2  # discovery and the masterplan were paid for once each
+
+    # A spec change is a new generation: the pipeline re-runs from Pending and every stage whose
+    # inputs did not change is read back from the store — no new LLM call.
+    custom.patch_namespaced_custom_object(
+        G, V, namespace, "projects", "inventory-lib", {"spec": {"budget": {"maxCostUSD": 3}}}
+    )
+
+    def rerun_blocked() -> dict[str, Any] | None:
+        st = blocked()
+        return st if st and st.get("observedGeneration") == 2 else None
+
+    wait_for("generation 2 to reach the same point", rerun_blocked, timeout=120)
+    assert ledger_keys(db, f"{namespace}/inventory-lib") == keys
+
+    # A spec change is a new generation: the pipeline re-runs from Pending and every stage whose
+    # inputs did not change is read back from the store — no new LLM call.
+    custom.patch_namespaced_custom_object(
+        G, V, namespace, "projects", "inventory-lib", {"spec": {"budget": {"maxCostUSD": 3}}}
+    )
+
+    def rerun_blocked() -> dict[str, Any] | None:
+        st = blocked()
+        return st if st and st.get("observedGeneration") == 2 else None
+
+    wait_for("generation 2 to reach the same point", rerun_blocked, timeout=120)
+    assert ledger_keys(db, f"{namespace}/inventory-lib") == keys
 
     ev = client.CoreV1Api(api).list_namespaced_event(
         namespace, field_selector="involvedObject.name=inventory-lib"

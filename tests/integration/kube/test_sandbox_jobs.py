@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 from tests.integration.controlplane import ControlPlane, PodHarness, RunOutcome
-from tests.integration.kube.conftest import RESTRICTED, project_body
+from tests.integration.kube.helpers import RESTRICTED, project_body
 
 from mge.kube.client import KubeClient
 from mge.kube.jobs import JobTarget, KubeJobRunner

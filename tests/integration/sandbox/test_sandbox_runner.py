@@ -8,7 +8,14 @@ from pathlib import Path
 
 from mge.errors import SandboxUnavailable
 from mge.models.sandbox import AtomStatus, SandboxBatch, SandboxResult
-from mge.sandbox import HostReport, LocalSandbox, Probe, RunnerOptions, choose_isolation
+from mge.sandbox import (
+    HostReport,
+    LocalSandbox,
+    Probe,
+    RunnerOptions,
+    choose_isolation,
+    probe_host,
+)
 
 ADD = "def add(a, b):\n    return a + b\n"
 TEST_ADD = "from pkg.add import add\n\ndef test_add():\n    assert add(2, 3) == 5\n"
@@ -202,3 +209,11 @@ async def test_result_json_is_what_the_cli_prints(isolation: str, tmp_path: Path
     result = await _run(_batch([_py("ok", ADD)]), isolation, tmp_path)
     wire = json.loads(result.model_dump_json(by_alias=True))
     assert wire["outcomes"][0]["atomId"] == "ok" and wire["outcomes"][0]["passed"] is True
+
+
+async def test_probing_for_a_choice_probes_only_what_it_needs() -> None:
+    auto = await probe_host("auto")
+    assert auto.bwrap.ok, auto.bwrap.reason  # bubblewrap is installed on this project's machines
+    assert auto.unshare.reason == "not probed"
+    pod = await probe_host("pod")
+    assert pod.bwrap.reason == pod.unshare.reason == "not probed" and pod.prlimit.ok

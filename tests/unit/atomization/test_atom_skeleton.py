@@ -84,6 +84,20 @@ def test_javascript_skeleton_with_require_and_jsdoc() -> None:
     assert greet.preconditions == ["name is not empty"]
 
 
+def test_other_files_are_skipped_and_the_suffix_decides_the_grammar() -> None:
+    files = {
+        **STOCK_SKELETON,
+        **CART_SKELETON,
+        "README.md": "# Stock\n\nNot code: `def x(`.\n",
+        "package.json": '{"name": "cart"}\n',
+    }
+    atoms = atoms_from_skeleton(files, "T-2", language="python")
+    assert {(a.qualname, a.language) for a in atoms} >= {
+        ("check_quantity", "python"),
+        ("cartTotal", "typescript"),
+    }
+
+
 def test_a_skeleton_with_syntax_errors_is_rejected_with_positions() -> None:
     broken = {
         **STOCK_SKELETON,

@@ -226,3 +226,47 @@ def test_progress_percent_and_review_count() -> None:
     plan = decide(spec(), ProjectStatus(phase="Reviewing", observed_generation=1), obs, NOW)
     assert plan.status.progress.percent == 75
     assert plan.status.progress.atoms_in_review == 3
+
+
+def test_spec_change_mid_run_resets_the_store_phase_and_restarts() -> None:
+    from mge.kube.decide import EnsureSandboxPolicy, ResetStoredPhase
+
+    status = ProjectStatus(phase="Executing", observed_generation=1)
+    obs = Observed(generation=2, worker="absent", stored_phase=Phase.EXECUTING)
+    plan = decide(spec(), status, obs, NOW)
+    assert plan.status.phase == "Pending"
+    assert plan.actions[:3] == [
+        ResetStoredPhase(2),
+        EnsureSandboxPolicy(),
+        StartWorker(2, Phase.PENDING),
+    ]
+    first = decide(spec(), ProjectStatus(), Observed(generation=1), NOW)
+    assert not any(isinstance(a, ResetStoredPhase) for a in first.actions)
+    assert EnsureSandboxPolicy() in first.actions
+    again = decide(spec(), first.status, Observed(generation=1, worker="running"), NOW)
+    assert EnsureSandboxPolicy() not in again.actions
+
+
+def test_atom_budget_resumes_only_when_raised() -> None:
+    status = ProjectStatus(phase="Executing", observed_generation=1)
+    obs = Observed(generation=1, worker="budget", budget_limit=("atoms", 100.0), spent_usd=1.0)
+    same = decide(spec(budget={"maxAtoms": 100}), status, obs, NOW)
+    assert not [a for a in same.actions if isinstance(a, StartWorker)]
+    assert cond(same.status, "Stalled") == ("True", "BudgetExceeded")
+    assert same.status.phase == "Executing"
+    raised = decide(spec(budget={"maxAtoms": 150}), same.status, obs, NOW)
+    assert [a for a in raised.actions if isinstance(a, StartWorker)] == [
+        StartWorker(1, Phase.EXECUTING)
+    ]
+    assert cond(raised.status, "Stalled")[0] == "False"
+
+
+def test_reviewing_creates_missing_reviews_before_completing() -> None:
+    from mge.kube.decide import EnsureReviews
+
+    status = ProjectStatus(phase="Reviewing", observed_generation=1)
+    obs = Observed(generation=1, stored_phase=Phase.REVIEWING, review_items=3, reviews_total=0)
+    plan = decide(spec(), status, obs, NOW)
+    assert EnsureReviews() in plan.actions and plan.status.phase == "Reviewing"
+    made = Observed(generation=1, stored_phase=Phase.REVIEWING, review_items=3, reviews_total=3)
+    assert decide(spec(), status, made, NOW).status.phase == "Completed"

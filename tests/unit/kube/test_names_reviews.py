@@ -46,7 +46,7 @@ def body(
 
 
 def test_decided_by_prefers_annotation_then_latest_decision_manager() -> None:
-    managed = [
+    managed: list[dict[str, object]] = [
         {
             "manager": "mge-operator",
             "time": "2026-11-24T10:00:00Z",

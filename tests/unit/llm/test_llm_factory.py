@@ -8,7 +8,7 @@ import pytest
 from pydantic import SecretStr
 
 from mge.config import Settings
-from mge.errors import ConfigError, NotAvailableYet
+from mge.errors import ConfigError
 from mge.llm import make_provider
 from mge.llm.credentials import load_api_key
 from mge.llm.scripted import ScriptedProvider
@@ -34,10 +34,18 @@ def test_scripted_without_recordings_is_a_config_error() -> None:
         make_provider(LLMSpec(provider="scripted"), Settings())
 
 
-@pytest.mark.parametrize("name", ["openai-compatible", "llamacpp"])
-def test_later_providers_are_not_available_yet(name: str) -> None:
-    with pytest.raises(NotAvailableYet, match=f"'{name}' is not available yet"):
-        make_provider(LLMSpec(provider=name), Settings())
+async def test_openai_compatible_provider_is_built_from_the_spec() -> None:
+    # Was "not available yet" until issue 9; tests/unit/llm/test_openai_provider.py covers it.
+    spec = LLMSpec(provider="openai-compatible", model="qwen", base_url="http://127.0.0.1:9/v1")
+    p = make_provider(spec, Settings())
+    assert (p.name, p.model) == ("openai-compatible", "qwen")
+    await p.aclose()
+
+
+def test_llamacpp_with_a_missing_gguf_is_a_config_error(tmp_path: Path) -> None:
+    spec = LLMSpec(provider="llamacpp", model=str(tmp_path / "absent.gguf"))
+    with pytest.raises(ConfigError, match="no GGUF file"):
+        make_provider(spec, Settings())
 
 
 async def test_anthropic_provider_takes_spec_and_settings_and_hides_the_key() -> None:

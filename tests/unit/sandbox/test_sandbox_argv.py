@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +20,13 @@ from mge.sandbox.isolation import (
     sandbox_env,
     unshare_argv,
 )
-from mge.sandbox.limits import MIB, PROCESS_HEADROOM, prlimit_argv, resolve_limits
+from mge.sandbox.limits import (
+    MIB,
+    PROCESS_HEADROOM,
+    prlimit_argv,
+    resolve_limits,
+    uid_task_count,
+)
 from mge.sandbox.toolchains import (
     REPORT_NAME,
     minimal_cover,
@@ -152,3 +160,28 @@ def test_commands_name_programs_logically() -> None:
 def test_typescript_is_refused_with_the_reason() -> None:
     with pytest.raises(SandboxError, match="tsc"):
         toolchain_for("typescript")
+
+
+def test_uid_task_count_sums_threads_by_real_uid(tmp_path: Path) -> None:
+    for pid, uid, threads in [(1, 0, 1), (20, 1000, 7), (21, 1000, 2), (22, 1001, 5)]:
+        d = tmp_path / str(pid)
+        d.mkdir()
+        (d / "status").write_text(
+            f"Name:\tx\nUid:\t{uid}\t{uid}\t{uid}\t{uid}\nThreads:\t{threads}\n"
+        )
+    (tmp_path / "self").mkdir()
+    assert uid_task_count(1000, tmp_path) == 9
+    assert uid_task_count(42, tmp_path) == 0
+    assert uid_task_count(os.getuid()) >= threading.active_count()
+
+
+def test_nproc_budget_sits_on_top_of_what_the_uid_already_runs() -> None:
+    lim = SandboxLimits(max_processes=10)
+    rl = resolve_limits(
+        lim,
+        timeout_seconds=5,
+        address_space_headroom_bytes=0,
+        shared_uid_slots=2,
+        uid_baseline=300,
+    )
+    assert rl.processes == 300 + 20 + PROCESS_HEADROOM

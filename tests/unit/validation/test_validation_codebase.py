@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from shop_codebase import ADD, DISCOUNT, GOOD, SUBTOTAL, TOTAL, codebase
 
-from mge.validation.codebase import is_test_file, list_tests, python_module_name
+from mge.validation.codebase import (
+    is_test_file,
+    list_tests,
+    python_module_name,
+    stub_body,
+    stub_failures,
+)
 
 
 @pytest.mark.parametrize(
@@ -70,18 +76,15 @@ def test_test_names_resolve_by_name_suffix_or_node_id() -> None:
     }
 
 
-def test_runnable_tests_wait_for_siblings() -> None:
+def test_ready_tests_wait_for_every_covered_atom() -> None:
     cb = codebase()
-    # test_add_and_total also covers `total`: it cannot run until total has code.
-    assert cb.runnable_tests(ADD.id, []) == ["tests/test_shop.py::TestCart::test_add"]
-    assert cb.runnable_tests(ADD.id, [TOTAL.id]) == [
-        "tests/test_shop.py::TestCart::test_add",
-        "tests/test_shop.py::TestCart::test_add_and_total",
-    ]
     assert cb.ready_tests([SUBTOTAL.id, DISCOUNT.id]) == [
         "tests/test_shop.py::test_subtotal",
         "tests/test_shop.py::test_discount",
     ]
+    # test_add_and_total covers Cart.add and total: ready only when both have code.
+    assert "tests/test_shop.py::TestCart::test_add_and_total" not in cb.ready_tests([ADD.id])
+    assert "tests/test_shop.py::TestCart::test_add_and_total" in cb.ready_tests([ADD.id, TOTAL.id])
 
 
 def test_module_tests_by_coverage_and_by_name() -> None:
@@ -102,3 +105,21 @@ def test_render_splices_only_given_atoms_and_keeps_other_files() -> None:
     assert files["src/shop/cart.py"] == cb.files["src/shop/cart.py"]
     assert files["tests/test_shop.py"] == cb.files["tests/test_shop.py"]
     assert files["src/shop/pricing.py"].count("    ...\n") == 2
+
+
+def test_render_with_marked_stubs_raises_for_unwritten_bodies() -> None:
+    cb = codebase()
+    files = cb.render({SUBTOTAL.id: GOOD[SUBTOTAL.id]}, stub_missing=True)
+    pricing = files["src/shop/pricing.py"]
+    assert "return float(sum(prices))" in pricing
+    assert pricing.count("MGE-STUB") == 2 and "MGE-STUB total: no accepted code yet" in pricing
+    assert "MGE-STUB Cart.add" in files["src/shop/cart.py"]
+    namespace: dict[str, object] = {}
+    exec(compile(pricing, "pricing.py", "exec"), namespace)
+    with pytest.raises(NotImplementedError, match="MGE-STUB discount"):
+        namespace["discount"](1.0, 2.0)  # type: ignore[operator]
+    assert stub_failures("E   NotImplementedError: MGE-STUB Cart.add: no accepted code yet") == [
+        "Cart.add"
+    ]
+    ts = stub_body("total", "typescript")
+    assert ts == "throw new Error('MGE-STUB total: no accepted code yet');"

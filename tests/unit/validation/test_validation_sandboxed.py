@@ -132,3 +132,18 @@ def test_passed_atom_passes() -> None:
     stderr = _results({t: ["passed", ""] for t in JOB_B.tests})
     out = outcome_of(JOB_B, _atom(AtomStatus.PASSED, stderr=stderr, detail="command exited 0"))
     assert out.passed and out.error == "" and len(out.passed_tests) == 2
+
+
+def test_parametrized_cases_roll_up_to_their_test() -> None:
+    job = TestJob("j", {}, ("t/test_m.py::test_b", "t/test_m.py::TestX::test_c"))
+    stderr = _results(
+        {
+            "t/test_m.py::test_b[1]": ["passed", ""],
+            "t/test_m.py::test_b[2]": ["failed", "E   assert 2 == 3"],
+            "t/test_m.py::TestX::test_c[a-b]": ["passed", ""],
+        }
+    )
+    out = outcome_of(job, _atom(AtomStatus.FAILED, stderr=stderr))
+    assert out.failed_tests == ("t/test_m.py::test_b",)
+    assert out.passed_tests == ("t/test_m.py::TestX::test_c",)
+    assert out.details["t/test_m.py::test_b"] == "E   assert 2 == 3"

@@ -1,0 +1,78 @@
+{{/* Chart name, trimmed to 63 characters (a DNS label). */}}
+{{- define "mge.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Full name: release-chart unless the release name already holds the chart name. */}}
+{{- define "mge.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "mge.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels on every object. */}}
+{{- define "mge.labels" -}}
+helm.sh/chart: {{ include "mge.chart" . }}
+{{ include "mge.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: mge
+{{- end }}
+
+{{/* Labels that select the operator pod (never change them after the first install). */}}
+{{- define "mge.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "mge.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "mge.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "mge.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "mge.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+
+{{/* Namespaces the operator watches when not cluster-wide (default: the release namespace). */}}
+{{- define "mge.watchNamespaces" -}}
+{{- if .Values.watch.namespaces }}{{ join "," .Values.watch.namespaces }}{{ else }}{{ .Release.Namespace }}{{ end }}
+{{- end }}
+
+{{/* Namespaces that get the sandbox deny-all NetworkPolicy. */}}
+{{- define "mge.sandboxNamespaces" -}}
+{{- if .Values.sandboxNetworkPolicy.namespaces }}{{ join "," .Values.sandboxNetworkPolicy.namespaces }}{{ else }}{{ include "mge.watchNamespaces" . }}{{ end }}
+{{- end }}
+
+{{- define "mge.postgresql.fullname" -}}
+{{- printf "%s-postgresql" (include "mge.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "mge.chroma.fullname" -}}
+{{- printf "%s-chroma" (include "mge.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The restricted container securityContext (Pod Security Standard "restricted"). */}}
+{{- define "mge.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+capabilities:
+  drop: ["ALL"]
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}

@@ -1,0 +1,178 @@
+"""Phases 5–7 and the output: execute level by level, system validation, review queue, write.
+
+The batch validator is passed in by the driver: locally it runs the process sandbox; in the
+cluster it creates one Job per batch per level. Everything else is the same code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mge.execution import (
+    Budget,
+    ExecutionResult,
+    ProgressiveIntegrationTester,
+    StoreJournal,
+    execute_levels,
+    load_state,
+)
+from mge.execution.executor import ProgressCallback
+from mge.execution.output import Written, output_files, write_output
+from mge.execution.report import RunReport, compute_report
+from mge.models.domain import DiscoveryResult
+from mge.models.execution import ValidationResult
+from mge.models.atoms import AtomState
+from mge.models.plan import Masterplan
+from mge.models.review import ConfidenceParts, ReviewItem
+from mge.pipeline.atom_stages import Analysis, conventions
+from mge.pipeline.context import RunContext
+from mge.review.confidence import ConfidenceScorer
+from mge.review.queue import ReviewQueue, save_review, select
+from mge.validation.batch import BatchValidator, Workspace
+from mge.validation.codebase import Codebase
+from mge.validation.hierarchy import HierarchicalValidator
+from mge.validation.sandboxed import SandboxTestRunner
+
+
+@dataclass
+class Execution:
+    """What execution produced, for the later stages."""
+
+    workspace: Workspace
+    result: ExecutionResult
+    system: ValidationResult | None = None
+    review: list[ReviewItem] = field(default_factory=list)
+    scores: dict[str, ConfidenceParts] = field(default_factory=dict)
+
+
+async def execution_stage(
+    ctx: RunContext,
+    discovery: DiscoveryResult,
+    analysis: Analysis,
+    *,
+    runner: SandboxTestRunner,
+    validator: BatchValidator | None = None,
+    progress: ProgressCallback | None = None,
+) -> Execution:
+    """Generate and validate every atom, level by level, resuming from the store."""
+    codebase = Codebase(analysis.files, {a.id: a for a in analysis.atoms})
+    workspace = Workspace(codebase)
+    state = await load_state(ctx.store, ctx.key, codebase.atoms)
+    workspace.validated.update(state.validated_codes())
+    journal = StoreJournal(ctx.store, ctx.key)
+    if validator is None:
+        from mge.validation.local import local_validator
+
+        validator = local_validator(workspace, runner, ctx.extras["settings"])
+    # Spend includes discovery, planning and skeletons (the ledger), not only attempts.
+    started_atoms = [a for a, p in state.atoms.items() if p.attempts]
+    budget = Budget.from_spec(ctx.spec.budget, await ctx.store.total_cost(ctx.key), started_atoms)
+    result = await execute_levels(
+        analysis.graph.levels,
+        workspace=workspace,
+        llm=ctx.llm,
+        validator=validator,
+        spec=ctx.spec,
+        state=state,
+        journal=journal,
+        budget=budget,
+        project=ctx.key,
+        conventions=conventions(discovery),
+        integration=ProgressiveIntegrationTester(workspace, runner, state=state, journal=journal),
+        hierarchy=HierarchicalValidator(codebase, runner),
+        progress=progress,
+    )
+    return Execution(workspace=workspace, result=result)
+
+
+async def integration_stage(
+    ctx: RunContext,
+    discovery: DiscoveryResult,
+    plan: Masterplan,
+    ex: Execution,
+    runner: SandboxTestRunner,
+) -> ValidationResult:
+    """L4: the whole generated test suite and each acceptance criterion."""
+    hierarchy = HierarchicalValidator(ex.workspace.codebase, runner)
+    system = await hierarchy.system(ex.workspace.validated, discovery.acceptance, plan.tasks())
+    await ctx.store.add_validation(ctx.key, system)
+    ex.system = system
+    return system
+
+
+async def review_stage(ctx: RunContext, ex: Execution) -> list[ReviewItem]:
+    """Score every atom; queue the least certain fraction plus every failed atom."""
+    state = await load_state(ctx.store, ctx.key, ex.workspace.codebase.atoms)
+    existing = {i.atom_id for i in await ctx.store.list_review_items(ctx.key)}
+    queue = ReviewQueue(
+        ex.workspace.codebase,
+        llm=ctx.llm,
+        project=ctx.key,
+        scorer=ConfidenceScorer(max_attempts=ctx.spec.execution.max_attempts),
+        fraction=ctx.spec.review.fraction,
+    )
+    scores = queue.scores(state)
+    failed = [a for a, p in state.atoms.items() if p.state == AtomState.FAILED]
+    # The selection is recomputed purely; only picks without an item yet cost an LLM call
+    # (a suggestion), so a re-run of an unchanged project queues nothing new.
+    picks = select({a: p.score for a, p in scores.items()}, failed, ctx.spec.review.fraction)
+    items = [
+        await queue.item(state.atoms[a], scores[a], reason)
+        for a, reason in picks
+        if a not in existing
+    ]
+    await save_review(ctx.store, ctx.key, items, scores)
+    ex.review = await ctx.store.list_review_items(ctx.key)
+    ex.scores = scores
+    return ex.review
+
+
+async def output_stage(
+    ctx: RunContext,
+    discovery: DiscoveryResult,
+    analysis: Analysis,
+    ex: Execution,
+    folder: Path,
+    *,
+    provider: str,
+    model: str,
+    recorded: bool,
+    wall_s: float,
+) -> tuple[RunReport, Written]:
+    """Write the codebase, its README and report.json; commit to a branch if asked."""
+    state = await load_state(ctx.store, ctx.key, ex.workspace.codebase.atoms)
+    totals = ctx.llm.totals
+    validations = list(ex.result.integration) + list(ex.result.modules)
+    if ex.system is not None:
+        validations.append(ex.system)
+    report = compute_report(
+        ctx.key,
+        ex.workspace.codebase.atoms,
+        state,
+        result=ex.result,
+        levels=analysis.graph.levels,
+        review=ex.review,
+        scores=ex.scores,
+        validations=validations,
+        provider=provider,
+        model=model,
+        recorded=recorded,
+        usage=totals.usage,
+        llm_calls=totals.calls,
+        cache_hits=totals.cache_hits,
+        cost_usd=await ctx.store.total_cost(ctx.key),
+        wall_s=wall_s,
+    )
+    codes = dict(ex.workspace.validated)
+    missing = sorted(set(ex.workspace.codebase.atoms) - set(codes))
+    git = ctx.spec.output.git
+    written = await write_output(
+        folder,
+        output_files(ex.workspace.codebase, codes),
+        report,
+        language=discovery.stack.language,
+        missing=missing,
+        git_branch=git.branch if git else None,
+    )
+    return report, written

@@ -1,0 +1,84 @@
+"""WorkerRegistry: phases advance off the handler; faults become worker states decide() reads.
+
+The phase runners here inject faults (budget, missing stage, bug) — the real one is StageRunner,
+exercised against the control plane in tests/integration/kube.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from mge.errors import BudgetExceeded, NotAvailableYet
+from mge.kube.worker import WorkerRegistry
+from mge.pipeline.phases import Phase, next_phase
+
+
+async def settle(reg: WorkerRegistry, uid: str) -> None:
+    for _ in range(200):
+        info = reg.workers[uid]
+        if info.task is not None and info.task.done():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("worker did not finish")
+
+
+async def test_worker_runs_until_reviewing_and_reports_changes() -> None:
+    seen: list[Phase] = []
+
+    async def runner(key: str, generation: int, phase: Phase) -> Phase:
+        seen.append(phase)
+        return next_phase(phase)
+
+    changes: list[str] = []
+    reg = WorkerRegistry(runner=runner, on_change=changes.append)
+    reg.start("u1", "ns/p", 1, Phase.EXECUTING)
+    await settle(reg, "u1")
+    info = reg.state("u1", 1)
+    assert info is not None and (info.state, info.phase) == ("finished", Phase.REVIEWING)
+    assert seen == [Phase.EXECUTING, Phase.INTEGRATING]
+    assert changes == ["u1", "u1", "u1"]
+    assert reg.state("u1", 2) is None
+
+
+async def test_faults_map_to_states() -> None:
+    async def budget(key: str, generation: int, phase: Phase) -> Phase:
+        raise BudgetExceeded("cost", 2.0, 2.5)
+
+    async def missing(key: str, generation: int, phase: Phase) -> Phase:
+        raise NotAvailableYet("atomization")
+
+    async def bug(key: str, generation: int, phase: Phase) -> Phase:
+        raise KeyError("oops")
+
+    for runner, state in ((budget, "budget"), (missing, "blocked"), (bug, "failed")):
+        reg = WorkerRegistry(runner=runner)
+        reg.start("u", "ns/p", 1, Phase.PENDING)
+        await settle(reg, "u")
+        info = reg.state("u", 1)
+        assert info is not None and info.state == state, (runner, info)
+        assert info.error
+
+
+async def test_new_generation_replaces_and_start_is_idempotent() -> None:
+    gate = asyncio.Event()
+    calls: list[int] = []
+
+    async def runner(key: str, generation: int, phase: Phase) -> Phase:
+        calls.append(generation)
+        await gate.wait()
+        return Phase.REVIEWING
+
+    reg = WorkerRegistry(runner=runner)
+    reg.start("u", "ns/p", 1, Phase.PENDING)
+    await asyncio.sleep(0.01)
+    reg.start("u", "ns/p", 1, Phase.PENDING)  # a repeated reconcile: no second worker
+    await asyncio.sleep(0.01)
+    assert calls == [1]
+    old = reg.workers["u"].task
+    reg.start("u", "ns/p", 2, Phase.PENDING)
+    await asyncio.sleep(0.01)
+    assert old is not None and old.cancelled()
+    gate.set()
+    await settle(reg, "u")
+    assert calls == [1, 2]
+    await reg.stop_all()
