@@ -20,9 +20,9 @@ from mge.execution import (
 from mge.execution.executor import ProgressCallback
 from mge.execution.output import Written, output_files, write_output
 from mge.execution.report import RunReport, compute_report
+from mge.models.atoms import AtomState
 from mge.models.domain import DiscoveryResult
 from mge.models.execution import ValidationResult
-from mge.models.atoms import AtomState
 from mge.models.plan import Masterplan
 from mge.models.review import ConfidenceParts, ReviewItem
 from mge.pipeline.atom_stages import Analysis, conventions
