@@ -122,3 +122,14 @@ def test_the_module_stays_free_of_kubernetes_imports() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_start_from_env_is_off_unless_a_port_is_set(m: mm.Metrics) -> None:
+    from mge.errors import ConfigError
+
+    assert mm.start_from_env({}, m=m) is None
+    assert mm.start_from_env({"MGE_METRICS_PORT": "0"}, m=m) is None
+    with pytest.raises(ConfigError, match="MGE_METRICS_PORT"):
+        mm.start_from_env({"MGE_METRICS_PORT": "http"}, m=m)
+    with pytest.raises(ConfigError, match=r"1\.\.65535"):
+        mm.start_from_env({"MGE_METRICS_PORT": "70000"}, m=m)
