@@ -10,4 +10,5 @@ echo "== mge run $MANIFEST"
 .venv/bin/mge run "$MANIFEST"
 OUT=$(.venv/bin/python -c "import sys,yaml; m=yaml.safe_load(open(sys.argv[1])); print((m['spec'].get('output') or {}).get('path') or 'out/'+m['metadata']['name'])" "$MANIFEST")
 echo "== the generated codebase's own tests (plain pytest in $OUT)"
-(cd "$OUT" && ../../.venv/bin/python -m pytest -q -p no:cacheprovider) || (cd "$OUT" && "$OLDPWD/.venv/bin/python" -m pytest -q -p no:cacheprovider)
+PY="$(pwd)/.venv/bin/python"
+(cd "$OUT" && "$PY" -m pytest -q -p no:cacheprovider)

@@ -16,6 +16,7 @@ from mge.kube.decide import (
     EnsureSandboxPolicy,
     Event,
     ResetStoredPhase,
+    SaveOutput,
     StartWorker,
     StopWorker,
 )
@@ -25,7 +26,9 @@ from mge.kube.reviews import (
     is_decided,
     status_from_item,
 )
+from mge.kube.stages import StageRunner
 from mge.kube.worker import WorkerRegistry
+from mge.pipeline.cluster import store_output
 from mge.pipeline.phases import Phase
 from mge.store import Store
 
@@ -39,6 +42,8 @@ class Collaborators:
     store: Store
     kube: KubeClient
     workers: WorkerRegistry
+    stages: StageRunner | None = None
+    """The PhaseRunner, also used to carry out edit / regenerate decisions."""
 
 
 async def apply(
@@ -60,6 +65,8 @@ async def apply(
             await ctx.store.delete_project(key)
         elif isinstance(action, EnsureSandboxPolicy):
             await ctx.kube.create_or_get(sandbox_network_policy(meta["namespace"]))
+        elif isinstance(action, SaveOutput):
+            await store_output(ctx.store, key)
         elif isinstance(action, EnsureReviews):
             await ensure_reviews(body=body, key=key, ctx=ctx)
         elif isinstance(action, AutoApprovePending):

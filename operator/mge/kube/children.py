@@ -118,7 +118,7 @@ def sandbox_job(
                     "run",
                     "/input/batch.json",
                     "--isolation=pod",
-                    "--work",
+                    "--scratch",
                     "/work",
                 ],
                 "env": [],

@@ -12,8 +12,9 @@ Rules, in order of precedence:
 3. the pipeline worker failed permanently → ``Failed`` (Stalled, reason from the error);
 4. budget spent → the phase stays, ``Stalled`` with reason ``BudgetExceeded``; raising
    ``spec.budget.maxCostUSD`` above the spend resumes (rule 6 starts the worker again);
-5. ``Reviewing`` → ``Completed`` once every AtomReview is decided; with policy ``autoApprove``
-   the pending ones are approved once the deadline passed;
+5. ``Reviewing`` → ``Completed`` once every AtomReview is decided (the final codebase is then
+   kept in the store, ``status.output.storeKey``); with policy ``autoApprove`` the pending
+   ones are approved once the deadline passed;
 6. otherwise, a non-terminal phase with no worker running for this generation → start one.
 
 An Event is planned for every phase transition and for every new failure reason.
@@ -26,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from mge.kube.conditions import Condition, health_conditions, set_condition
-from mge.kube.resources import Cost, Progress, ProjectStatus
+from mge.kube.resources import Cost, OutputStatus, Progress, ProjectStatus
 from mge.models.project import ProjectSpec
 from mge.pipeline.phases import TERMINAL, Phase
 
@@ -47,6 +48,8 @@ class Observed:
 
     generation: int
     deleting: bool = False
+    key: str = ""
+    """The Project's key in the store (``namespace/name``): where its output is kept."""
     stored_phase: Phase | None = None
     """Phase checkpointed in the store for this generation (None: nothing stored yet)."""
     worker: WorkerState = "absent"
@@ -99,6 +102,11 @@ class EnsureReviews:
 
 
 @dataclass(frozen=True)
+class SaveOutput:
+    """Keep the final codebase (reviewers' decisions included) in the store."""
+
+
+@dataclass(frozen=True)
 class AutoApprovePending:
     """Approve every pending AtomReview (policy autoApprove, deadline passed)."""
 
@@ -120,6 +128,7 @@ Action = (
     | EnsureSandboxPolicy
     | EnsureReviews
     | AutoApprovePending
+    | SaveOutput
     | Event
 )
 
@@ -247,6 +256,7 @@ def decide(spec: ProjectSpec, status: ProjectStatus, observed: Observed, now: da
         if done:
             phase = Phase.COMPLETED
             message = f"{observed.reviews_total} review(s) decided"
+            actions.append(SaveOutput())
         elif auto:
             actions.append(AutoApprovePending())
             message = f"auto-approving {observed.reviews_pending} pending review(s)"
@@ -268,6 +278,9 @@ def decide(spec: ProjectSpec, status: ProjectStatus, observed: Observed, now: da
     if stalled_reason and stalled_reason != old_stalled:
         actions.append(Event("Warning", stalled_reason, message))
 
+    output = status.output
+    if phase in (Phase.REVIEWING, Phase.COMPLETED):
+        output = (output or OutputStatus()).model_copy(update={"store_key": observed.key})
     progress = observed.progress.model_copy(update={"percent": _percent(observed.progress)})
     if phase == Phase.REVIEWING or observed.reviews_total:
         progress = progress.model_copy(update={"atoms_in_review": observed.reviews_pending})
@@ -278,6 +291,7 @@ def decide(spec: ProjectSpec, status: ProjectStatus, observed: Observed, now: da
             "progress": progress,
             "cost": observed.cost,
             "message": message,
+            "output": output,
             "conditions": _conditions(
                 status.conditions,
                 generation=observed.generation,

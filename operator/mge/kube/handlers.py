@@ -14,12 +14,14 @@ from typing import Any
 import kopf
 from pydantic import ValidationError
 
+from mge.errors import InputError, MGEError
 from mge.kube.apply import Collaborators, apply
 from mge.kube.client import KubeClient, load_api_client
 from mge.kube.decide import decide
+from mge.kube.decisions import carry_out
 from mge.kube.observe import observe, project_key
 from mge.kube.resources import AtomReviewSpec, AtomReviewStatus, ProjectStatus
-from mge.kube.reviews import decide_review, decided_by
+from mge.kube.reviews import decide_review, decided_by, settle
 from mge.kube.settings import OperatorSettings, configure_kopf
 from mge.kube.stages import StageRunner
 from mge.kube.worker import WorkerRegistry
@@ -49,8 +51,9 @@ async def startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
     configure_kopf(settings)
     store = await Store.open(SETTINGS.database_url)
     kube = KubeClient(load_api_client(os.environ.get("KUBECONFIG")))
+    stages = StageRunner(store, SETTINGS, kube=kube)
     memo.mge = Collaborators(
-        store=store, kube=kube, workers=WorkerRegistry(runner=StageRunner(store, SETTINGS))
+        store=store, kube=kube, workers=WorkerRegistry(runner=stages), stages=stages
     )
 
 
@@ -143,15 +146,26 @@ async def reconcile_review(body: kopf.Body, patch: kopf.Patch, memo: Any, **_: A
     if plan.step == "none":
         return
     key = project_key(meta["namespace"], spec.project_ref.name)
-    if await ctx.store.get_review_item(key, spec.atom_id) is not None:
-        decision = spec.decision
-        await ctx.store.decide_review(
-            key, spec.atom_id, decision, code=spec.code, feedback=spec.feedback, by=by
-        )
-    patch.status.update(plan.status.model_dump(mode="json", by_alias=True, exclude_none=True))
+    new = plan.status
+    kind = "Normal"
+    message = f"{spec.decision} by {by}"
+    if plan.step != "accept" or await ctx.store.get_review_item(key, spec.atom_id) is not None:
+        try:
+            if ctx.stages is None:
+                raise InputError("the operator has no stage runner to carry out decisions")
+            result = await carry_out(ctx.store, ctx.stages, key, spec, by=by)
+        except MGEError as e:
+            new = settle(plan.status, accepted=False, code="", message=f"{type(e).__name__}: {e}")
+        else:
+            new = settle(
+                plan.status,
+                accepted=result.accepted,
+                code=result.code or result.item.code,
+                message=result.message,
+            )
+        message = f"{message}: {new.message}"
+        kind = "Normal" if new.state == "Accepted" else "Warning"
+    patch.status.update(new.model_dump(mode="json", by_alias=True, exclude_none=True))
     kopf.event(
-        body,
-        type="Normal",
-        reason=f"Decision{spec.decision.capitalize()}",
-        message=f"{spec.decision} by {by}",
+        body, type=kind, reason=f"Decision{spec.decision.capitalize()}", message=message[:1000]
     )

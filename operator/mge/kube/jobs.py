@@ -1,16 +1,23 @@
 """Sandbox validation on Kubernetes: one Job per batch per level, results from the pod log.
 
-:class:`KubeBatchValidator` is the operator's :class:`~mge.validation.batch.BatchValidator`: it
-runs the same static checks and type check as the local validator and ships the batch's test
-runs as one Job (input in a ConfigMap, ``batch.json``). The Job's pod runs
-``mge sandbox run /input/batch.json --isolation=pod`` and prints one
-:class:`~mge.models.sandbox.SandboxResult` JSON document as the last line of its log; the
-operator reads at most :data:`MAX_LOG_BYTES` of it.
+The cluster runs the same sandbox batch format as ``mge run``: a
+:class:`~mge.validation.sandboxed.SandboxTestRunner` turns validation's test jobs into one
+:class:`~mge.models.sandbox.SandboxBatch` (the same driver, the same result parsing as locally),
+and :class:`KubeJobRunner` runs that batch as one Kubernetes Job: input in a ConfigMap
+(``batch.json``), the pod runs ``mge sandbox run /input/batch.json --isolation=pod`` and prints
+one :class:`~mge.models.sandbox.SandboxResult` JSON document as the last JSON line of its log;
+the operator reads at most :data:`MAX_LOG_BYTES` of it.
 
-Idempotence: the Job name is deterministic (project, generation, level, batch, attempt round) and
-carries the batch fingerprint as an annotation; AlreadyExists reads the Job that is there, and a
-finished Job's results are read, never re-run. A restarted operator therefore creates no second
-Job for the same batch.
+- :class:`KubeBatchValidator` is the operator's :class:`~mge.validation.batch.BatchValidator`
+  (L1): static checks and the type check in the operator as locally, the batch's tests as the
+  Job of (level, batch, attempt round).
+- :meth:`KubeJobRunner.suite_runner` is the TestRunner for module, integration and system
+  validation (L2–L4): one Job per suite run, so no generated code runs in the operator process.
+
+Idempotence: a Job's name is deterministic — (project, generation, level, batch, attempt round)
+or ``suite`` — plus a fingerprint of the batch's content; AlreadyExists reads the Job that is
+there and a finished Job's result is read, never re-run. A restarted operator therefore creates
+no second Job for the same work.
 
 Failures of the pod itself (OOMKilled, DeadlineExceeded, Evicted, image pull errors, a missing
 or unreadable result) become failures of every atom of the batch with that reason — they feed the
@@ -20,6 +27,7 @@ retry loop like a failing test; a Project is never stuck on a dead pod.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -32,16 +40,10 @@ from mge.kube import children
 from mge.kube.client import KubeClient
 from mge.models.execution import ValidationResult
 from mge.models.project import API_GROUP, ExecutionSpec
-from mge.models.sandbox import (
-    AtomOutcome,
-    AtomStatus,
-    SandboxBatch,
-    SandboxItem,
-    SandboxLimits,
-    SandboxResult,
-)
-from mge.validation.batch import Candidate, LocalBatchValidator, Workspace, batch_fingerprint
-from mge.validation.runner import TestJob, TestOutcome
+from mge.models.sandbox import AtomOutcome, AtomStatus, SandboxBatch, SandboxResult
+from mge.validation.batch import Candidate, LocalBatchValidator, Workspace
+from mge.validation.local import sandbox_limits
+from mge.validation.sandboxed import BatchRunner, SandboxTestRunner
 from mge.validation.typecheck import TypeChecker
 
 MAX_LOG_BYTES = 4 * 1024 * 1024
@@ -51,6 +53,10 @@ MAX_CONFIGMAP_BYTES = 900 * 1024
 POLL_FIRST_SECONDS = 0.5
 POLL_MAX_SECONDS = 5.0
 """Polling a Job backs off from the first to the max interval (doubling)."""
+FINGERPRINT_CHARS = 10
+"""Hex characters of the content fingerprint in a Job name (different content, different Job)."""
+SUITE_SLOT = "suite"
+"""Name part of the Jobs of module / integration / system runs (L2–L4)."""
 ANNOTATION_FINGERPRINT = f"{API_GROUP}/batch-fingerprint"
 
 IMAGE_REASONS = frozenset(
@@ -63,37 +69,32 @@ CONFIG_REASONS = frozenset({"CreateContainerConfigError", "CreateContainerError"
 # ---------------------------------------------------------------------------- pure: batch in
 
 
-def _test_files(tests: Sequence[str]) -> list[str]:
-    seen: list[str] = []
-    for node in tests:
-        path = node.split("::", 1)[0]
-        if path not in seen:
-            seen.append(path)
-    return seen
+def canonical_batch(batch: SandboxBatch) -> SandboxBatch:
+    """``batch`` with positional item ids (``i0``, ``i1``, …) and no batch id of its own.
+
+    Callers number their batches and jobs with in-process counters (``hierarchy-7``), which a
+    restarted operator counts afresh; the Job's content must depend only on the work itself.
+    """
+    items = [i.model_copy(update={"atom_id": f"i{k}"}) for k, i in enumerate(batch.items)]
+    return batch.model_copy(update={"batch_id": "batch", "items": items})
 
 
-def sandbox_item(job: TestJob) -> SandboxItem:
-    """The sandbox runner's item for one validation TestJob (files, tests or an import)."""
-    files = dict(job.files)
-    if job.tests:
-        return SandboxItem(atom_id=job.id, files=files, test_files=_test_files(job.tests))
-    if job.imports and job.language == "python":
-        command = ["python", "-c", "import " + ", ".join(job.imports)]
-    else:
-        command = ["python", "-c", "pass"] if job.language == "python" else ["node", "-e", ""]
-    return SandboxItem(atom_id=job.id, files=files, command=command)
+def batch_fingerprint(batch: SandboxBatch) -> str:
+    """A hash of a batch's content (of its canonical form: ids do not count)."""
+    doc = canonical_batch(batch).model_dump(mode="json", by_alias=True)
+    blob = json.dumps(doc, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def sandbox_batch(batch_id: str, jobs: Sequence[TestJob], execution: ExecutionSpec) -> SandboxBatch:
-    """One SandboxBatch for the jobs of one Kubernetes Job (one language per batch)."""
-    language = jobs[0].language if jobs else "python"
-    limits = SandboxLimits(timeout_seconds=float(execution.atom_timeout_seconds))
-    return SandboxBatch(
-        batch_id=batch_id,
-        language=language,
-        limits=limits,
-        items=[sandbox_item(j) for j in jobs],
-    )
+def restore_ids(batch: SandboxBatch, result: SandboxResult) -> SandboxResult:
+    """The result of a canonical batch with the caller's item ids put back (by position)."""
+    names = {f"i{k}": i.atom_id for k, i in enumerate(batch.items)}
+    outcomes = [
+        o.model_copy(update={"atom_id": names[o.atom_id]})
+        for o in result.outcomes
+        if o.atom_id in names
+    ]
+    return result.model_copy(update={"batch_id": batch.batch_id, "outcomes": outcomes})
 
 
 # ---------------------------------------------------------------------------- pure: results out
@@ -112,55 +113,44 @@ def parse_result(log: str) -> SandboxResult | None:
     return None
 
 
-def test_outcome(job: TestJob, outcome: AtomOutcome) -> TestOutcome:
-    """Validation's view of one atom's sandbox outcome."""
-    failed = outcome.failures()
-    passed_cases = [c for c in outcome.cases if c.status == "passed"]
+def _status_for(reason: str) -> AtomStatus:
+    head = reason.split(":", 1)[0]
+    if head == "DeadlineExceeded":
+        return AtomStatus.TIMEOUT
+    if head == "OOMKilled":
+        return AtomStatus.OOM
+    return AtomStatus.ERROR
 
-    def node(name: str, classname: str) -> str:
-        return f"{classname}::{name}" if classname else name
 
-    output = (outcome.stdout_tail + "\n" + outcome.stderr_tail).strip()
-    import_error = ""
-    if outcome.status is AtomStatus.ERROR and not outcome.cases and job.imports:
-        import_error = outcome.detail or output or "import failed"
-    error = ""
-    if outcome.status not in (AtomStatus.PASSED, AtomStatus.FAILED) and not import_error:
-        error = f"{outcome.status.value}: {outcome.detail}".rstrip(": ")
-    return TestOutcome(
-        id=job.id,
-        passed=outcome.passed,
-        import_error=import_error,
-        failed_tests=tuple(node(c.name, c.classname) for c in failed),
-        passed_tests=tuple(node(c.name, c.classname) for c in passed_cases),
-        output=output,
-        timed_out=outcome.status is AtomStatus.TIMEOUT,
-        error=error,
-        details={node(c.name, c.classname): c.message for c in failed},
+def failed_result(batch: SandboxBatch, reason: str) -> SandboxResult:
+    """Every item of a batch failed for one reason (the pod died, no result came back)."""
+    status = _status_for(reason)
+    return SandboxResult(
+        batch_id=batch.batch_id,
+        isolation="pod",
+        outcomes=[
+            AtomOutcome(atom_id=i.atom_id, status=status, passed=False, detail=reason)
+            for i in batch.items
+        ],
     )
 
 
-def failed_outcomes(jobs: Sequence[TestJob], reason: str) -> dict[str, TestOutcome]:
-    """Every job of a batch failed for one reason (the pod died, no result came back)."""
-    return {
-        j.id: TestOutcome(
-            id=j.id, passed=False, error=reason, timed_out=reason.startswith("DeadlineExceeded")
+def complete_result(batch: SandboxBatch, result: SandboxResult) -> SandboxResult:
+    """``result`` with an outcome for every item: one the pod did not report failed NoResult."""
+    reported = {o.atom_id for o in result.outcomes}
+    missing = [
+        AtomOutcome(
+            atom_id=i.atom_id,
+            status=AtomStatus.ERROR,
+            passed=False,
+            detail="NoResult: the sandbox reported nothing for it",
         )
-        for j in jobs
-    }
-
-
-def outcomes_from_result(jobs: Sequence[TestJob], result: SandboxResult) -> dict[str, TestOutcome]:
-    """Per-job outcomes from a batch result; an atom missing from it failed with a reason."""
-    out: dict[str, TestOutcome] = {}
-    for j in jobs:
-        try:
-            out[j.id] = test_outcome(j, result.outcome(j.id))
-        except KeyError:
-            out[j.id] = TestOutcome(
-                id=j.id, passed=False, error="NoResult: the sandbox reported nothing for it"
-            )
-    return out
+        for i in batch.items
+        if i.atom_id not in reported
+    ]
+    if not missing:
+        return result
+    return result.model_copy(update={"outcomes": [*result.outcomes, *missing]})
 
 
 def job_finished(job: Mapping[str, Any]) -> str | None:
@@ -234,8 +224,22 @@ class JobTarget:
     execution: ExecutionSpec
 
 
+@dataclass(frozen=True)
+class Slot:
+    """Which Job of a Project a batch is: an L1 batch (level, batch, attempt) or a suite run."""
+
+    level: int = -1
+    batch: int = 0
+    attempt: int = 0
+
+    @property
+    def is_suite(self) -> bool:
+        """True for module / integration / system runs."""
+        return self.level < 0
+
+
 class KubeJobRunner:
-    """Runs the test jobs of one batch as one Kubernetes Job and reads the result back."""
+    """Runs sandbox batches as Kubernetes Jobs (one per batch) and reads the results back."""
 
     def __init__(
         self,
@@ -252,25 +256,45 @@ class KubeJobRunner:
         self.jobs_created = 0
         """Jobs this runner created (AlreadyExists does not count)."""
 
-    def job_name(self, level: int, batch: int, attempt: int, fingerprint: str) -> str:
+    def job_name(self, slot: Slot, fingerprint: str) -> str:
         """Deterministic Job/ConfigMap name; the fingerprint keeps different contents apart."""
         t = self.target
-        base = children.batch_name(t.project, t.generation, level, batch, attempt)
-        return children.child_name(base, fingerprint[:6])
+        fp = fingerprint[:FINGERPRINT_CHARS]
+        if slot.is_suite:
+            return children.child_name(t.project, f"g{t.generation}", SUITE_SLOT, fp)
+        # The batch index is a label, not part of the name: the executor numbers batches in
+        # the order they start, which a restarted operator may not repeat.
+        return children.child_name(
+            t.project, f"g{t.generation}", f"l{slot.level}", f"a{slot.attempt}", fp
+        )
 
-    async def run_batch(
-        self, level: int, batch: int, attempt: int, jobs: Sequence[TestJob]
-    ) -> dict[str, TestOutcome]:
-        """An outcome for every job: from the pod's result, or the pod's failure reason."""
-        if not jobs:
-            return {}
+    def batch_runner(self, slot: Slot) -> BatchRunner:
+        """A BatchRunner (SandboxBatch → SandboxResult) bound to ``slot``."""
+
+        async def run(batch: SandboxBatch) -> SandboxResult:
+            return await self.run_sandbox(slot, batch)
+
+        return run
+
+    def test_runner(self, slot: Slot) -> SandboxTestRunner:
+        """A TestRunner whose every ``run`` is one Job of ``slot``."""
+        limits = sandbox_limits(self.target.execution)
+        return SandboxTestRunner(self.batch_runner(slot), limits, prefix=self.target.project)
+
+    def suite_runner(self) -> SandboxTestRunner:
+        """The TestRunner for module, integration and system runs (one Job per run)."""
+        return self.test_runner(Slot())
+
+    async def run_sandbox(self, slot: Slot, batch: SandboxBatch) -> SandboxResult:
+        """An outcome for every item: from the pod's result, or the pod's failure reason."""
         t = self.target
-        fingerprint = _jobs_fingerprint(jobs)
-        name = self.job_name(level, batch, attempt, fingerprint)
-        document = sandbox_batch(name, jobs, t.execution).model_dump_json(by_alias=True)
+        fingerprint = batch_fingerprint(batch)
+        name = self.job_name(slot, fingerprint)
+        shipped = canonical_batch(batch).model_copy(update={"batch_id": name})
+        document = shipped.model_dump_json(by_alias=True)
         if len(document.encode()) > MAX_CONFIGMAP_BYTES:
-            return failed_outcomes(
-                jobs, f"BatchTooLarge: {len(document)} bytes exceed the ConfigMap limit"
+            return failed_result(
+                batch, f"BatchTooLarge: {len(document)} bytes exceed the ConfigMap limit"
             )
         cm = children.batch_configmap(
             name=name, namespace=t.namespace, project=t.project, owner=t.owner, batch_json=document
@@ -281,24 +305,24 @@ class KubeJobRunner:
             namespace=t.namespace,
             project=t.project,
             owner=t.owner,
-            level=level,
-            batch=batch,
-            atoms=len(jobs),
+            level=slot.level,
+            batch=slot.batch,
+            atoms=len(batch.items),
             execution=t.execution,
         )
         body["metadata"]["annotations"] = {ANNOTATION_FINGERPRINT: fingerprint}
-        job, created = await self.kube.create_or_get(body)
+        _, created = await self.kube.create_or_get(body)
         self.jobs_created += int(created)
-        job = await self._wait(name)
+        job = await self._wait(name, len(batch.items))
         pods = await self.kube.list("Pod", t.namespace, f"job-name={name}")
         if job_finished(job) != "Complete":
-            return failed_outcomes(jobs, job_failure(job, pods))
-        return await self._read(jobs, pods)
+            return failed_result(batch, job_failure(job, pods))
+        return restore_ids(batch, await self._read(shipped, pods))
 
-    async def _wait(self, name: str) -> dict[str, Any]:
+    async def _wait(self, name: str, items: int) -> dict[str, Any]:
         t = self.target
         deadline = time.monotonic() + (
-            t.execution.atom_timeout_seconds * 10 + children.JOB_SLACK_SECONDS * 2
+            t.execution.atom_timeout_seconds * max(items, 1) + children.JOB_SLACK_SECONDS * 2
         )
         delay = self.poll_first
         while True:
@@ -316,44 +340,24 @@ class KubeJobRunner:
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.poll_max)
 
-    async def _read(
-        self, jobs: Sequence[TestJob], pods: Sequence[Mapping[str, Any]]
-    ) -> dict[str, TestOutcome]:
+    async def _read(self, batch: SandboxBatch, pods: Sequence[Mapping[str, Any]]) -> SandboxResult:
         succeeded = [p for p in pods if (p.get("status") or {}).get("phase") == "Succeeded"]
         if not succeeded:
-            return failed_outcomes(jobs, "NoResult: the Job's pod is gone")
+            return failed_result(batch, "NoResult: the Job's pod is gone")
         pod = succeeded[0]["metadata"]
         log = await self.kube.pod_log(self.target.namespace, pod["name"], MAX_LOG_BYTES)
         result = parse_result(log)
         if result is None:
-            return failed_outcomes(jobs, "NoResult: the pod log held no sandbox result")
-        return outcomes_from_result(jobs, result)
+            return failed_result(batch, "NoResult: the pod log held no sandbox result")
+        return complete_result(batch, result)
 
 
 def _failed(reason: str, message: str) -> dict[str, str]:
     return {"type": "Failed", "status": "True", "reason": reason, "message": message}
 
 
-def _jobs_fingerprint(jobs: Sequence[TestJob]) -> str:
-    blob = json.dumps(
-        [[j.id, sorted(j.files.items()), list(j.tests), list(j.imports)] for j in jobs],
-        sort_keys=True,
-    )
-    return batch_fingerprint([Candidate(atom_id="batch", attempt=0, code=blob)])
-
-
-class _BoundRunner:
-    """A TestRunner bound to one (level, batch, attempt) of a KubeJobRunner."""
-
-    def __init__(self, runner: KubeJobRunner, level: int, batch: int, attempt: int) -> None:
-        self._runner, self._level, self._batch, self._attempt = runner, level, batch, attempt
-
-    async def run(self, jobs: Sequence[TestJob]) -> dict[str, TestOutcome]:
-        return await self._runner.run_batch(self._level, self._batch, self._attempt, jobs)
-
-
 class KubeBatchValidator:
-    """BatchValidator running each batch's sandbox work as one Kubernetes Job."""
+    """BatchValidator running each batch's tests as one Kubernetes Job (L1)."""
 
     def __init__(
         self, workspace: Workspace, runner: KubeJobRunner, typechecker: TypeChecker | None = None
@@ -367,6 +371,6 @@ class KubeBatchValidator:
     ) -> dict[str, ValidationResult]:
         """L1 results; the batch's tests ran in the Job for (level, batch, attempt round)."""
         attempt = max((c.attempt for c in candidates), default=1)
-        bound = _BoundRunner(self.runner, level, batch_index, attempt)
-        local = LocalBatchValidator(self.workspace, bound, self.typechecker)
+        tests = self.runner.test_runner(Slot(level, batch_index, attempt))
+        local = LocalBatchValidator(self.workspace, tests, self.typechecker)
         return await local.validate(level, batch_index, candidates)

@@ -74,6 +74,7 @@ async def observe(
     return Observed(
         generation=generation,
         deleting=bool(meta.get("deletionTimestamp")),
+        key=key,
         stored_phase=stored_phase,
         worker=info.state if info else "absent",
         worker_error=info.error if info else "",

@@ -7,6 +7,7 @@ Environment (all optional):
   cluster has no manifest path, so recordings are looked up relative to this folder and may not
   leave it.
 - ``MGE_DATABASE_URL``: the store (PostgreSQL in a cluster, SQLite file in tests).
+- ``MGE_JOB_POLL_MAX_SECONDS``: longest pause between two looks at a running sandbox Job.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ RECONCILE_INTERVAL_SECONDS = 30.0
 RECONCILE_IDLE_SECONDS = 5.0
 """The timer waits this long after the last change before firing (seconds)."""
 DEFAULT_DATABASE_URL = "sqlite:///mge-operator.db"
+JOB_POLL_MAX_SECONDS = 5.0
+"""Longest wait between two looks at a running sandbox Job (seconds; polling backs off to it)."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,8 @@ class OperatorSettings:
     """Base folder of scripted-provider recordings (``spec.llm.recordings`` is relative)."""
     reconcile_interval: float = RECONCILE_INTERVAL_SECONDS
     """Seconds between timer-driven reconciles."""
+    job_poll_max: float = JOB_POLL_MAX_SECONDS
+    """Seconds, at most, between two looks at a running sandbox Job."""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> OperatorSettings:
@@ -51,6 +56,7 @@ class OperatorSettings:
             database_url=e.get("MGE_DATABASE_URL", DEFAULT_DATABASE_URL),
             recordings_root=Path(root) if root else None,
             reconcile_interval=interval,
+            job_poll_max=float(e.get("MGE_JOB_POLL_MAX_SECONDS", JOB_POLL_MAX_SECONDS)),
         )
 
     def recordings_for(self, relative: str) -> Path:

@@ -1,42 +1,64 @@
-"""The operator's PhaseRunner: advances a Project one phase using the pipeline's stage functions.
+"""The operator's PhaseRunner: advances a Project one phase with the pipeline's stage functions.
 
 Each call builds a :class:`~mge.pipeline.context.RunContext` for the Project from the store (its
-spec was upserted by the reconcile), runs the stage of the given phase, checkpoints the phase
-reached in the store and returns it. Stages keep their outputs keyed by input hashes and every
-LLM response is cached in the store, so a phase re-run after a kill costs no second LLM call.
+spec was upserted by the reconcile), runs the phase through
+:func:`mge.pipeline.cluster.run_cluster_phase`, checkpoints the phase reached in the store and
+returns it. Stages keep their outputs keyed by input hashes and every LLM response is cached in
+the store, so a phase re-run after a kill costs no second LLM call.
 
-Phases without an operator stage yet (atomization onwards) are delegated to
-``mge.pipeline.stages.run_phase`` when the pipeline provides it, else they raise
-NotAvailableYet, which the reconcile reports as ``Stalled`` / ``PipelineBlocked``.
+Generated code never runs in the operator process: the execution stage validates through
+:class:`~mge.kube.jobs.KubeBatchValidator` (one Job per batch per level) and module,
+integration and system runs go through :meth:`~mge.kube.jobs.KubeJobRunner.suite_runner`
+(one Job per run). Both need the Project object (owner references, generation), read here.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from mge.config import Settings, load_settings
 from mge.errors import InputError
+from mge.kube.client import KubeClient
+from mge.kube.jobs import JobTarget, KubeBatchValidator, KubeJobRunner
 from mge.kube.settings import OperatorSettings
-from mge.kube.worker import pipeline_phase_runner
 from mge.llm import LLMClient, make_provider
 from mge.models.project import ProjectSpec
+from mge.pipeline.cluster import ClusterTools, run_cluster_phase
 from mge.pipeline.context import LogReporter, RunContext
-from mge.pipeline.phases import Phase, next_phase
+from mge.pipeline.phases import Phase
 from mge.store import Store
+from mge.validation.batch import BatchValidator, Workspace
+from mge.validation.local import MYPY_CACHE
+from mge.validation.typecheck import MypyChecker
 
 log = logging.getLogger("mge.operator.stages")
 
 
+def split_key(key: str) -> tuple[str, str]:
+    """``namespace/name`` → (namespace, name)."""
+    namespace, _, name = key.partition("/")
+    if not name:
+        raise InputError(f"project key {key!r} is not namespace/name")
+    return namespace, name
+
+
 class StageRunner:
-    """A :class:`~mge.kube.worker.PhaseRunner` over the store and the pipeline stages."""
+    """A :class:`~mge.kube.worker.PhaseRunner` over the store, the pipeline and sandbox Jobs."""
 
     def __init__(
-        self, store: Store, operator: OperatorSettings, settings: Settings | None = None
+        self,
+        store: Store,
+        operator: OperatorSettings,
+        settings: Settings | None = None,
+        kube: KubeClient | None = None,
     ) -> None:
         self.store = store
         self.operator = operator
         self.settings = settings or load_settings()
+        self.kube = kube
 
     def _recordings(self, spec: ProjectSpec) -> Path | None:
         if spec.llm.provider != "scripted" or not spec.llm.recordings:
@@ -59,24 +81,59 @@ class StageRunner:
             patterns=None,
             reporter=LogReporter(lambda line: log.info("%s: %s", key, line)),
             answers={a.id: a.answer for a in spec.discovery.answers},
+            workdir=self.settings.workdir,
+            extras={"settings": self.settings},
         )
+
+    async def project_body(self, key: str) -> dict[str, Any]:
+        """The Project object (for owner references of its Jobs)."""
+        if self.kube is None:
+            raise InputError("the operator's StageRunner needs a Kubernetes client for Jobs")
+        namespace, name = split_key(key)
+        body = await self.kube.get("Project", namespace, name)
+        if body is None:
+            raise InputError(f"Project {key} is gone")
+        return body
+
+    def job_runner(self, body: dict[str, Any], spec: ProjectSpec, generation: int) -> KubeJobRunner:
+        """The sandbox Job runner for one Project generation."""
+        assert self.kube is not None
+        meta = body["metadata"]
+        target = JobTarget(
+            namespace=meta["namespace"],
+            project=meta["name"],
+            owner=body,
+            generation=generation,
+            execution=spec.execution,
+        )
+        return KubeJobRunner(self.kube, target, poll_max=self.operator.job_poll_max)
+
+    def validator_factory(self, jobs: KubeJobRunner) -> Callable[[Workspace], BatchValidator]:
+        """Builds the L1 validator (sandbox Jobs, mypy in the operator as locally)."""
+        cache = self.settings.workdir / MYPY_CACHE
+
+        def make(workspace: Workspace) -> BatchValidator:
+            return KubeBatchValidator(workspace, jobs, MypyChecker(cache_dir=cache))
+
+        return make
+
+    async def tools(self, key: str, spec: ProjectSpec, generation: int) -> ClusterTools:
+        """Sandbox Jobs for the phases that run generated code."""
+        jobs = self.job_runner(await self.project_body(key), spec, generation)
+        return ClusterTools(tests=jobs.suite_runner(), make_validator=self.validator_factory(jobs))
 
     async def __call__(self, key: str, generation: int, phase: Phase) -> Phase:
         """Run ``phase`` and checkpoint the phase reached."""
-        from mge.pipeline import planning_stages as stages
-
         if phase == Phase.PENDING:
             reached = Phase.DISCOVERING
-        elif phase == Phase.DISCOVERING:
-            await stages.discovery_stage(await self.context(key))
-            reached = Phase.PLANNING
-        elif phase == Phase.PLANNING:
-            ctx = await self.context(key)
-            discovery = await stages.discovery_stage(ctx)
-            patterns = await stages.retrieval_stage(ctx, discovery)
-            await stages.planning_stage(ctx, discovery, patterns)
-            reached = next_phase(phase)
         else:
-            reached = await pipeline_phase_runner(key, generation, phase)
-        await self.store.set_phase(key, reached.value)
+            ctx = await self.context(key)
+            try:
+                needs_jobs = phase in (Phase.EXECUTING, Phase.INTEGRATING)
+                tools = await self.tools(key, ctx.spec, generation) if needs_jobs else None
+                reached = await run_cluster_phase(ctx, phase, tools)
+            finally:
+                await ctx.llm.aclose()
+        if reached != phase:
+            await self.store.set_phase(key, reached.value)
         return reached

@@ -10,8 +10,7 @@ in-memory registry: the next reconcile starts a worker again, which resumes from
 from __future__ import annotations
 
 import asyncio
-import importlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -26,16 +25,6 @@ class PhaseRunner(Protocol):
     async def __call__(self, key: str, generation: int, phase: Phase) -> Phase:
         """Advance from ``phase``; idempotent (a finished phase is read back, not redone)."""
         ...
-
-
-async def pipeline_phase_runner(key: str, generation: int, phase: Phase) -> Phase:
-    """The pipeline's own phase runner (``mge.pipeline.stages.run_phase``) when it exists."""
-    try:
-        stages = importlib.import_module("mge.pipeline.stages")
-    except ModuleNotFoundError as e:
-        raise NotAvailableYet("the pipeline stage functions (mge.pipeline.stages)") from e
-    run: Callable[[str, int, Phase], Awaitable[Phase]] = stages.run_phase
-    return await run(key, generation, phase)
 
 
 @dataclass

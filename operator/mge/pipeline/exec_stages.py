@@ -6,6 +6,7 @@ cluster it creates one Job per batch per level. Everything else is the same code
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,13 +55,20 @@ async def execution_stage(
     runner: SandboxTestRunner,
     validator: BatchValidator | None = None,
     progress: ProgressCallback | None = None,
+    make_validator: Callable[[Workspace], BatchValidator] | None = None,
 ) -> Execution:
-    """Generate and validate every atom, level by level, resuming from the store."""
+    """Generate and validate every atom, level by level, resuming from the store.
+
+    ``make_validator`` builds the batch validator over this run's workspace (the operator's
+    sandbox Jobs need the workspace the executor fills); it wins over ``validator``.
+    """
     codebase = Codebase(analysis.files, {a.id: a for a in analysis.atoms})
     workspace = Workspace(codebase)
     state = await load_state(ctx.store, ctx.key, codebase.atoms)
     workspace.validated.update(state.validated_codes())
     journal = StoreJournal(ctx.store, ctx.key)
+    if make_validator is not None:
+        validator = make_validator(workspace)
     if validator is None:
         from mge.validation.local import local_validator
 

@@ -8,9 +8,15 @@ from typing import Any
 import pytest
 
 from mge.kube import jobs
-from mge.models.project import ExecutionSpec
-from mge.models.sandbox import AtomOutcome, AtomStatus, CaseOutcome, SandboxResult
+from mge.models.sandbox import (
+    AtomOutcome,
+    AtomStatus,
+    SandboxBatch,
+    SandboxLimits,
+    SandboxResult,
+)
 from mge.validation.runner import TestJob
+from mge.validation.sandboxed import build_batch, outcome_of
 
 
 def tj(atom: str, tests: tuple[str, ...] = ("tests/test_a.py::test_x",)) -> TestJob:
@@ -109,13 +115,42 @@ def test_job_finished() -> None:
     assert jobs.job_finished({}) is None
 
 
-def test_sandbox_batch_from_test_jobs() -> None:
-    batch = jobs.sandbox_batch(
-        "b1", [tj("a1"), tj("a2", tests=())], ExecutionSpec(atom_timeout_seconds=7)
+def batch(*ids: str, timeout: float = 7) -> SandboxBatch:
+    jobs_ = [tj(i) for i in ids]
+    built, _ = build_batch(jobs_, SandboxLimits(timeout_seconds=timeout), "mge-17")
+    return built
+
+
+def test_fingerprint_ignores_ids_but_not_content() -> None:
+    a = batch("a1", "a2")
+    renamed = a.model_copy(
+        update={
+            "batch_id": "mge-99",
+            "items": [i.model_copy(update={"atom_id": f"x{k}"}) for k, i in enumerate(a.items)],
+        }
     )
-    assert batch.limits.timeout_seconds == 7
-    assert batch.items[0].test_files == ["tests/test_a.py"]
-    assert batch.items[1].command == ["python", "-c", "import pkg.a"]
+    assert jobs.batch_fingerprint(a) == jobs.batch_fingerprint(renamed)
+    assert jobs.batch_fingerprint(a) != jobs.batch_fingerprint(batch("a1", "a2", timeout=8))
+    assert jobs.batch_fingerprint(a) != jobs.batch_fingerprint(batch("a1"))
+    shipped = jobs.canonical_batch(a)
+    assert [i.atom_id for i in shipped.items] == ["i0", "i1"]
+    assert shipped.items[0].command == a.items[0].command
+
+
+def test_restore_ids_maps_positional_outcomes_back() -> None:
+    a = batch("a1", "a2")
+    got = SandboxResult(
+        batch_id="job-name",
+        isolation="pod",
+        outcomes=[
+            AtomOutcome(atom_id="i1", status=AtomStatus.FAILED, passed=False),
+            AtomOutcome(atom_id="i0", status=AtomStatus.PASSED, passed=True),
+            AtomOutcome(atom_id="i7", status=AtomStatus.PASSED, passed=True),
+        ],
+    )
+    back = jobs.restore_ids(a, got)
+    assert {o.atom_id: o.passed for o in back.outcomes} == {"a1": True, "a2": False}
+    assert back.batch_id == a.batch_id
 
 
 def result(*outcomes: AtomOutcome) -> SandboxResult:
@@ -131,37 +166,39 @@ def test_parse_result_takes_last_json_line_and_ignores_noise() -> None:
     assert jobs.parse_result(json.dumps({"unrelated": 1})) is None
 
 
-def test_outcomes_map_cases_timeouts_imports_and_missing_atoms() -> None:
-    failing = AtomOutcome(
-        atom_id="a1",
-        status=AtomStatus.FAILED,
-        passed=False,
-        cases=[
-            CaseOutcome(
-                name="test_x", classname="tests.test_a", status="failed", message="assert 1 == 2"
-            ),
-            CaseOutcome(name="test_y", status="passed"),
-        ],
-    )
-    slow = AtomOutcome(atom_id="a2", status=AtomStatus.TIMEOUT, passed=False, detail="30 s")
-    broken = AtomOutcome(
-        atom_id="a3", status=AtomStatus.ERROR, passed=False, detail="ImportError: x"
-    )
-    out = jobs.outcomes_from_result(
-        [tj("a1"), tj("a2"), tj("a3"), tj("a4")], result(failing, slow, broken)
-    )
-    assert out["a1"].failed_tests == ("tests.test_a::test_x",)
-    assert out["a1"].details["tests.test_a::test_x"] == "assert 1 == 2"
-    assert out["a1"].passed_tests == ("test_y",)
-    assert out["a2"].timed_out and "timeout" in out["a2"].error
-    assert out["a3"].import_error == "ImportError: x"
-    assert not out["a4"].passed and out["a4"].error.startswith("NoResult")
+def test_missing_items_become_no_result() -> None:
+    a = batch("a1", "a2")
+    r = result(AtomOutcome(atom_id="a1", status=AtomStatus.PASSED, passed=True))
+    full = jobs.complete_result(a, r)
+    assert [(o.atom_id, o.passed) for o in full.outcomes] == [("a1", True), ("a2", False)]
+    assert full.outcomes[1].detail.startswith("NoResult")
 
 
-def test_failed_outcomes_cover_every_atom() -> None:
-    out = jobs.failed_outcomes([tj("a1"), tj("a2")], "OOMKilled: x")
-    assert {k: (v.passed, v.error) for k, v in out.items()} == {
-        "a1": (False, "OOMKilled: x"),
-        "a2": (False, "OOMKilled: x"),
+@pytest.mark.parametrize(
+    ("reason", "status"),
+    [
+        ("OOMKilled: x", AtomStatus.OOM),
+        ("DeadlineExceeded: y", AtomStatus.TIMEOUT),
+        ("Evicted: z", AtomStatus.ERROR),
+    ],
+)
+def test_failed_result_covers_every_item(reason: str, status: AtomStatus) -> None:
+    out = jobs.failed_result(batch("a1", "a2"), reason)
+    assert [(o.atom_id, o.status, o.passed, o.detail) for o in out.outcomes] == [
+        ("a1", status, False, reason),
+        ("a2", status, False, reason),
+    ]
+
+
+def test_pod_failures_reach_validation_with_their_reason() -> None:
+    """Through the same SandboxTestRunner parsing as locally: the reason is the error."""
+    jobs_ = [tj("a1"), tj("a2")]
+    built, ids = build_batch(jobs_, SandboxLimits(), "mge-1")
+    failed = jobs.failed_result(built, "OOMKilled: the sandbox pod exceeded its memory limit")
+    outcomes = {ids[o.atom_id]: outcome_of(jobs_[0], o) for o in failed.outcomes}
+    assert {k: (v.passed, v.error.split(":")[0]) for k, v in outcomes.items()} == {
+        "a1": (False, "OOMKilled"),
+        "a2": (False, "OOMKilled"),
     }
-    assert jobs.failed_outcomes([tj("a1")], "DeadlineExceeded: y")["a1"].timed_out
+    deadline = jobs.failed_result(built, "DeadlineExceeded: past activeDeadlineSeconds")
+    assert outcome_of(jobs_[0], deadline.outcomes[0]).timed_out

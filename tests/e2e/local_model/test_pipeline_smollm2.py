@@ -1,0 +1,71 @@
+"""`mge run` on a tiny project with the real SmolLM2 model: MGE stays sound, whatever it says.
+
+Asserted (never that the model's code is good):
+- no crash: the command ends with exit 0 (done, maybe with review items), 3 (stopped, resumable)
+  or 2 (an MGE error with a one-line message), never with a Python traceback;
+- every structured answer that did not parse got its repair round (a ``<key>/repair`` call in
+  the cost ledger), and every atom answer without usable code is a stored, failed attempt;
+- if execution ran: every atom ends validated/approved or in review, the report's counts add
+  up, and the sandbox checked every candidate that had code (each such attempt carries a
+  validation result).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.local_model
+
+MANIFEST = Path(__file__).parent / "tiny-lib" / "project.yaml"
+MGE = str(Path(sys.executable).parent / "mge")
+RUN_TIMEOUT_S = 1800
+SETTLED = {"validated", "approved", "in_review"}
+
+
+def test_mge_run_with_smollm2_is_sound_whatever_the_model_says(tmp_path: Path) -> None:
+    work, out = tmp_path / "state", tmp_path / "out"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MGE_")}
+    done = subprocess.run(
+        [MGE, "--workdir", str(work), "run", str(MANIFEST), "--no-patterns", "-o", str(out)],
+        capture_output=True, text=True, timeout=RUN_TIMEOUT_S, env=env, check=False,
+    )  # fmt: skip
+    assert "Traceback" not in done.stderr, done.stderr[-4000:]
+    assert done.returncode in (0, 2, 3), done.stderr[-4000:]
+    if done.returncode == 2:
+        assert "error:" in done.stderr  # one clear message for a person
+
+    with sqlite3.connect(work / "mge.db") as db:
+        keys = [r[0] for r in db.execute("select request_key from cost_ledger")]
+        attempts = db.execute("select atom_id, number, code, validation, error from attempts")
+        rows = list(attempts)
+    assert keys, "the model was never called"
+    for key in keys:
+        if key.endswith("/repair"):
+            assert key.removesuffix("/repair") in keys  # a repair follows a real first answer
+    for atom_id, number, code, validation, error in rows:
+        if code.strip():
+            assert validation is not None, f"{atom_id}#{number}: the sandbox never checked it"
+        else:
+            assert error, f"{atom_id}#{number}: an empty answer must be recorded as failed"
+            assert validation is None or not json.loads(validation)["passed"]
+
+    report_file = out / "report.json"
+    if done.returncode == 0:
+        assert report_file.is_file()
+    if report_file.is_file():
+        r = json.loads(report_file.read_text())
+        assert r["provider"] == "llamacpp" and r["recorded"] is False
+        atoms = r["atomList"]
+        assert len(atoms) == r["atoms"]
+        if r["status"] == "completed":
+            assert all(a["state"] in SETTLED for a in atoms), atoms
+            assert r["validated"] + r["approved"] + r["inReview"] == r["atoms"]
+        assert r["attempts"] == len(rows) == sum(a["attempts"] for a in atoms)
+        assert r["reviewItems"] == len(r["review"])
