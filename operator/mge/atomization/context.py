@@ -127,14 +127,20 @@ def _builtin_type(name: str, language: str) -> bool:
     return head in JS_GLOBALS
 
 
+_LITERAL = re.compile(r"Literal\[[^\]]*\]")
+_KEYWORD = re.compile(r"\b[A-Za-z_]\w*\s*=(?!=)")
+_STRING = re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`")
+_LABEL = re.compile(r"[A-Za-z_$][\w$]*\??\s*:")
+
+
 def annotation_names(text: str, language: str) -> list[str]:
     """Type names in an annotation (Python forward references included; TS literals and
     function-type parameter names left out)."""
-    text = re.sub(r"Literal\[[^\]]*\]", "Literal", text)
-    text = re.sub(r"\b[A-Za-z_]\w*\s*=(?!=)", " ", text)  # keyword arguments: Query(ge=1)
+    text = _LITERAL.sub("Literal", text)
+    text = _KEYWORD.sub(" ", text)  # keyword arguments: Query(ge=1)
     if language != "python":
-        text = re.sub(r"'[^']*'|\"[^\"]*\"|`[^`]*`", " ", text)
-        text = re.sub(r"[A-Za-z_$][\w$]*\??\s*:", " ", text)
+        text = _STRING.sub(" ", text)
+        text = _LABEL.sub(" ", text)
     return type_names(text)
 
 
@@ -186,6 +192,7 @@ class ContextInjector:
         self.by_id = {a.id: a for a in atomization.atoms}
         self.atom_targets = {Target(a.file, a.qualname) for a in atomization.atoms}
         self._outlines: dict[Target, str] = {}
+        self._described: dict[str | Target, str] = {}
 
     def pack(self, atom: AtomicUnit) -> ContextPack:
         """The context pack of one atom, with its completeness score and what is missing."""
@@ -282,18 +289,28 @@ class ContextInjector:
         table = self.atomization.table
         sigs: list[str] = []
         unknown: list[str] = []
+        described = self._described  # one shared string per dependency, however many users
         for dep in atom.dependencies:
-            other = self.by_id.get(dep)
-            if other is None:
-                unknown.append(dep)
-                continue
-            sigs.append(_describe(other.file, other.qualname, other.signature, other.spec, other))
+            text = described.get(dep)
+            if text is None:
+                other = self.by_id.get(dep)
+                if other is None:
+                    unknown.append(dep)
+                    continue
+                text = _describe(other.file, other.qualname, other.signature, other.spec, other)
+                described[dep] = text
+            sigs.append(text)
         for target, kind in self.atomization.references.get(atom.id, {}).items():
             if kind == "type" or target in self.atom_targets:
                 continue
-            td = table.definition(target)
-            if td is not None and td.kind in _CALLABLE_KINDS:
-                sigs.append(_describe(target.file, td.qualname, td.signature, td.docstring, None))
+            text = described.get(target)
+            if text is None:
+                td = table.definition(target)
+                if td is None or td.kind not in _CALLABLE_KINDS:
+                    continue
+                text = _describe(target.file, td.qualname, td.signature, td.docstring, None)
+                described[target] = text
+            sigs.append(text)
         return sigs, unknown
 
 

@@ -21,6 +21,9 @@ LABEL_BATCH = f"{API_GROUP}/batch"
 LABEL_PURPOSE = f"{API_GROUP}/purpose"
 ANNOTATION_GENERATION = f"{API_GROUP}/generation"
 
+SUITE_LEVEL = "suite"
+"""The level label of module / integration / system runs (they belong to no single level)."""
+
 TTL_AFTER_FINISHED_SECONDS = 3600
 """Finished sandbox Jobs are garbage-collected after an hour (results are in the store by then)."""
 
@@ -94,7 +97,7 @@ def sandbox_job(
     labels = {
         LABEL_PROJECT: project,
         LABEL_SANDBOX: "true",
-        LABEL_LEVEL: str(level),
+        LABEL_LEVEL: str(level) if level >= 0 else SUITE_LEVEL,
         LABEL_BATCH: str(batch),
     }
     pod_spec: dict[str, Any] = {

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from kubernetes import client
 from tests.integration.controlplane import ControlPlane
-from tests.integration.kube.helpers import kubectl
+from tests.integration.kube.helpers import RESTRICTED, Operators, kubectl
 
 from mge.kube import crds as crd_gen
 
@@ -41,4 +41,22 @@ def operator_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     env = dict(os.environ)
     env["MGE_DATABASE_URL"] = f"sqlite:///{tmp_path / 'operator.db'}"
     env["MGE_RECONCILE_INTERVAL"] = "1"
+    env["MGE_JOB_POLL_MAX_SECONDS"] = "1"
+    env["MGE_WORKDIR"] = str(tmp_path / "work")
     yield env
+
+
+@pytest.fixture
+def operators(
+    control_plane: ControlPlane,
+    make_namespace: Callable[..., str],
+    operator_env: dict[str, str],
+    tmp_path: Path,
+) -> Iterator[Operators]:
+    """`mge operator run` processes for one `restricted` namespace (Traceback in a log = fail)."""
+    ops = Operators(control_plane, make_namespace(RESTRICTED), operator_env, tmp_path)
+    try:
+        yield ops
+    finally:
+        text = ops.stop_all()
+        assert "Traceback" not in text, text[-4000:]

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.integration.controlplane import ControlPlane
+
+from mge.kube.rbac import OPERATOR_CLUSTER_RULES
 
 KUBECTL = "/usr/bin/kubectl"
 RESTRICTED = {"pod-security.kubernetes.io/enforce": "restricted"}
@@ -47,3 +52,105 @@ def project_body(name: str, **spec: Any) -> dict[str, Any]:
         "metadata": {"name": name},
         "spec": {"requirements": "A tiny inventory library.", **spec},
     }
+
+
+def sandbox_entry_point(api: Any) -> Any:
+    """A harness `run` that does what the sandbox container does: the real entry point
+    ``python -m mge.cli.sandbox`` with the pod's own args, on the batch from the pod's ConfigMap.
+
+    The pod's mounts (``/input``, ``/work``, ``/tmp``) become folders of a temp directory; the
+    ConfigMap's keys are written where the volume would put them. The pod log is the process's
+    stdout then stderr (a container log interleaves both; the result is the last JSON line).
+    """
+    import sys
+    import tempfile
+
+    from kubernetes import client
+    from tests.integration.controlplane import RunOutcome
+
+    core = client.CoreV1Api(api)
+
+    def run(pod: client.V1Pod) -> RunOutcome:
+        namespace = pod.metadata.namespace
+        container = pod.spec.containers[0]
+        volumes = {v.name: v for v in pod.spec.volumes}
+        with tempfile.TemporaryDirectory() as tmp:
+            mounts: dict[str, Path] = {}
+            for m in container.volume_mounts:
+                folder = Path(tmp) / m.mount_path.strip("/")
+                folder.mkdir(parents=True, exist_ok=True)
+                mounts[m.mount_path] = folder
+                cm = volumes[m.name].config_map
+                if cm is not None:
+                    data = core.read_namespaced_config_map(cm.name, namespace).data or {}
+                    for key, text in data.items():
+                        (folder / key).write_text(text)
+            args = list(container.args)
+            if args and args[0] == "sandbox":  # the image's entrypoint drops it (entrypoint.sh)
+                args = args[1:]
+            for i, arg in enumerate(args):
+                for path, folder in mounts.items():
+                    if arg == path or arg.startswith(path + "/"):
+                        args[i] = str(folder) + arg[len(path) :]
+            done = subprocess.run(
+                [sys.executable, "-m", "mge.cli.sandbox", *args],
+                cwd=tmp,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+        return RunOutcome(log=done.stdout + done.stderr, exit_code=done.returncode)
+
+    return run
+
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+class Operators:
+    """Starts `mge operator run` processes for one namespace under the operator ServiceAccount."""
+
+    def __init__(
+        self, control_plane: ControlPlane, namespace: str, env: dict[str, str], logs: Path
+    ):
+        kubeconfig = control_plane.kubeconfig_for_service_account(
+            namespace, "mge-operator", OPERATOR_CLUSTER_RULES, cluster_wide=True
+        )
+        self.namespace = namespace
+        self.env = {
+            **env,
+            "KUBECONFIG": str(kubeconfig),
+            "MGE_RECORDINGS_ROOT": str(REPO / "examples"),
+        }
+        self.logs = logs
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self) -> subprocess.Popen[bytes]:
+        log = (self.logs / f"operator-{len(self.procs)}.log").open("wb")
+        proc = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "mge"),
+                "operator",
+                "run",
+                "--namespace",
+                self.namespace,
+            ],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        self.procs.append(proc)
+        return proc
+
+    def stop_all(self) -> str:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        return "\n".join(
+            p.read_text(errors="replace") for p in sorted(self.logs.glob("operator-*.log"))
+        )

@@ -1,31 +1,26 @@
 """KubeJobRunner on the real control plane: one Job per batch in a `restricted` namespace,
 results read back from the pod log, failures mapped, no duplicate Job after a restart.
 
-The harness stands in for the kubelet + container: it reads the batch from the Job's ConfigMap
-(as the pod's volume would) and runs each item's tests with this Python's pytest in a temp
-folder — the real code and tests of the batch, just not inside a container.
+The harness stands in for the kubelet + container: it writes the Job's ConfigMap where the pod's
+volume would put it and runs the sandbox image's real entry point (``python -m mge.cli.sandbox``
+with the pod's own args) — the real code and tests of the batch, just not inside a container.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from kubernetes import client
 from tests.integration.controlplane import ControlPlane, PodHarness, RunOutcome
-from tests.integration.kube.helpers import RESTRICTED, project_body
+from tests.integration.kube.helpers import RESTRICTED, project_body, sandbox_entry_point
 
 from mge.kube.client import KubeClient
-from mge.kube.jobs import JobTarget, KubeJobRunner
+from mge.kube.jobs import JobTarget, KubeJobRunner, Slot
 from mge.models.project import ExecutionSpec
-from mge.models.sandbox import AtomOutcome, AtomStatus, SandboxBatch, SandboxResult
 from mge.validation.runner import TestJob
 
 pytestmark = [pytest.mark.kube, pytest.mark.usefixtures("crds_installed")]
@@ -42,49 +37,6 @@ def job(atom: str, code: str) -> TestJob:
         tests=("test_calc.py::test_add",),
         imports=("calc",),
     )
-
-
-def run_batch_locally(api: client.ApiClient) -> Callable[[client.V1Pod], str]:
-    """The harness's `run`: the batch from the pod's ConfigMap, each item's tests with pytest."""
-    core = client.CoreV1Api(api)
-
-    def run(pod: client.V1Pod) -> str:
-        volume = next(v for v in pod.spec.volumes if v.name == "input")
-        cm = core.read_namespaced_config_map(volume.config_map.name, pod.metadata.namespace)
-        batch = SandboxBatch.model_validate_json(cm.data["batch.json"])
-        outcomes = []
-        for item in batch.items:
-            with tempfile.TemporaryDirectory() as tmp:
-                for rel, text in {**batch.shared_files, **item.files}.items():
-                    (Path(tmp) / rel).parent.mkdir(parents=True, exist_ok=True)
-                    (Path(tmp) / rel).write_text(text)
-                argv = item.command or [
-                    "-m",
-                    "pytest",
-                    "-q",
-                    "-p",
-                    "no:cacheprovider",
-                    *item.test_files,
-                ]
-                if argv[0] == "python":
-                    argv = argv[1:]
-                done = subprocess.run(
-                    [sys.executable, *argv], cwd=tmp, capture_output=True, text=True, timeout=60
-                )
-            ok = done.returncode == 0
-            outcomes.append(
-                AtomOutcome(
-                    atom_id=item.atom_id,
-                    status=AtomStatus.PASSED if ok else AtomStatus.FAILED,
-                    passed=ok,
-                    exit_code=done.returncode,
-                    stdout_tail=done.stdout[-2000:],
-                )
-            )
-        result = SandboxResult(batch_id=batch.batch_id, isolation="pod", outcomes=outcomes)
-        return "sandbox: running batch\n" + result.model_dump_json(by_alias=True) + "\n"
-
-    return run
 
 
 def owner(custom: client.CustomObjectsApi, namespace: str, name: str) -> dict[str, Any]:
@@ -113,21 +65,22 @@ def test_batches_run_as_restricted_jobs_and_restart_reuses_them(
     start_harness: Callable[..., PodHarness],
 ) -> None:
     namespace = make_namespace(RESTRICTED)
-    harness = start_harness(run_batch_locally(api), namespace)
+    harness = start_harness(sandbox_entry_point(api), namespace)
     body = owner(custom, namespace, "calc")
     first = runner(api, namespace, body)
 
     async def level0(r: KubeJobRunner) -> list[dict[str, Any]]:
         return list(
             await asyncio.gather(
-                r.run_batch(0, 0, 1, [job("a-good", GOOD), job("a-bad", BAD)]),
-                r.run_batch(0, 1, 1, [job("b-good", GOOD)]),
+                r.test_runner(Slot(0, 0, 1)).run([job("a-good", GOOD), job("a-bad", BAD)]),
+                r.test_runner(Slot(0, 1, 1)).run([job("b-good", GOOD)]),
             )
         )
 
     b0, b1 = asyncio.run(level0(first))
     assert (b0["a-good"].passed, b0["a-bad"].passed, b1["b-good"].passed) == (True, False, True)
-    assert b0["a-bad"].failed_tests == () and "1 failed" in b0["a-bad"].output
+    assert b0["a-bad"].failed_tests == ("test_calc.py::test_add",)
+    assert "assert" in b0["a-bad"].details["test_calc.py::test_add"]
     assert first.jobs_created == 2
 
     jobs = client.BatchV1Api(api).list_namespaced_job(
@@ -164,7 +117,9 @@ def test_oom_killed_pod_fails_every_atom_of_the_batch_with_the_reason(
     )
     body = owner(custom, namespace, "oom")
     out = asyncio.run(
-        runner(api, namespace, body).run_batch(0, 0, 1, [job("x", GOOD), job("y", GOOD)])
+        runner(api, namespace, body)
+        .test_runner(Slot(0, 0, 1))
+        .run([job("x", GOOD), job("y", GOOD)])
     )
     assert {k: (v.passed, v.error.split(":")[0]) for k, v in out.items()} == {
         "x": (False, "OOMKilled"),
@@ -181,5 +136,5 @@ def test_garbage_log_becomes_no_result(
     namespace = make_namespace(RESTRICTED)
     start_harness(lambda pod: "Traceback: the runner crashed\n" + json.dumps({"x": 1}), namespace)
     body = owner(custom, namespace, "garbage")
-    out = asyncio.run(runner(api, namespace, body).run_batch(2, 0, 1, [job("x", GOOD)]))
+    out = asyncio.run(runner(api, namespace, body).test_runner(Slot(2, 0, 1)).run([job("x", GOOD)]))
     assert not out["x"].passed and out["x"].error.startswith("NoResult")

@@ -14,7 +14,7 @@ from tests.integration.controlplane import ControlPlane
 from tests.integration.packaging.conftest import CHART, CI_VALUES, KUBE_VERSION, NAMESPACE, REPO
 from tests.integration.packaging.openapi_schemas import write_schemas
 
-from mge.kube.rbac import OPERATOR_CLUSTER_RULES, OPERATOR_RULES
+from mge.kube.rbac import CLUSTER_DISCOVERY_RULES, OPERATOR_CLUSTER_RULES, OPERATOR_RULES
 
 Render = Callable[..., list[dict[str, Any]]]
 KEEP = "helm.sh/resource-policy"
@@ -149,10 +149,13 @@ def test_cluster_rbac_equals_rbac_py_split_by_function(render: Render) -> None:
     assert not any(v == "delete" for _, _, v in triples(bound_rules(docs, "mge-mge-operator")))
 
 
-def test_namespaced_rbac_has_no_cluster_rights(render: Render) -> None:
+def test_namespaced_rbac_has_only_read_only_discovery_cluster_wide(render: Render) -> None:
     docs = render(CHART / "ci" / "namespaced-values.yaml")
-    operator_bindings = [b for b in docs if b["kind"] == "ClusterRoleBinding"]
-    assert operator_bindings == []
+    cluster = [d for d in docs if d["kind"] in ("ClusterRole", "ClusterRoleBinding")]
+    operator_cluster = [d for d in cluster if d["kind"] == "ClusterRoleBinding"]
+    assert len(operator_cluster) == 1
+    assert triples(bound_rules(cluster, "mge-mge-operator")) == triples(CLUSTER_DISCOVERY_RULES)
+    assert {v for _, _, v in triples(CLUSTER_DISCOVERY_RULES)} == {"get", "list", "watch"}
     for ns in ("team-a", "team-b"):
         in_ns = [d for d in docs if d["metadata"].get("namespace") == ns]
         assert triples(bound_rules(in_ns, "mge-mge-operator")) == triples(OPERATOR_RULES)

@@ -118,7 +118,8 @@ def test_chart_installs_and_the_operator_runs_under_its_rbac(
         "NetworkPolicy",
         "CustomResourceDefinition",
     } <= set(kinds)
-    assert "ClusterRoleBinding" not in kinds
+    cluster_bindings = [d for d in docs if d["kind"] == "ClusterRoleBinding"]
+    assert [b["roleRef"]["name"] for b in cluster_bindings] == ["mge-mge-operator-discovery"]
     (deploy,) = [d for d in docs if d["kind"] == "Deployment"]
     container = deploy["spec"]["template"]["spec"]["containers"][0]
     sa = deploy["spec"]["template"]["spec"]["serviceAccountName"]

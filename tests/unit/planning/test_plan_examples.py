@@ -46,7 +46,9 @@ async def test_example_plans_end_to_end_without_retrieval(name: str, tmp_path: P
     answered = resolve_answers(found, answers_from_spec(spec.discovery.answers), answers)
     plan = await make_plan(answered, [], client, project=name)
 
-    assert provider.unserved() == {}
+    # Every recording of phases 0–2 was used; what is left belongs to later phases.
+    later = ("skeleton/", "atom/", "review/")
+    assert {k: n for k, n in provider.unserved().items() if not k.startswith(later)} == {}
     assert client.totals.calls == 2  # discovery and plan; no repair was needed
     # Answered questions carry their answers; the rest became assumptions.
     for q in answered.questions:

@@ -1,0 +1,310 @@
+"""The whole pipeline through the operator: `examples/inventory-lib` from a Project to Completed.
+
+`mge operator run` runs as a subprocess under the least-privilege ServiceAccount; sandbox Jobs go
+into a namespace enforcing Pod Security `restricted`; the harness runs each pod with the sandbox
+image's real entry point (`python -m mge.cli.sandbox` on the pod's ConfigMap). The operator is
+SIGKILLed mid-execution and restarted; the reviewer then edits, regenerates and approves the
+AtomReviews by merge patch.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kubernetes import client, watch
+from tests.integration.controlplane import ControlPlane, PodHarness
+from tests.integration.kube.helpers import (
+    REPO,
+    Operators,
+    kubectl,
+    sandbox_entry_point,
+    wait_for,
+)
+
+pytestmark = [pytest.mark.kube, pytest.mark.usefixtures("crds_installed")]
+G, V = "mge.dev", "v1alpha1"
+NAME = "inventory-lib"
+BATCH_SIZE = 50
+"""Large enough that every level is one L1 batch: Jobs per level, not per atom."""
+FEEDBACK = "Keep the behaviour; name the failure plainly."
+
+
+class JobWatch:
+    """Records every Job the API server saw created in a namespace: (name, uid) per ADDED."""
+
+    def __init__(self, api: client.ApiClient, namespace: str) -> None:
+        self.batch = client.BatchV1Api(api)
+        self.namespace = namespace
+        self.added: list[tuple[str, str]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        seen: set[str] = set()
+        while not self._stop.is_set():
+            w = watch.Watch()
+            for event in w.stream(
+                self.batch.list_namespaced_job, self.namespace, timeout_seconds=2
+            ):
+                job = event["object"]
+                if job.metadata.uid not in seen:
+                    seen.add(job.metadata.uid)
+                    self.added.append((job.metadata.name, job.metadata.uid))
+                if self._stop.is_set():
+                    break
+
+    def __enter__(self) -> JobWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+def get(custom: client.CustomObjectsApi, ns: str, plural: str, name: str) -> dict[str, Any]:
+    obj: dict[str, Any] = custom.get_namespaced_custom_object(G, V, ns, plural, name)
+    return obj
+
+
+def ledger_keys(db: Path, key: str) -> list[str]:
+    """Request keys of the paid (non-cached) LLM calls of project ``key``."""
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT request_key FROM cost_ledger WHERE project = ?", (key,))
+        return [r[0] for r in rows]
+
+
+def attempts(db: Path, key: str, atom: str) -> int:
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT count(*) FROM attempts WHERE project = ? AND atom_id = ?", (key, atom)
+        )
+        return int(rows.fetchone()[0])
+
+
+def output_files(db: Path, key: str) -> dict[str, str]:
+    import json
+
+    with sqlite3.connect(db) as conn:
+        row = conn.execute(
+            "SELECT content FROM documents WHERE project = ? AND kind = 'output'", (key,)
+        ).fetchone()
+    assert row is not None, "no output document in the store"
+    body = json.loads(row[0])
+    files: dict[str, str] = body["files"]
+    return files
+
+
+@pytest.fixture
+def recordings(tmp_path: Path) -> Path:
+    """A copy of the example's recordings (a regenerate response is added by the test)."""
+    root = tmp_path / "recordings-root"
+    shutil.copytree(REPO / "examples" / NAME / "recordings", root / NAME / "recordings")
+    return root
+
+
+@pytest.fixture
+def pipeline(
+    api: client.ApiClient,
+    operators: Operators,
+    start_harness: Callable[..., PodHarness],
+    recordings: Path,
+) -> Iterator[tuple[Operators, PodHarness, JobWatch]]:
+    operators.env["MGE_RECORDINGS_ROOT"] = str(recordings)
+    harness = start_harness(sandbox_entry_point(api), operators.namespace)
+    with JobWatch(api, operators.namespace) as jobs:
+        yield operators, harness, jobs
+
+
+def manifest() -> dict[str, Any]:
+    body = yaml.safe_load((REPO / "examples" / NAME / "project.yaml").read_text())
+    body["metadata"] = {"name": NAME}
+    body["spec"]["llm"]["recordings"] = f"{NAME}/recordings"
+    body["spec"]["output"] = {}
+    body["spec"].setdefault("execution", {})["batchSize"] = BATCH_SIZE
+    body["spec"]["execution"]["atomTimeoutSeconds"] = 60
+    return body
+
+
+def test_inventory_lib_runs_to_completed_through_sandbox_jobs_and_reviews(
+    control_plane: ControlPlane,
+    api: client.ApiClient,
+    custom: client.CustomObjectsApi,
+    pipeline: tuple[Operators, PodHarness, JobWatch],
+    operator_env: dict[str, str],
+    recordings: Path,
+) -> None:
+    operators, harness, jobs = pipeline
+    ns = operators.namespace
+    key = f"{ns}/{NAME}"
+    db = Path(operator_env["MGE_DATABASE_URL"].removeprefix("sqlite:///"))
+    first = operators.start()
+    custom.create_namespaced_custom_object(G, V, ns, "projects", manifest())
+    phases: list[str] = []
+
+    def status() -> dict[str, Any]:
+        st: dict[str, Any] = get(custom, ns, "projects", NAME).get("status") or {}
+        if st.get("phase") and (not phases or phases[-1] != st["phase"]):
+            phases.append(st["phase"])
+        return st
+
+    # Kill the operator (SIGKILL) once execution has run sandbox Jobs, and start another.
+    wait_for(
+        "execution with a finished sandbox Job",
+        lambda: status().get("phase") == "Executing" and len(harness.handled) >= 1,
+        timeout=240,
+        interval=0.2,
+    )
+    first.kill()
+    first.wait(timeout=10)
+    jobs_at_kill = len(jobs.added)
+    second = operators.start()
+
+    def reviewing() -> dict[str, Any] | None:
+        assert second.poll() is None, "the restarted operator exited"
+        st = status()
+        if st.get("phase") == "Failed":
+            pytest.fail(f"the Project failed: {st.get('message')}")
+        return st if st.get("phase") in ("Reviewing", "Completed") else None
+
+    st = wait_for("the pipeline to reach Reviewing", reviewing, timeout=600, interval=0.5)
+    assert phases[0] in ("Pending", "Discovering", "Planning", "Atomizing", "Analyzing")
+    assert {"Executing", "Reviewing"} <= set(phases), phases
+    conditions = {c["type"]: c for c in st["conditions"]}
+    assert conditions["Reconciling"]["status"] == "True"
+    assert conditions["Stalled"]["status"] == "False"
+    assert conditions["Ready"]["reason"] == "WaitingForReview"
+    assert st["progress"]["atomsTotal"] > 0
+    assert 0 < st["progress"]["atomsDone"] < st["progress"]["atomsTotal"]  # some in review
+    assert st["progress"]["atomsFailed"] == 0
+    assert st["progress"]["levels"] >= 2
+    assert st["output"]["storeKey"] == key
+
+    # Jobs: one per batch per level (and per suite run), restricted, each created and run once.
+    created = Counter(name for name, _ in jobs.added)
+    assert created and max(created.values()) == 1, created
+    listed = client.BatchV1Api(api).list_namespaced_job(ns).items
+    assert {j.metadata.name for j in listed} == set(created)
+    assert len(harness.handled) == len(listed), "a Job's pod ran twice"
+    l1 = [j for j in listed if j.metadata.labels["mge.dev/level"] != "suite"]
+    levels = {j.metadata.labels["mge.dev/level"] for j in l1}
+    assert len(levels) == st["progress"]["levels"]
+    # batchSize ≥ a level: one L1 Job per level and attempt round (retry rounds are batches of
+    # their own), far fewer than one per atom.
+    rounds = Counter(j.metadata.name.rsplit("-", 1)[0] for j in l1)
+    assert max(rounds.values()) == 1, rounds
+    assert len(l1) <= len(levels) * 3 < st["progress"]["atomsTotal"]
+    pod = listed[0].spec.template.spec
+    assert pod.automount_service_account_token is False
+    assert pod.security_context.run_as_non_root is True
+    sc = pod.containers[0].security_context
+    assert (sc.read_only_root_filesystem, sc.allow_privilege_escalation) == (True, False)
+    assert sc.capabilities.drop == ["ALL"] and not pod.containers[0].env
+    assert listed[0].spec.backoff_limit == 0 and listed[0].spec.active_deadline_seconds
+    print(
+        f"\njobs: {len(listed)} ({len(l1)} L1 batches over {len(levels)} levels, "
+        f"{len(listed) - len(l1)} suite runs); {jobs_at_kill} before the kill; phases {phases}"
+    )
+
+    # The kill repeated no LLM call: every request key is in the cost ledger once.
+    keys = ledger_keys(db, key)
+    assert keys and sorted(keys) == sorted(set(keys)), Counter(keys).most_common(3)
+
+    # AtomReviews for the review queue; a reviewer decides them by merge patch.
+    reviews = wait_for(
+        "the AtomReviews",
+        lambda: custom.list_namespaced_custom_object(
+            G, V, ns, "atomreviews", label_selector=f"mge.dev/project={NAME}"
+        )["items"],
+        timeout=60,
+    )
+    assert all(r["status"]["state"] == "Pending" and r["status"]["code"] for r in reviews)
+    edit, regen, *rest = sorted(reviews, key=lambda r: r["metadata"]["name"])
+
+    def patch(review: dict[str, Any], spec: dict[str, Any]) -> None:
+        custom.patch_namespaced_custom_object(
+            G, V, ns, "atomreviews", review["metadata"]["name"], {"spec": spec}
+        )
+
+    def settled(review: dict[str, Any], generation: int) -> Callable[[], dict[str, Any] | None]:
+        def probe() -> dict[str, Any] | None:
+            st = get(custom, ns, "atomreviews", review["metadata"]["name"]).get("status") or {}
+            done = st.get("state") in ("Accepted", "Rejected")
+            return st if done and st.get("observedGeneration") == generation else None
+
+        return probe
+
+    # edit: broken code is validated in a sandbox Job and refused; the original is accepted.
+    jobs_before = len(jobs.added)
+    patch(edit, {"decision": "edit", "code": "def nope(:\n    return\n"})
+    refused = wait_for("the bad edit to be refused", settled(edit, 2), timeout=120)
+    assert refused["state"] == "Rejected" and "NOT accepted" in refused["message"], refused
+    good = edit["status"]["code"]
+    patch(edit, {"decision": "edit", "code": good})
+    accepted = wait_for("the edit to be accepted", settled(edit, 3), timeout=120)
+    assert accepted["state"] == "Accepted", accepted
+    assert len(jobs.added) > jobs_before, "the edit was not validated in a sandbox Job"
+    assert [h["decision"] for h in accepted["history"]] == ["edit", "edit"]
+
+    # regenerate: a new attempt with the feedback (its recorded answer), validated in a Job.
+    atom = regen["spec"]["atomId"]
+    number = attempts(db, key, atom) + 1
+    (recordings / NAME / "recordings" / "regenerate.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "recording": True,
+                "responses": [
+                    {
+                        "key": f"atom/{atom}/regenerate-{number}",
+                        "usage": {"input_tokens": 900, "output_tokens": 60},
+                        "response": f"```python\n{regen['status']['code']}```\n",
+                    }
+                ],
+            }
+        )
+    )
+    patch(regen, {"decision": "regenerate", "feedback": FEEDBACK})
+    regenerated = wait_for("the regeneration", settled(regen, 2), timeout=120)
+    assert regenerated["state"] == "Accepted", regenerated
+    assert attempts(db, key, atom) == number
+    assert f"atom/{atom}/regenerate-{number}" in ledger_keys(db, key)
+
+    # approve the rest with kubectl (merge patch); the Project completes.
+    for review in rest:
+        kubectl(
+            control_plane.kubeconfig,
+            "-n",
+            ns,
+            "patch",
+            "atomreview",
+            review["metadata"]["name"],
+            "--type",
+            "merge",
+            "-p",
+            '{"spec":{"decision":"approve"}}',
+        )
+    done = wait_for(
+        "Completed", lambda: status() if status().get("phase") == "Completed" else None, 60
+    )
+    ready = next(c for c in done["conditions"] if c["type"] == "Ready")
+    assert ready["status"] == "True", done
+    assert done["output"]["storeKey"] == key
+    assert done["progress"]["atomsDone"] == done["progress"]["atomsTotal"], done["progress"]
+    files = output_files(db, key)
+    assert any(p.endswith(".py") for p in files) and good.strip() in "\n".join(files.values())
+
+    ev = client.CoreV1Api(api).list_namespaced_event(
+        ns, field_selector=f"involvedObject.name={NAME}"
+    )
+    reasons = {e.reason for e in ev.items}
+    assert {"Executing", "Integrating", "Reviewing", "Completed"} <= reasons, reasons
+    keys = ledger_keys(db, key)
+    assert sorted(keys) == sorted(set(keys))
