@@ -45,7 +45,7 @@ MEMORY_TARGET_MB = 2048
 def python_module(m: int) -> str:
     """Module m imports two earlier modules (an acyclic import graph, as real packages have)."""
     deps = [d for d in (m - 1, m // 2) if 0 <= d < m and d % TS_EVERY != TS_EVERY - 1]
-    lines = ['"""Synthetic module %d."""' % m, "", "from dataclasses import dataclass", ""]
+    lines = [f'"""Synthetic module {m}."""', "", "from dataclasses import dataclass", ""]
     for d in sorted(set(deps)):
         lines.append(f"from pkg{d // 50}.mod{d} import f{d}_0, f{d}_1, Box{d}")
     lines += ["", f"LIMIT{m} = {m % 97 + 3}", f"SCALE{m} = {m % 7 + 1}", "", ""]

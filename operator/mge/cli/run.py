@@ -70,7 +70,8 @@ class BarReporter:
 
 def _terminal_ask(console: Console) -> Ask:
     def ask(q: Question) -> str:
-        return typer.prompt(f"{q.id}: {q.text}", default=q.default, show_default=True)
+        reply: str = typer.prompt(f"{q.id}: {q.text}", default=q.default, show_default=True)
+        return reply
 
     return ask
 
