@@ -23,7 +23,8 @@ from typing import Annotated, Any, TextIO
 import typer
 
 from mge.atomization import Atomization, Limits, RecursiveDecomposer, read_sources
-from mge.cli.app import app, not_available
+from mge.atomization.batch import collector_paused
+from mge.cli.app import app
 from mge.errors import InputError
 from mge.graph import CYCLE_POLICIES, CyclePolicy, DependencyAnalyzer, DependencyGraph, to_dot
 from mge.graph.render import View, render_png
@@ -63,6 +64,14 @@ def atomize_paths(paths: Sequence[Path], limits: Limits) -> Atomization:
 # -- text output -------------------------------------------------------------------------------
 
 
+def _dep_name(atom: AtomicUnit, dep: AtomicUnit) -> str:
+    """A dependency as shown: its qualified name, with the file for another file's module group
+    (``<module>#2`` alone would read as the atom's own file)."""
+    if dep.kind == "module" and dep.file != atom.file:
+        return f"{dep.file}:{dep.qualname}"
+    return dep.qualname
+
+
 def print_atoms(az: Atomization, limits: Limits, out: TextIO) -> None:
     """Atoms grouped by file: span, kind, qualified name, LOC, complexity, dependencies."""
     by_id = {a.id: a for a in az.atoms}
@@ -76,7 +85,7 @@ def print_atoms(az: Atomization, limits: Limits, out: TextIO) -> None:
         for a in by_file[path]:
             span = f"L{a.span.start_line}-{a.span.end_line}" if a.span else ""
             over = "" if limits.fits(a.estimated_loc, a.complexity) else "  (over limits)"
-            deps = [by_id[d].qualname if d in by_id else d for d in a.dependencies]
+            deps = [_dep_name(a, by_id[d]) if d in by_id else d for d in a.dependencies]
             shown = ", ".join(deps[:MAX_DEPENDENCIES_SHOWN])
             if len(deps) > MAX_DEPENDENCIES_SHOWN:
                 shown += f", +{len(deps) - MAX_DEPENDENCIES_SHOWN}"
@@ -213,8 +222,9 @@ def atomize_command(
     """Split existing source into atoms (no LLM): file, name, span, LOC, complexity, deps."""
     limits = Limits(max_loc, max_complexity)
     policy = _policy(cycles)
-    az = atomize_paths(paths, limits)
-    dg = DependencyAnalyzer(policy).analyze(az.atoms, az.edges) if graph else None
+    with collector_paused():  # a short-lived command: no cyclic GC passes over its atoms
+        az = atomize_paths(paths, limits)
+        dg = DependencyAnalyzer(policy).analyze(az.atoms, az.edges) if graph else None
     if as_json:
         data: dict[str, Any] = {
             "files": sorted(az.parsed),
@@ -233,6 +243,25 @@ def atomize_command(
     if dg is not None:
         sys.stdout.write("\n")
         print_graph(dg, sys.stdout)
+
+
+async def _stored_graph(project: str) -> tuple[list[AtomicUnit], list[Edge]]:
+    """The atoms and edges `mge run` stored for ``project``; an error names what exists."""
+    from mge.cli.app import State
+    from mge.store import Store
+
+    store = await Store.open(State.settings().resolved_database_url())
+    try:
+        atoms = [s.unit for s in await store.list_atoms(project)]
+        if not atoms:
+            known = ", ".join(p.key for p in await store.list_projects()) or "none"
+            raise InputError(
+                f"{project!r} is neither a file or folder nor a project with atoms in the store "
+                f"(projects: {known})"
+            )
+        return atoms, await store.list_edges(project)
+    finally:
+        await store.close()
 
 
 @app.command("graph")
@@ -256,17 +285,27 @@ def graph_command(
     paths = [Path(t) for t in targets]
     missing = [t for t, p in zip(targets, paths, strict=True) if not p.exists()]
     if missing:
-        not_available(
-            f"reading project {missing[0]!r} from the store",
-            "the store-backed `mge graph PROJECT` calls mge.cli.atomize.graph_report(atoms, edges)",
+        if len(targets) != 1:
+            raise InputError(f"{', '.join(missing)}: no such file or folder")
+        atoms, edges = asyncio.run(_stored_graph(targets[0]))
+        graph_report(
+            atoms,
+            edges,
+            cycles=_policy(cycles),
+            dot=dot,
+            png=png,
+            view=view,  # type: ignore[arg-type]
+            as_json=as_json,
         )
-    az = atomize_paths(paths, Limits())
-    graph_report(
-        az.atoms,
-        az.edges,
-        cycles=_policy(cycles),
-        dot=dot,
-        png=png,
-        view=view,  # type: ignore[arg-type]
-        as_json=as_json,
-    )
+        return
+    with collector_paused():  # a short-lived command: no cyclic GC passes over its atoms
+        az = atomize_paths(paths, Limits())
+        graph_report(
+            az.atoms,
+            az.edges,
+            cycles=_policy(cycles),
+            dot=dot,
+            png=png,
+            view=view,  # type: ignore[arg-type]
+            as_json=as_json,
+        )

@@ -67,6 +67,7 @@ async def apply(
             await ctx.kube.create_or_get(sandbox_network_policy(meta["namespace"]))
         elif isinstance(action, SaveOutput):
             await store_output(ctx.store, key)
+            await ctx.store.set_phase(key, Phase.COMPLETED.value)  # done: not saved again
         elif isinstance(action, EnsureReviews):
             await ensure_reviews(body=body, key=key, ctx=ctx)
         elif isinstance(action, AutoApprovePending):

@@ -265,7 +265,7 @@ def test_inventory_lib_runs_to_completed_through_sandbox_jobs_and_reviews(
                     {
                         "key": f"atom/{atom}/regenerate-{number}",
                         "usage": {"input_tokens": 900, "output_tokens": 60},
-                        "response": f"```python\n{regen['status']['code']}```\n",
+                        "response": f"```python\n{regen['status']['code'].rstrip()}\n```\n",
                     }
                 ],
             }
@@ -273,7 +273,7 @@ def test_inventory_lib_runs_to_completed_through_sandbox_jobs_and_reviews(
     )
     patch(regen, {"decision": "regenerate", "feedback": FEEDBACK})
     regenerated = wait_for("the regeneration", settled(regen, 2), timeout=120)
-    assert regenerated["state"] == "Accepted", regenerated
+    assert regenerated["state"] == "Accepted", regenerated["message"]
     assert attempts(db, key, atom) == number
     assert f"atom/{atom}/regenerate-{number}" in ledger_keys(db, key)
 
@@ -299,7 +299,9 @@ def test_inventory_lib_runs_to_completed_through_sandbox_jobs_and_reviews(
     assert done["output"]["storeKey"] == key
     assert done["progress"]["atomsDone"] == done["progress"]["atomsTotal"], done["progress"]
     files = output_files(db, key)
-    assert any(p.endswith(".py") for p in files) and good.strip() in "\n".join(files.values())
+    body_line = good.strip().splitlines()[-1].strip()  # the accepted code is spliced in
+    assert any(p.endswith(".py") for p in files) and body_line in "\n".join(files.values())
+    assert "MGE-STUB" not in "\n".join(files.values())
 
     ev = client.CoreV1Api(api).list_namespaced_event(
         ns, field_selector=f"involvedObject.name={NAME}"

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 import mge.cli.atomize  # noqa: F401  (registers the commands)
 from mge.cli.app import app
-from mge.errors import GraphCycleError, NotAvailableYet
+from mge.errors import GraphCycleError, InputError
 
 runner = CliRunner()
 
@@ -114,10 +114,32 @@ def test_graph_writes_dot_and_png(shop: Path, tmp_path: Path) -> None:
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_graph_of_a_project_name_says_what_the_store_path_calls() -> None:
-    code, _, exc = run("graph", "inventory-lib")
-    assert code != 0 and isinstance(exc, NotAvailableYet)
-    assert "graph_report(atoms, edges)" in str(exc)
+def test_graph_of_a_stored_project_reads_atoms_and_edges_from_the_store(
+    shop: Path, tmp_path: Path
+) -> None:
+    import asyncio
+
+    from mge.atomization import RecursiveDecomposer, read_sources_sync
+    from mge.models.project import ProjectSpec
+    from mge.store import Store
+
+    az = RecursiveDecomposer().atomize_existing(read_sources_sync([shop]))
+
+    async def store_it() -> None:
+        store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'state' / 'mge.db'}")
+        await store.upsert_project("shop", ProjectSpec(requirements="a shop"), 1)
+        await store.save_atoms("shop", az.atoms)
+        await store.save_edges("shop", az.edges)
+        await store.close()
+
+    (tmp_path / "state").mkdir()
+    asyncio.run(store_it())
+    code, out, exc = run("--workdir", str(tmp_path / "state"), "graph", "shop")
+    assert (code, exc) == (0, None)
+    assert f"graph: {len(az.atoms)} atoms" in out and "critical path: " in out
+    code, _, exc = run("--workdir", str(tmp_path / "state"), "graph", "no-such-project")
+    assert code != 0 and isinstance(exc, InputError)
+    assert "projects: shop" in str(exc)
 
 
 def test_a_cycle_across_files_is_reported_with_files_and_lines(tmp_path: Path) -> None:

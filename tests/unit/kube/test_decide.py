@@ -270,3 +270,41 @@ def test_reviewing_creates_missing_reviews_before_completing() -> None:
     assert EnsureReviews() in plan.actions and plan.status.phase == "Reviewing"
     made = Observed(generation=1, stored_phase=Phase.REVIEWING, review_items=3, reviews_total=3)
     assert decide(spec(), status, made, NOW).status.phase == "Completed"
+
+
+def test_completion_keeps_the_output_in_the_store_once() -> None:
+    from mge.kube.decide import SaveOutput
+
+    status = ProjectStatus(phase="Reviewing", observed_generation=1)
+    decided = Observed(
+        generation=1,
+        key="team-a/inv",
+        stored_phase=Phase.REVIEWING,
+        review_items=2,
+        reviews_total=2,
+        reviews_pending=0,
+    )
+    plan = decide(spec(), status, decided, NOW)
+    assert plan.status.phase == "Completed" and SaveOutput() in plan.actions
+    assert plan.status.output is not None and plan.status.output.store_key == "team-a/inv"
+    # apply.py records Completed in the store with the output: the next pass does nothing more.
+    after = Observed(generation=1, key="team-a/inv", stored_phase=Phase.COMPLETED)
+    again = decide(spec(), plan.status, after, NOW)
+    assert again.actions == [] and again.status.phase == "Completed"
+    assert again.status.output == plan.status.output
+
+
+def test_pending_reviews_do_not_save_output() -> None:
+    from mge.kube.decide import SaveOutput
+
+    status = ProjectStatus(phase="Reviewing", observed_generation=1)
+    waiting = Observed(
+        generation=1,
+        key="team-a/inv",
+        stored_phase=Phase.REVIEWING,
+        review_items=2,
+        reviews_total=2,
+        reviews_pending=1,
+    )
+    plan = decide(spec(), status, waiting, NOW)
+    assert plan.status.phase == "Reviewing" and SaveOutput() not in plan.actions
