@@ -23,13 +23,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from markdown_it import MarkdownIt
-
 from mge.atomization import RecursiveDecomposer
 from mge.graph import DependencyAnalyzer
 from mge.llm import extract_code
 from mge.llm.recordings import RecordedResponse, load_folder
 from mge.models import AtomicUnit
+from mge.pipeline.skeleton import skeleton_files  # the parser `mge run` itself uses
 from mge.sandbox.junit import parse_junit
 from mge.validation.codebase import Codebase
 
@@ -50,30 +49,6 @@ PYTEST_TIMEOUT_SECONDS = 120.0
 JUNIT_REPORT = ".pytest-report.xml"
 """Where :func:`run_pytest` has pytest write its JUnit report, inside the run's folder."""
 
-_markdown = MarkdownIt("commonmark")
-
-
-def skeleton_files(answer: str) -> dict[str, str]:
-    """The files of a skeleton answer: each ``### path`` heading followed by one fenced block.
-
-    Raises ValueError for a heading without a block or a path written twice.
-    """
-    files: dict[str, str] = {}
-    path: str | None = None
-    tokens = _markdown.parse(answer)
-    for i, tok in enumerate(tokens):
-        if tok.type == "heading_open" and tok.tag == "h3":
-            path = tokens[i + 1].content.strip().strip("`")
-        elif tok.type == "fence":
-            if path is None:
-                raise ValueError("a fenced block without a `### path` heading before it")
-            if path in files:
-                raise ValueError(f"{path} is written twice")
-            files[path] = tok.content
-            path = None
-    if path is not None:
-        raise ValueError(f"`### {path}` has no fenced block")
-    return files
 
 
 def plan_tasks(plan_answer: str) -> dict[str, list[str]]:
