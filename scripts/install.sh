@@ -4,12 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(postgresql bubblewrap git graphviz)
+APT_PACKAGES=(postgresql bubblewrap git graphviz prometheus podman buildah runc debootstrap skopeo)
 missing=()
 command -v pg_ctlcluster >/dev/null 2>&1 || [ -x /usr/lib/postgresql/15/bin/pg_ctl ] || missing+=(postgresql)
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v dot >/dev/null 2>&1 || missing+=(graphviz)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+for tool in podman buildah runc debootstrap skopeo; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install: apt packages missing: ${missing[*]} (of ${APT_PACKAGES[*]})"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -18,6 +18,10 @@ if [ -x hack/k8s-bins/build.sh ] || [ -f hack/k8s-bins/build.sh ]; then
   export MGE_K8S_BIN_DIR
 fi
 
+echo "== helm tools and images (built only on a cache miss)"
+bash hack/helm/build.sh >/dev/null
+bash hack/images/build.sh all
+
 echo "== lint"
 .venv/bin/ruff check operator tests benchmarks
 .venv/bin/mypy

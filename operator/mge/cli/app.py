@@ -53,16 +53,30 @@ def _root(
         str | None, typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR.")
     ] = None,
     version: Annotated[
-        bool, typer.Option("--version", help="Print the version and exit.", is_eager=True)
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the version and exit.",
+            is_eager=True,
+            callback=lambda v: _print_version(v),
+        ),
     ] = False,
 ) -> None:
-    if version:
+    State.config_file = config
+    State.overrides = {"workdir": workdir, "database_url": database_url, "log_level": log_level}
+    from mge.logs import configure_logging
+
+    settings = State.settings()
+    configure_logging(settings.log_level, settings.log_format)
+
+
+def _print_version(value: bool) -> None:
+    """Eager `--version`: runs while parsing, before a subcommand is required."""
+    if value:
         from importlib.metadata import version as dist_version
 
         typer.echo(f"mge {dist_version('mge-operator')}")
         raise typer.Exit(0)
-    State.config_file = config
-    State.overrides = {"workdir": workdir, "database_url": database_url, "log_level": log_level}
 
 
 def not_available(feature: str, issue: str) -> None:
@@ -109,21 +123,8 @@ def main() -> None:
     """Console entry point: run the app, print MGE errors as one clear message, exit 2."""
     _register()
     try:
-        rc = app(standalone_mode=False)
-        if isinstance(rc, int) and rc:
-            sys.exit(rc)
+        # Standalone mode: the CLI library prints usage errors and exits with their codes itself.
+        app()
     except MGEError as e:
         typer.secho(f"error: {e}", fg="red", err=True)
         sys.exit(2)
-    except typer.Exit as e:
-        sys.exit(e.exit_code)
-    except typer.Abort:
-        typer.secho("aborted", err=True)
-        sys.exit(130)
-    except Exception as e:  # click usage errors
-        import click
-
-        if isinstance(e, click.ClickException):
-            e.show()
-            sys.exit(e.exit_code)
-        raise

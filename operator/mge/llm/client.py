@@ -24,6 +24,7 @@ from typing import TypeVar
 from aiolimiter import AsyncLimiter
 from pydantic import BaseModel
 
+from mge import metrics
 from mge.config import Settings
 from mge.errors import LLMError
 from mge.llm.base import CostLedger, LLMRequest, LLMResponse, Provider, ResponseCache
@@ -157,6 +158,7 @@ class LLMClient:
             cached = await self.cache.get_response(digest)
             if cached is not None:
                 self._cache_hits += 1
+                metrics.observe_llm_request(cached.model, cached=True)
                 return cached.model_copy(
                     update={"from_cache": True, "usage": Usage(), "cost_usd": 0.0}
                 )
@@ -170,6 +172,16 @@ class LLMClient:
         self._calls += 1
         self._usage = self._usage + response.usage
         self._cost += response.cost_usd
+        u = response.usage
+        metrics.observe_llm_request(
+            response.model,
+            cached=False,
+            input_tokens=u.input_tokens,
+            output_tokens=u.output_tokens,
+            cache_read_tokens=u.cache_read_tokens,
+            cache_write_tokens=u.cache_write_tokens,
+            cost_usd=response.cost_usd,
+        )
         if self.ledger is not None:
             await self.ledger.record_cost(project, request.key, response)
         if self.cache is not None:
