@@ -46,8 +46,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DEFAULT_N_CTX = 4096
-"""Context window in tokens (prompt + answer). SmolLM2 was trained on 8k; 4k keeps memory small."""
+DEFAULT_N_CTX = 8192
+"""Context window in tokens (prompt + answer): SmolLM2's training context. MGE's structured
+repair prompt (task, failed answer, errors, JSON schema) for discovery is ~5,400 tokens, so 4k is
+too small; the KV cache of a 135M model at 8k is under 200 MB."""
 
 DEFAULT_THREADS = max(1, (os.cpu_count() or 2) // 2)
 """CPU threads for generation: half the cores. llama.cpp's threads spin while they wait, so on a
