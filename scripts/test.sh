@@ -29,4 +29,8 @@ echo "== lint"
 
 echo "== tests"
 .venv/bin/python -m pytest "$@"
+
+echo "== local model: SmolLM2 through the pipeline (llama-cpp-python wheel cached in ~/.cache/mge-wheels)"
+bash scripts/install-local-models.sh
+MGE_LOCAL_MODEL=1 .venv/bin/python -m pytest tests/e2e/local_model -m local_model
 echo "test.sh: finished in $(( $(date +%s) - start )) s"
