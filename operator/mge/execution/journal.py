@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from mge import metrics
 from mge.errors import InputError
 from mge.execution.state import ExecutionState
 from mge.models.atoms import AtomState
@@ -33,6 +34,12 @@ class StoreJournal:
     async def attempt(self, attempt: Attempt, state: AtomState, code: str | None) -> None:
         """One transaction: the attempt row, the atom's state and accepted code."""
         await self.store.record_attempt(self.project, attempt, state, code, charge=self.charge)
+        v = attempt.validation
+        metrics.record_attempt(
+            attempt.number, "error" if v is None else ("passed" if v.passed else "failed")
+        )
+        if v is not None:
+            metrics.record_validation(int(v.level[1:]), v.passed)
 
     async def settle(self, atom_id: str, state: AtomState, code: str | None) -> None:
         """The atom's new state (and code when given)."""
@@ -41,6 +48,7 @@ class StoreJournal:
     async def validation(self, result: ValidationResult) -> None:
         """Append an L2/L3/L4 or integration result."""
         await self.store.add_validation(self.project, result)
+        metrics.record_validation(int(result.level[1:]), result.passed)
 
 
 async def load_state(store: Store, project: str, atom_ids: Iterable[str]) -> ExecutionState:

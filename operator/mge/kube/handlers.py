@@ -7,6 +7,7 @@ with ``mge operator run`` arguments).
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import kopf
 from pydantic import ValidationError
 
+from mge import metrics
 from mge.errors import InputError, MGEError
 from mge.kube.apply import Collaborators, apply
 from mge.kube.client import KubeClient, load_api_client
@@ -25,8 +27,11 @@ from mge.kube.reviews import decide_review, decided_by, settle
 from mge.kube.settings import OperatorSettings, configure_kopf
 from mge.kube.stages import StageRunner
 from mge.kube.worker import WorkerRegistry
+from mge.logs import log_context
 from mge.models.project import API_GROUP, API_VERSION, ProjectSpec
 from mge.store import Store
+
+log = logging.getLogger("mge.operator")
 
 SETTINGS = OperatorSettings.from_env()
 """Read once at import (= start-up): ``mge operator run`` imports this module to start."""
@@ -49,6 +54,9 @@ def _ctx(memo: Any) -> Collaborators:
 async def startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
     """The one settings hook: kopf settings, the store, the API client, the worker registry."""
     configure_kopf(settings)
+    port = metrics.start_from_env()  # /metrics (and the chart's probes) on MGE_METRICS_PORT
+    if port:
+        log.info("serving /metrics on port %d", port)
     store = await Store.open(SETTINGS.database_url)
     kube = KubeClient(load_api_client(os.environ.get("KUBECONFIG")))
     stages = StageRunner(store, SETTINGS, kube=kube)
@@ -99,10 +107,17 @@ async def _resolve_requirements(
 @kopf.timer(*PROJECTS, interval=SETTINGS.reconcile_interval, idle=1.0)
 async def reconcile_project(body: kopf.Body, patch: kopf.Patch, memo: Any, **_: Any) -> None:
     """observe → decide → apply → status (only if changed)."""
+    meta = body["metadata"]
+    key = project_key(meta["namespace"], meta["name"])
+    phase = str((body.get("status") or {}).get("phase") or "Pending")
+    with metrics.time_reconcile("project"), log_context(project=key, phase=phase):
+        await _reconcile_project(body, patch, memo, key)
+
+
+async def _reconcile_project(body: kopf.Body, patch: kopf.Patch, memo: Any, key: str) -> None:
     ctx = _ctx(memo)
     spec = _spec(body)
     meta = body["metadata"]
-    key = project_key(meta["namespace"], meta["name"])
     spec = await _resolve_requirements(ctx, meta["namespace"], spec)
     raw_body: dict[str, Any] = dict(body)
     await ctx.store.upsert_project(key, spec, int(meta.get("generation") or 1))
@@ -114,6 +129,18 @@ async def reconcile_project(body: kopf.Body, patch: kopf.Patch, memo: Any, **_: 
     old = status.model_dump(mode="json", by_alias=True, exclude_none=True)
     if new != old:
         patch.status.update(new)
+        if plan.status.phase != status.phase:
+            log.info("%s: phase %s → %s", key, status.phase, plan.status.phase)
+    p = plan.status.progress
+    metrics.set_atoms_by_state(
+        key,
+        {
+            "done": p.atoms_done,
+            "failed": p.atoms_failed,
+            "in_review": p.atoms_in_review,
+            "pending": max(0, p.atoms_total - p.atoms_done - p.atoms_failed),
+        },
+    )
 
 
 @kopf.on.delete(*PROJECTS)
@@ -128,6 +155,7 @@ async def delete_project(body: kopf.Body, memo: Any, **_: Any) -> None:
 
     plan = decide(spec, status, Observed(generation=0, deleting=True), _now())
     await apply(plan.actions, body=dict(body), key=key, ctx=ctx)
+    metrics.forget_project(key)
 
 
 @kopf.on.resume(*ATOMREVIEWS)

@@ -36,6 +36,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from mge import metrics
 from mge.kube import children
 from mge.kube.client import KubeClient
 from mge.models.execution import ValidationResult
@@ -313,10 +314,14 @@ class KubeJobRunner:
         body["metadata"]["annotations"] = {ANNOTATION_FINGERPRINT: fingerprint}
         _, created = await self.kube.create_or_get(body)
         self.jobs_created += int(created)
+        waited = time.monotonic()
         job = await self._wait(name, len(batch.items))
         pods = await self.kube.list("Pod", t.namespace, f"job-name={name}")
         if job_finished(job) != "Complete":
-            return failed_result(batch, job_failure(job, pods))
+            reason = job_failure(job, pods)
+            metrics.observe_sandbox_job(time.monotonic() - waited, failed_reason=reason[:60])
+            return failed_result(batch, reason)
+        metrics.observe_sandbox_job(time.monotonic() - waited)
         return restore_ids(batch, await self._read(shipped, pods))
 
     async def _wait(self, name: str, items: int) -> dict[str, Any]:
