@@ -11,11 +11,13 @@ what is there and carry on" — that is how a restarted operator finds the Jobs 
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from kubernetes import client, config
+from pydantic import SecretStr
 
 from mge.models.project import API_GROUP, API_VERSION
 
@@ -135,6 +137,19 @@ class KubeClient:
             if error.status == NOT_FOUND:
                 return None
             raise
+
+    async def secret_value(self, namespace: str, name: str, key: str) -> SecretStr | None:
+        """One key of a Secret, decoded, as a SecretStr (never logged); None when absent."""
+        try:
+            secret = await self._call(lambda: self._core.read_namespaced_secret(name, namespace))
+        except client.ApiException as error:
+            if error.status == NOT_FOUND:
+                return None
+            raise
+        raw = (secret.data or {}).get(key)
+        if raw is None:
+            return None
+        return SecretStr(base64.b64decode(raw).decode().strip())
 
     async def list(self, kind: str, namespace: str, selector: str) -> list[dict[str, Any]]:
         """Objects of ``kind`` in ``namespace`` matching the label ``selector``."""

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
 from mge.config import Settings, load_settings
 from mge.errors import InputError
 from mge.kube.client import KubeClient
@@ -71,7 +73,8 @@ class StageRunner:
         if stored is None:
             raise InputError(f"project {key} is not in the store")
         spec = stored.spec
-        provider = make_provider(spec.llm, self.settings, self._recordings(spec))
+        api_key = await self._api_key(key, spec)
+        provider = make_provider(spec.llm, self.settings, self._recordings(spec), api_key=api_key)
         llm = LLMClient.from_settings(provider, self.settings, cache=self.store, ledger=self.store)
         return RunContext(
             key=key,
@@ -84,6 +87,27 @@ class StageRunner:
             workdir=self.settings.workdir,
             extras={"settings": self.settings},
         )
+
+    async def _api_key(self, key: str, spec: ProjectSpec) -> SecretStr | None:
+        """The LLM key from ``spec.llm.secretRef`` (in the Project's namespace), if one is set.
+
+        A missing Secret or key is an InputError naming both, so the Project fails with a message
+        a person can act on instead of an authentication error from the provider.
+        """
+        ref = spec.llm.secret_ref
+        if ref is None:
+            return None
+        if self.kube is None:
+            raise InputError("spec.llm.secretRef needs the operator's Kubernetes client")
+        namespace, _ = split_key(key)
+        value = await self.kube.secret_value(namespace, ref.name, ref.key)
+        if value is None or not value.get_secret_value():
+            raise InputError(
+                f"spec.llm.secretRef: Secret {ref.name!r} in namespace {namespace!r} has no "
+                f"non-empty key {ref.key!r}; create it, e.g. kubectl create secret generic "
+                f"{ref.name} --from-literal={ref.key}=YOUR_KEY"
+            )
+        return value
 
     async def project_body(self, key: str) -> dict[str, Any]:
         """The Project object (for owner references of its Jobs)."""
