@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +33,9 @@ from mge.models.project import API_GROUP, API_VERSION, ProjectSpec
 from mge.store import Store
 
 log = logging.getLogger("mge.operator")
+
+_PHASES: dict[str, str] = {}
+"""Project key → last phase this process saw, for the projects-by-phase gauge."""
 
 SETTINGS = OperatorSettings.from_env()
 """Read once at import (= start-up): ``mge operator run`` imports this module to start."""
@@ -131,6 +135,8 @@ async def _reconcile_project(body: kopf.Body, patch: kopf.Patch, memo: Any, key:
         patch.status.update(new)
         if plan.status.phase != status.phase:
             log.info("%s: phase %s → %s", key, status.phase, plan.status.phase)
+    _PHASES[key] = plan.status.phase
+    metrics.set_projects_by_phase(Counter(_PHASES.values()))
     p = plan.status.progress
     metrics.set_atoms_by_state(
         key,
@@ -156,6 +162,8 @@ async def delete_project(body: kopf.Body, memo: Any, **_: Any) -> None:
     plan = decide(spec, status, Observed(generation=0, deleting=True), _now())
     await apply(plan.actions, body=dict(body), key=key, ctx=ctx)
     metrics.forget_project(key)
+    _PHASES.pop(key, None)
+    metrics.set_projects_by_phase(Counter(_PHASES.values()))
 
 
 @kopf.on.resume(*ATOMREVIEWS)
