@@ -157,6 +157,10 @@ def make_handler(log_format: LogFormat, stream: TextIO | None = None) -> logging
     return handler
 
 
+QUIET_LIBRARIES = ("httpx", "httpcore", "chromadb", "urllib3", "anthropic", "openai")
+"""Libraries whose INFO lines are per-request noise; they log WARNING and up."""
+
+
 def configure_logging(
     level: str = "INFO", log_format: LogFormat = "text", stream: TextIO | None = None
 ) -> logging.Handler:
@@ -173,4 +177,6 @@ def configure_logging(
     handler = make_handler(log_format, stream)
     root.addHandler(handler)
     root.setLevel(level)
+    for name in QUIET_LIBRARIES:  # one INFO line per HTTP request drowns the story of a run
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     return handler

@@ -108,6 +108,9 @@ def bwrap_argv(
             argv += ["--symlink", entry.symlink_target, entry.path]
         else:
             argv += ["--ro-bind", entry.path, entry.path]
+    # The fresh /tmp comes before the read-only binds: a toolchain that lives under /tmp (a
+    # virtualenv in a CI checkout there) must stay visible, not be hidden by the tmpfs.
+    argv += ["--size", str(tmp_size_bytes), "--tmpfs", "/tmp"]
     for path in read_only_paths:
         argv += ["--ro-bind", path, path]
     argv += ["--proc", "/proc"]
@@ -116,10 +119,6 @@ def bwrap_argv(
     argv += [
         "--dev",
         "/dev",
-        "--size",
-        str(tmp_size_bytes),
-        "--tmpfs",
-        "/tmp",
         "--bind",
         host_workdir,
         SANDBOX_WORKDIR,

@@ -42,8 +42,10 @@ READ_OPTION = "mge_read_only"
 """Execution option marking a connection that only reads (SQLite then uses a deferred BEGIN)."""
 
 _SQLITE_PRAGMAS = (
-    "PRAGMA journal_mode=WAL",
+    # busy_timeout first: switching a fresh file to WAL needs a lock, and two processes opening
+    # it at once must wait for each other rather than fail with "database is locked".
     f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+    "PRAGMA journal_mode=WAL",
     "PRAGMA foreign_keys=ON",
     "PRAGMA synchronous=NORMAL",
 )

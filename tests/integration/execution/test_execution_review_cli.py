@@ -55,7 +55,7 @@ def test_review_commands(tmp_path: Path) -> None:
 
     listed = cli.invoke(app, [*base, "review", "list", PROJECT, "--json"])
     assert listed.exit_code == 0, listed.output
-    items = json.loads(listed.output)
+    items = json.loads(listed.stdout)
     assert [(i["atomId"], i["reason"]) for i in items] == [
         (CHECKOUT.id, "failed"),
         (DISCOUNT.id, "low_confidence"),
@@ -102,6 +102,6 @@ def test_review_commands(tmp_path: Path) -> None:
     assert code is not None and "total(self.prices, percent)" in code
 
     left = cli.invoke(app, [*base, "review", "list", PROJECT, "--json"])
-    assert json.loads(left.output) == []
+    assert json.loads(left.stdout) == []
     again = cli.invoke(app, [*base, "review", "approve", PROJECT, "nope"])
     assert again.exit_code != 0
