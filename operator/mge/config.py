@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from mge.errors import ConfigError
@@ -69,6 +69,12 @@ class Settings(BaseSettings):
         default="INFO", description="Log verbosity."
     )
     log_format: Literal["text", "json"] = Field(default="text", description="Log line format.")
+
+    @field_validator("workdir")
+    @classmethod
+    def _absolute_workdir(cls, value: Path) -> Path:
+        """Absolute, so paths made from it stay valid whatever folder a subprocess runs in."""
+        return value.expanduser().resolve()
 
     @classmethod
     def settings_customise_sources(

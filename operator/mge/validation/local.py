@@ -44,7 +44,7 @@ def local_runner(settings: Settings, execution: ExecutionSpec) -> SandboxTestRun
     options = RunnerOptions(
         isolation=settings.sandbox,
         concurrency=execution.parallelism,
-        scratch_dir=settings.workdir / SANDBOX_SCRATCH,
+        scratch_dir=(settings.workdir / SANDBOX_SCRATCH).resolve(),
     )
     return SandboxTestRunner(LocalSandbox(options).run, sandbox_limits(execution))
 

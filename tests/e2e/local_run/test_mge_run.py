@@ -26,11 +26,13 @@ RUN_TIMEOUT_S = 600
 
 
 def mge_run(workdir: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """`mge run` from the workdir's parent with a RELATIVE --workdir, as a user types it
+    (the default `.mge` is relative too; sandbox paths made from it must still resolve)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MGE_")}
     return subprocess.run(
-        [*MGE, "--workdir", str(workdir), "run", str(MANIFEST), "--no-patterns", "-o", str(out),
+        [*MGE, "--workdir", workdir.name, "run", str(MANIFEST), "--no-patterns", "-o", str(out),
          *extra],
-        capture_output=True, text=True, timeout=RUN_TIMEOUT_S, env=env, cwd=REPO,
+        capture_output=True, text=True, timeout=RUN_TIMEOUT_S, env=env, cwd=workdir.parent,
     )
 
 

@@ -67,3 +67,9 @@ def test_missing_and_malformed_file(tmp_path: Path) -> None:
     bad.write_text("- a list\n")
     with pytest.raises(ConfigError, match="mapping"):
         load_settings(bad)
+
+
+def test_relative_workdir_becomes_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    s = load_settings(workdir=Path("state"))
+    assert s.workdir == tmp_path / "state"
