@@ -130,7 +130,7 @@ async def run_local(
         if ex.result.status != "completed":
             message = ex.result.message or ex.result.status
             await store.set_phase(key, Phase.EXECUTING.value, {"stalled": message})
-            reporter.note(f"stopped: {message} — raise spec.budget and run again to resume")
+            reporter.note(f"stopped: {message}")
             return LocalRun(key, Phase.EXECUTING, None, None, message)
         await enter(Phase.INTEGRATING, "L4: the whole suite and the acceptance criteria")
         system = await integration_stage(ctx, discovery, plan, ex, runner)
