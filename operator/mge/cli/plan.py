@@ -110,8 +110,9 @@ async def run_plan(
             "put the requirements inline in spec.requirements to plan locally"
         )
     file_answers = load_answers(answers_file) if answers_file else {}
-    recordings = manifest_path.parent / spec.llm.recordings if spec.llm.recordings else None
-    client = LLMClient.from_settings(make_provider(spec.llm, settings, recordings), settings)
+    planning = spec.llm.for_planning()  # spec.llm.planner when set
+    recordings = manifest_path.parent / planning.recordings if planning.recordings else None
+    client = LLMClient.from_settings(make_provider(planning, settings, recordings), settings)
     name = manifest.metadata.name
     try:
         found = await discover(spec.requirements, spec.hints, client, project=name)

@@ -66,6 +66,11 @@ class RunReport(WireModel):
     provider: str = ""
     model: str = ""
     recorded: bool = Field(default=False, description="True when a scripted recording ran.")
+    planner: str = Field(
+        default="",
+        description="Who answered discovery, masterplan and skeletons when not the same model "
+        "('provider/model', 'scripted/recording' for recordings); empty: provider/model did.",
+    )
     atoms: int
     attempted: int
     validated: int
@@ -109,6 +114,13 @@ def critical_path(atoms: Mapping[str, AtomicUnit]) -> list[str]:
     ]
 
 
+def _cost_note(report: RunReport) -> str:
+    """Say where a cost comes from when recordings contributed to it."""
+    if report.recorded or report.planner.startswith("scripted/"):
+        return " (recordings' token counts at list prices: what they would have cost)"
+    return ""
+
+
 def _rate(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
 
@@ -126,6 +138,7 @@ def compute_report(
     provider: str = "",
     model: str = "",
     recorded: bool = False,
+    planner: str = "",
     usage: Usage | None = None,
     llm_calls: int | None = None,
     cache_hits: int | None = None,
@@ -174,6 +187,7 @@ def compute_report(
         provider=provider,
         model=model,
         recorded=recorded,
+        planner=planner,
         atoms=len(progress),
         attempted=len(attempted),
         validated=state.count(AtomState.VALIDATED),
@@ -230,6 +244,10 @@ def render_report(report: RunReport) -> Group:
     source = f"{report.provider}/{report.model}" if report.provider else "unknown"
     if report.recorded:
         source += " (scripted recording: no model ran)"
+    if report.planner:
+        source = f"atoms: {source}; planning: {report.planner}"
+        if report.planner.startswith("scripted/"):
+            source += " (scripted recording: no model planned)"
     rows = [
         ("LLM", source),
         (
@@ -253,7 +271,7 @@ def render_report(report: RunReport) -> Group:
             f"{report.usage.cache_write_tokens:,} cache write",
         ),
         ("LLM calls", f"{report.llm_calls} ({report.cache_hits} answered by the cache)"),
-        ("cost", f"${report.cost_usd:.4f}"),
+        ("cost", f"${report.cost_usd:.4f}" + _cost_note(report)),
         ("wall time", f"{report.wall_s:.1f} s"),
         (
             "critical path",

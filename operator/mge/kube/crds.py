@@ -47,6 +47,12 @@ PROJECT_RULES = [
         "Secret (and key) that holds the API key",
     },
     {
+        "rule": "!has(self.llm) || !has(self.llm.planner) || "
+        "self.llm.planner.provider != 'anthropic' || has(self.llm.planner.secretRef)",
+        "message": "spec.llm.planner.secretRef is required when spec.llm.planner.provider is "
+        "anthropic: name a Secret (and key) that holds the API key",
+    },
+    {
         "rule": "!has(self.review) || self.review.policy != 'autoApprove' || "
         "has(self.review.autoApproveAfterSeconds)",
         "message": "spec.review.autoApproveAfterSeconds is required when spec.review.policy is "

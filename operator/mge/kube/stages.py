@@ -27,7 +27,7 @@ from mge.kube.client import KubeClient
 from mge.kube.jobs import JobTarget, KubeBatchValidator, KubeJobRunner
 from mge.kube.settings import OperatorSettings
 from mge.llm import LLMClient, make_provider
-from mge.models.project import ProjectSpec
+from mge.models.project import LLMSpec, ProjectSpec, SecretKeyRef
 from mge.pipeline.cluster import ClusterTools, run_cluster_phase
 from mge.pipeline.context import LogReporter, RunContext
 from mge.pipeline.phases import Phase
@@ -62,10 +62,10 @@ class StageRunner:
         self.settings = settings or load_settings()
         self.kube = kube
 
-    def _recordings(self, spec: ProjectSpec) -> Path | None:
-        if spec.llm.provider != "scripted" or not spec.llm.recordings:
+    def _recordings(self, llm: LLMSpec) -> Path | None:
+        if llm.provider != "scripted" or not llm.recordings:
             return None
-        return self.operator.recordings_for(spec.llm.recordings)
+        return self.operator.recordings_for(llm.recordings)
 
     async def context(self, key: str) -> RunContext:
         """The RunContext of one Project, from its stored spec."""
@@ -73,14 +73,31 @@ class StageRunner:
         if stored is None:
             raise InputError(f"project {key} is not in the store")
         spec = stored.spec
-        api_key = await self._api_key(key, spec)
-        provider = make_provider(spec.llm, self.settings, self._recordings(spec), api_key=api_key)
+        api_key = await self._api_key(key, spec.llm.secret_ref, "spec.llm.secretRef")
+        provider = make_provider(
+            spec.llm, self.settings, self._recordings(spec.llm), api_key=api_key
+        )
         llm = LLMClient.from_settings(provider, self.settings, cache=self.store, ledger=self.store)
+        planner: LLMClient | None = None
+        if spec.llm.planner is not None:
+            planning = spec.llm.for_planning()
+            planner_key = await self._api_key(
+                key, planning.secret_ref, "spec.llm.planner.secretRef"
+            )
+            planner = LLMClient.from_settings(
+                make_provider(
+                    planning, self.settings, self._recordings(planning), api_key=planner_key
+                ),
+                self.settings,
+                cache=self.store,
+                ledger=self.store,
+            )
         return RunContext(
             key=key,
             spec=spec,
             store=self.store,
             llm=llm,
+            planner=planner,
             patterns=None,
             reporter=LogReporter(lambda line: log.info("%s: %s", key, line)),
             answers={a.id: a.answer for a in spec.discovery.answers},
@@ -88,22 +105,21 @@ class StageRunner:
             extras={"settings": self.settings},
         )
 
-    async def _api_key(self, key: str, spec: ProjectSpec) -> SecretStr | None:
-        """The LLM key from ``spec.llm.secretRef`` (in the Project's namespace), if one is set.
+    async def _api_key(self, key: str, ref: SecretKeyRef | None, field: str) -> SecretStr | None:
+        """The LLM key from the Secret ``ref`` (field ``field``, in the Project's namespace).
 
         A missing Secret or key is an InputError naming both, so the Project fails with a message
         a person can act on instead of an authentication error from the provider.
         """
-        ref = spec.llm.secret_ref
         if ref is None:
             return None
         if self.kube is None:
-            raise InputError("spec.llm.secretRef needs the operator's Kubernetes client")
+            raise InputError(f"{field} needs the operator's Kubernetes client")
         namespace, _ = split_key(key)
         value = await self.kube.secret_value(namespace, ref.name, ref.key)
         if value is None or not value.get_secret_value():
             raise InputError(
-                f"spec.llm.secretRef: Secret {ref.name!r} in namespace {namespace!r} has no "
+                f"{field}: Secret {ref.name!r} in namespace {namespace!r} has no "
                 f"non-empty key {ref.key!r}; create it, e.g. kubectl create secret generic "
                 f"{ref.name} --from-literal={ref.key}=YOUR_KEY"
             )
@@ -158,6 +174,8 @@ class StageRunner:
                 reached = await run_cluster_phase(ctx, phase, tools)
             finally:
                 await ctx.llm.aclose()
+                if ctx.planner is not None:
+                    await ctx.planner.aclose()
         if reached != phase:
             await self.store.set_phase(key, reached.value)
         return reached

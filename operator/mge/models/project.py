@@ -64,6 +64,25 @@ class DiscoverySpec(WireModel):
     answers: list[Answer] = Field(default_factory=list, description="Answers by question id.")
 
 
+class PlannerSpec(WireModel):
+    """A separate model for discovery, the masterplan and the skeletons.
+
+    Planning asks for large, strictly structured answers; atoms ask for ten lines of code. A
+    project may plan with a large model (or with recordings) and write atoms with a small or
+    local one. Unset: the project's own ``spec.llm`` does both.
+    """
+
+    provider: ProviderName = Field(description="Model provider for the planning stages.")
+    model: str = Field(default="claude-sonnet-4-6", min_length=1, description="Model name.")
+    base_url: str | None = Field(
+        default=None, alias="baseURL", description="Provider endpoint override."
+    )
+    secret_ref: SecretKeyRef | None = Field(default=None, description="Secret with the API key.")
+    recordings: str | None = Field(
+        default=None, description="Folder of recorded responses (scripted provider only)."
+    )
+
+
 class LLMSpec(WireModel):
     """Which model writes the code."""
 
@@ -79,6 +98,18 @@ class LLMSpec(WireModel):
     temperature: float = Field(
         default=0.7, ge=0.0, le=1.0, description="First-attempt temperature."
     )
+    planner: PlannerSpec | None = Field(
+        default=None,
+        description="Another model for discovery, masterplan and skeletons (default: this one).",
+    )
+
+    def for_planning(self) -> LLMSpec:
+        """The spec the planning stages use: ``planner`` when set, else this one."""
+        if self.planner is None:
+            return self
+        return LLMSpec.model_validate(
+            {**self.planner.model_dump(by_alias=True), "temperature": self.temperature}
+        )
 
 
 class BudgetSpec(WireModel):

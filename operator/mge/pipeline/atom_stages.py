@@ -58,7 +58,7 @@ async def skeleton_stage(
         if stored is not None:
             files = {str(k): str(v) for k, v in stored.items()}
         else:
-            response = await ctx.llm.complete(request, project=ctx.key)
+            response = await ctx.planning_llm.complete(request, project=ctx.key)
             files = skeleton_files(response.text)
             check_ownership(task, files)
             await save(ctx, kind, inputs, files)

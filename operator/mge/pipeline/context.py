@@ -65,6 +65,14 @@ class RunContext:
     workdir: Path = Path(".mge")
     extras: dict[str, Any] = field(default_factory=dict)
     """Driver-specific collaborators (the batch validator, the output folder, …)."""
+    planner: LLMClient | None = None
+    """The client for discovery, masterplan and skeletons when ``spec.llm.planner`` names
+    another model; None: ``llm`` does those too."""
+
+    @property
+    def planning_llm(self) -> LLMClient:
+        """Who answers the planning stages (discovery, masterplan, skeletons)."""
+        return self.planner or self.llm
 
 
 def input_hash(*parts: object) -> str:

@@ -151,6 +151,17 @@ async def output_stage(
     """Write the codebase, its README and report.json; commit to a branch if asked."""
     state = await load_state(ctx.store, ctx.key, ex.workspace.codebase.atoms)
     totals = ctx.llm.totals
+    usage, calls, hits = totals.usage, totals.calls, totals.cache_hits
+    planner = ctx.spec.llm.planner
+    if ctx.planner is not None and planner is not None:
+        usage = usage + ctx.planner.totals.usage
+        calls += ctx.planner.totals.calls
+        hits += ctx.planner.totals.cache_hits
+    planned_by = ""
+    if planner is not None:
+        planned_by = f"{planner.provider}/" + (
+            "recording" if planner.provider == "scripted" else planner.model
+        )
     validations = list(ex.result.integration) + list(ex.result.modules)
     if ex.system is not None:
         validations.append(ex.system)
@@ -166,9 +177,10 @@ async def output_stage(
         provider=provider,
         model=model,
         recorded=recorded,
-        usage=totals.usage,
-        llm_calls=totals.calls,
-        cache_hits=totals.cache_hits,
+        planner=planned_by,
+        usage=usage,
+        llm_calls=calls,
+        cache_hits=hits,
         cost_usd=await ctx.store.total_cost(ctx.key),
         wall_s=wall_s,
     )

@@ -89,6 +89,16 @@ async def run_local(
     client = LLMClient.from_settings(
         make_provider(spec.llm, settings, recordings), settings, cache=store, ledger=store
     )
+    planner: LLMClient | None = None
+    if spec.llm.planner is not None:
+        planning = spec.llm.for_planning()
+        planning_recordings = (manifest_dir / planning.recordings) if planning.recordings else None
+        planner = LLMClient.from_settings(
+            make_provider(planning, settings, planning_recordings),
+            settings,
+            cache=store,
+            ledger=store,
+        )
     try:
         await store.upsert_project(key, spec, 1)
         patterns = await _pattern_source(settings, spec.hints.language) if use_patterns else None
@@ -97,6 +107,7 @@ async def run_local(
             spec=spec,
             store=store,
             llm=client,
+            planner=planner,
             patterns=patterns,
             reporter=reporter,
             answers=answers or {},
@@ -161,4 +172,6 @@ async def run_local(
         return LocalRun(key, final, report, written)
     finally:
         await client.aclose()
+        if planner is not None:
+            await planner.aclose()
         await store.close()

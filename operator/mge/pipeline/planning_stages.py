@@ -53,7 +53,7 @@ async def discovery_stage(ctx: RunContext, ask: Ask | None = None) -> DiscoveryR
         raw = DiscoveryResult.model_validate(stored)
         ctx.reporter.note("discovery: reused the stored result (requirements unchanged)")
     else:
-        raw = await discover(spec.requirements, spec.hints, ctx.llm, project=ctx.key)
+        raw = await discover(spec.requirements, spec.hints, ctx.planning_llm, project=ctx.key)
         await save(ctx, RAW_DISCOVERY_DOC, raw_inputs, raw)
     spec_answers = {a.id: a.answer for a in spec.discovery.answers}
     result = resolve_answers(raw, spec_answers, ctx.answers, ask=ask)
@@ -85,7 +85,7 @@ async def planning_stage(
     if stored is not None:
         ctx.reporter.note("masterplan: reused the stored plan (inputs unchanged)")
         return Masterplan.model_validate(stored)
-    plan = await make_plan(discovery, patterns, ctx.llm, project=ctx.key)
+    plan = await make_plan(discovery, patterns, ctx.planning_llm, project=ctx.key)
     await save(ctx, PLAN_DOC, inputs, plan)
     await ctx.store.save_tasks(ctx.key, plan.tasks())
     return plan
