@@ -17,6 +17,10 @@ operator) can tell "our error, with a message for a person" from a bug::
     ├── GraphCycleError          atoms depend on each other in a cycle (carries the cycle)
     ├── SandboxError             the sandbox could not run (not: the code under test failed)
     │   └── SandboxUnavailable   isolation cannot be had on this machine
+    ├── KubeAPIError             the Kubernetes API refused a request (403, 422, …): not retried
+    │   └── KubeUnavailable      a transient API failure (5xx, 429, 409 conflict, connection,
+    │                            timeout) that outlasted the client's quick retries
+    ├── GitPushError             the generated codebase could not be pushed to git (reason)
     └── BudgetExceeded           the project's cost or atom budget is spent
 """
 
@@ -25,8 +29,11 @@ from __future__ import annotations
 __all__ = [
     "BudgetExceeded",
     "ConfigError",
+    "GitPushError",
     "GraphCycleError",
     "InputError",
+    "KubeAPIError",
+    "KubeUnavailable",
     "LLMAuthError",
     "LLMError",
     "LLMUnavailable",
@@ -110,6 +117,28 @@ class SandboxError(MGEError):
 
 class SandboxUnavailable(SandboxError):
     """Isolation (network namespace, limits) cannot be had on this machine."""
+
+
+class KubeAPIError(MGEError):
+    """The Kubernetes API refused a request; ``status`` is the HTTP status (0: no response),
+    ``reason`` a CamelCase word for conditions (``KubernetesForbidden``, …)."""
+
+    def __init__(self, message: str, *, status: int = 0, reason: str = "KubernetesAPIError"):
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+
+
+class KubeUnavailable(KubeAPIError):
+    """A transient Kubernetes API failure that outlasted the client's retries; retry later."""
+
+
+class GitPushError(MGEError):
+    """The codebase could not be pushed to ``spec.output.git``; ``reason`` is CamelCase."""
+
+    def __init__(self, message: str, *, reason: str = "GitPushFailed") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class BudgetExceeded(MGEError):

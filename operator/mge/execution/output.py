@@ -95,6 +95,22 @@ def render_readme(
     return "\n".join(lines) + "\n"
 
 
+def render_tree(
+    files: Mapping[str, str],
+    report: RunReport,
+    *,
+    language: str = "python",
+    missing: Sequence[str] = (),
+) -> dict[str, str]:
+    """Path → text of everything :func:`write_output` writes (codebase, README, report.json),
+    for writers that are not a folder (the operator's git push). Pure."""
+    tree = {_safe_relative(rel): text for rel, text in files.items()}
+    tree[README_FILE] = render_readme(report, language=language, missing=missing)
+    final = report.model_copy(update={"files": sorted([*tree, REPORT_FILE])})
+    tree[REPORT_FILE] = json.dumps(final.wire(), indent=2, ensure_ascii=False) + "\n"
+    return tree
+
+
 @dataclass(frozen=True)
 class Written:
     """What :func:`write_output` wrote."""

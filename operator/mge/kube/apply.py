@@ -1,4 +1,8 @@
-"""Carry out a Plan's actions; idempotent, so a repeated reconcile repeats nothing harmful."""
+"""Carry out a Plan's actions; idempotent, so a repeated reconcile repeats nothing harmful.
+
+``apply`` returns the outcomes of the actions whose result belongs in the status (a git push);
+the handler folds them in with the pure :func:`mge.kube.decide.record_push`.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mge.errors import GitPushError, InputError, MGEError
+from mge.execution.gitpush import push_tree
+from mge.kube import gitoutput
 from mge.kube.children import LABEL_PROJECT, sandbox_network_policy
 from mge.kube.client import KubeClient
 from mge.kube.decide import (
@@ -15,6 +22,7 @@ from mge.kube.decide import (
     EnsureReviews,
     EnsureSandboxPolicy,
     Event,
+    PushOutput,
     ResetStoredPhase,
     SaveOutput,
     StartWorker,
@@ -28,7 +36,7 @@ from mge.kube.reviews import (
 )
 from mge.kube.stages import StageRunner
 from mge.kube.worker import WorkerRegistry
-from mge.pipeline.cluster import store_output
+from mge.pipeline.cluster import output_tree, store_output
 from mge.pipeline.phases import Phase
 from mge.store import Store
 
@@ -48,11 +56,13 @@ class Collaborators:
 
 async def apply(
     actions: Sequence[Action], *, body: dict[str, Any], key: str, ctx: Collaborators
-) -> None:
-    """Run ``actions`` in order for the Project ``body`` (store key ``key``)."""
+) -> list[gitoutput.PushOutcome]:
+    """Run ``actions`` in order for the Project ``body`` (store key ``key``); returns the
+    outcome of each push."""
     import kopf  # the I/O side only; pure modules never import kopf
 
     meta = body["metadata"]
+    outcomes: list[gitoutput.PushOutcome] = []
     for action in actions:
         if isinstance(action, StartWorker):
             ctx.workers.start(meta["uid"], key, action.generation, action.phase)
@@ -68,6 +78,8 @@ async def apply(
         elif isinstance(action, SaveOutput):
             await store_output(ctx.store, key)
             await ctx.store.set_phase(key, Phase.COMPLETED.value)  # done: not saved again
+        elif isinstance(action, PushOutput):
+            outcomes.append(await push_output(body=body, key=key, ctx=ctx))
         elif isinstance(action, EnsureReviews):
             await ensure_reviews(body=body, key=key, ctx=ctx)
         elif isinstance(action, AutoApprovePending):
@@ -89,6 +101,58 @@ async def apply(
         elif isinstance(action, Event):
             target: Any = body
             kopf.event(target, type=action.type, reason=action.reason, message=action.message)
+    return outcomes
+
+
+async def push_output(
+    *, body: dict[str, Any], key: str, ctx: Collaborators
+) -> gitoutput.PushOutcome:
+    """Push the stored codebase to ``spec.output.git`` (the spec as the store has it).
+
+    Every failure becomes an outcome with a reason (never an exception): the reconcile records
+    it in the status and retries with backoff. Credentials come from the Secret named by
+    ``secretRef`` in the Project's namespace and are handed to git only (gitpush.py).
+    """
+    meta = body["metadata"]
+    try:
+        stored = await ctx.store.get_project(key)
+        if stored is None or stored.spec.output.git is None:
+            raise InputError(f"project {key} has no spec.output.git in the store")
+        spec = stored.spec
+        git = stored.spec.output.git
+        creds = None
+        if git.secret_ref is not None:
+            data = await ctx.kube.secret_data(meta["namespace"], git.secret_ref.name)
+            if data is None:
+                raise GitPushError(
+                    f"spec.output.git.secretRef: Secret {git.secret_ref.name!r} not found in "
+                    f"namespace {meta['namespace']!r}",
+                    reason="GitCredentialsMissing",
+                )
+            creds = gitoutput.credentials(data, git.secret_ref.key)
+            if creds is None:
+                raise GitPushError(
+                    f"spec.output.git.secretRef: Secret {git.secret_ref.name!r} in namespace "
+                    f"{meta['namespace']!r} has no key password or token (or "
+                    f"{git.secret_ref.key!r}); create it, e.g. kubectl create secret generic "
+                    f"{git.secret_ref.name} --from-literal=username=USER "
+                    "--from-literal=password=TOKEN",
+                    reason="GitCredentialsMissing",
+                )
+        files = await output_tree(ctx.store, key, spec)
+        generation = int(meta.get("generation") or 1)
+        result = await push_tree(
+            files,
+            repository=git.repository,
+            branch=git.branch,
+            message=gitoutput.commit_message(key, generation, len(files)),
+            identity=gitoutput.identity(meta),
+            credentials=creds,
+        )
+    except MGEError as e:
+        reason = str(getattr(e, "reason", "") or gitoutput.REASON_PUSH_FAILED)
+        return gitoutput.PushOutcome(error=f"{reason}: {e}", reason=reason)
+    return gitoutput.PushOutcome(commit=result.commit, pushed=result.pushed)
 
 
 async def ensure_reviews(*, body: dict[str, Any], key: str, ctx: Collaborators) -> int:

@@ -6,20 +6,33 @@ kopf hands to handlers too), so the pure modules never see client classes.
 
 ``create_or_get`` is the idempotent create every child uses: AlreadyExists (409) means "read
 what is there and carry on" — that is how a restarted operator finds the Jobs it made before.
+
+API failures are sorted here, once (:func:`classify`): transient ones — 5xx, 429 (honouring
+``Retry-After``), 409 Conflict on an update, a dropped connection, a timeout — are retried in
+place with backoff (:class:`RetryPolicy`); if they outlast it they raise
+:class:`~mge.errors.KubeUnavailable`, which the worker retries with a longer backoff. Anything else
+(403, 422, …) raises :class:`~mge.errors.KubeAPIError` with a CamelCase ``reason`` for the
+Project's condition. 404 (and AlreadyExists on create) are answers, not errors: callers handle them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Callable
+import json
+import logging
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import urllib3
 from kubernetes import client, config
 from pydantic import SecretStr
 
+from mge.errors import KubeAPIError, KubeUnavailable
 from mge.models.project import API_GROUP, API_VERSION
+
+log = logging.getLogger("mge.operator.kube")
 
 T = TypeVar("T")
 
@@ -27,6 +40,84 @@ CONFLICT = 409
 NOT_FOUND = 404
 
 PLURALS = {"Project": "projects", "AtomReview": "atomreviews"}
+
+TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
+"""HTTP statuses worth retrying as they are (409 Conflict too, on an update)."""
+REASONS = {
+    401: "KubernetesUnauthorized",
+    403: "KubernetesForbidden",
+    404: "KubernetesNotFound",
+    409: "KubernetesConflict",
+    422: "KubernetesInvalid",
+    429: "KubernetesThrottled",
+}
+"""CamelCase condition reasons by HTTP status; other 5xx → KubernetesUnavailable."""
+UNREACHABLE = "KubernetesUnreachable"
+"""Reason when no HTTP answer came back (connection refused or dropped, timeout)."""
+MESSAGE_LIMIT = 300
+"""Characters of the API server's message kept in an error (conditions are short)."""
+
+
+def classify(status: int, *, conflict_is_transient: bool = True) -> tuple[bool, str]:
+    """(transient, reason) of an API failure with HTTP ``status`` (0: no response). Pure."""
+    if status == 0:
+        return True, UNREACHABLE
+    transient = status in TRANSIENT_STATUSES or (status == CONFLICT and conflict_is_transient)
+    reason = REASONS.get(status) or (
+        "KubernetesUnavailable" if status >= 500 else "KubernetesAPIError"
+    )
+    return transient, reason
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Quick in-place retries of one API call (the worker retries longer outages)."""
+
+    attempts: int = 5
+    """Tries per call, the first included."""
+    base_seconds: float = 0.25
+    """Pause after the first failure (seconds); doubles after each further one."""
+    max_seconds: float = 4.0
+    """Longest pause between two tries (seconds); also caps a server's Retry-After."""
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait after failed try number ``attempt`` (1-based). Pure."""
+        if retry_after is not None and retry_after >= 0:
+            return min(retry_after, self.max_seconds)
+        return min(self.base_seconds * 2.0 ** (attempt - 1), self.max_seconds)
+
+
+def _api_message(error: client.ApiException) -> str:
+    """The API server's own message (from its Status body), else the HTTP reason."""
+    text = ""
+    try:
+        body = json.loads(error.body or "{}")
+        text = str(body.get("message") or "") if isinstance(body, dict) else ""
+    except (TypeError, ValueError):
+        text = ""
+    return (text or str(error.reason or "")).strip()[:MESSAGE_LIMIT]
+
+
+def _retry_after(error: client.ApiException) -> float | None:
+    headers: Any = error.headers or {}
+    value = headers.get("Retry-After") if hasattr(headers, "get") else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def api_error(what: str, error: BaseException, *, conflict_is_transient: bool) -> KubeAPIError:
+    """The MGE error for a failed API call ``what`` (``create Job ns/name``)."""
+    if isinstance(error, client.ApiException):
+        status = int(error.status or 0)
+        transient, reason = classify(status, conflict_is_transient=conflict_is_transient)
+        message = f"{what}: HTTP {status} {reason}: {_api_message(error)}"
+    else:
+        status, transient, reason = 0, True, UNREACHABLE
+        message = f"{what}: {reason}: {type(error).__name__}: {str(error)[:MESSAGE_LIMIT]}"
+    kind = KubeUnavailable if transient else KubeAPIError
+    return kind(message, status=status, reason=reason)
 
 
 @dataclass
@@ -67,17 +158,55 @@ def is_status(error: BaseException, code: int) -> bool:
 class KubeClient:
     """Async CRUD on the kinds the operator touches, dicts in and out."""
 
-    def __init__(self, api: client.ApiClient, counter: CallCounter | None = None) -> None:
+    def __init__(
+        self,
+        api: client.ApiClient,
+        counter: CallCounter | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
         self.api = api
         self.counter = counter or CallCounter()
+        self.retry = retry or RetryPolicy()
         # Typed as Any: the generated client wants its model classes; we pass plain dicts.
         self._core: Any = client.CoreV1Api(api)
         self._batch: Any = client.BatchV1Api(api)
         self._net: Any = client.NetworkingV1Api(api)
         self._custom: Any = client.CustomObjectsApi(api)
 
-    async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        return await asyncio.to_thread(fn, *args, **kwargs)
+    async def _call(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        what: str = "Kubernetes API call",
+        answers: Collection[int] = (NOT_FOUND,),
+        conflict_is_transient: bool = True,
+        **kwargs: Any,
+    ) -> T:
+        """Run one blocking client call in a thread, retrying transient failures in place.
+
+        Statuses in ``answers`` (404; 409 on create = AlreadyExists) are re-raised as the
+        client's ApiException for the caller to handle; other failures become KubeAPIError or,
+        once the retries are spent, KubeUnavailable.
+        """
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await asyncio.to_thread(fn, *args, **kwargs)
+            except client.ApiException as e:
+                if e.status in answers:
+                    raise
+                error = api_error(what, e, conflict_is_transient=conflict_is_transient)
+                retry_after = _retry_after(e)
+                cause: BaseException = e
+            except (urllib3.exceptions.HTTPError, OSError, TimeoutError) as e:
+                error = api_error(what, e, conflict_is_transient=conflict_is_transient)
+                retry_after, cause = None, e
+            if not isinstance(error, KubeUnavailable) or attempt >= self.retry.attempts:
+                raise error from cause
+            pause = self.retry.delay(attempt, retry_after)
+            log.warning("%s; retry %d in %.2f s", error, attempt, pause)
+            await asyncio.sleep(pause)
 
     def _plain(self, obj: Any) -> dict[str, Any]:
         if isinstance(obj, dict):
@@ -107,15 +236,18 @@ class KubeClient:
         namespace = body["metadata"]["namespace"]
         name = body["metadata"]["name"]
         self.counter.add("create", kind)
+        what = f"create {kind} {namespace}/{name}"
         try:
-            made = await self._call(self._create_fn(kind, namespace, body))
+            made = await self._call(
+                self._create_fn(kind, namespace, body), what=what, answers=(CONFLICT,)
+            )
             return self._plain(made), True
         except client.ApiException as error:
             if error.status != CONFLICT:
                 raise
         existing = await self.get(kind, namespace, name)
         if existing is None:  # deleted between our create and read: try once more
-            made = await self._call(self._create_fn(kind, namespace, body))
+            made = await self._call(self._create_fn(kind, namespace, body), what=what, answers=())
             return self._plain(made), True
         return existing, False
 
@@ -132,7 +264,7 @@ class KubeClient:
                 API_GROUP, API_VERSION, namespace, PLURALS[kind], name
             )
         try:
-            return self._plain(await self._call(fns[kind]))
+            return self._plain(await self._call(fns[kind], what=f"get {kind} {namespace}/{name}"))
         except client.ApiException as error:
             if error.status == NOT_FOUND:
                 return None
@@ -141,7 +273,10 @@ class KubeClient:
     async def secret_value(self, namespace: str, name: str, key: str) -> SecretStr | None:
         """One key of a Secret, decoded, as a SecretStr (never logged); None when absent."""
         try:
-            secret = await self._call(lambda: self._core.read_namespaced_secret(name, namespace))
+            secret = await self._call(
+                lambda: self._core.read_namespaced_secret(name, namespace),
+                what=f"get Secret {namespace}/{name}",
+            )
         except client.ApiException as error:
             if error.status == NOT_FOUND:
                 return None
@@ -151,16 +286,33 @@ class KubeClient:
             return None
         return SecretStr(base64.b64decode(raw).decode().strip())
 
+    async def secret_data(self, namespace: str, name: str) -> dict[str, SecretStr] | None:
+        """Every key of a Secret, decoded, as SecretStr (never logged); None when absent."""
+        try:
+            secret = await self._call(
+                lambda: self._core.read_namespaced_secret(name, namespace),
+                what=f"get Secret {namespace}/{name}",
+            )
+        except client.ApiException as error:
+            if error.status == NOT_FOUND:
+                return None
+            raise
+        return {
+            k: SecretStr(base64.b64decode(v).decode().strip())
+            for k, v in (secret.data or {}).items()
+        }
+
     async def list(self, kind: str, namespace: str, selector: str) -> list[dict[str, Any]]:
         """Objects of ``kind`` in ``namespace`` matching the label ``selector``."""
         out: Any
+        how: dict[str, Any] = {"what": f"list {kind} in {namespace}", "answers": ()}
         if kind == "Pod":
             out = await self._call(
-                self._core.list_namespaced_pod, namespace, label_selector=selector
+                self._core.list_namespaced_pod, namespace, label_selector=selector, **how
             )
         elif kind == "Job":
             out = await self._call(
-                self._batch.list_namespaced_job, namespace, label_selector=selector
+                self._batch.list_namespaced_job, namespace, label_selector=selector, **how
             )
         elif kind in PLURALS:
             out = await self._call(
@@ -170,6 +322,7 @@ class KubeClient:
                 namespace,
                 PLURALS[kind],
                 label_selector=selector,
+                **how,
             )
         else:
             raise ValueError(f"kind {kind} is not listed by KubeClient")
@@ -179,7 +332,12 @@ class KubeClient:
     async def pod_log(self, namespace: str, name: str, limit_bytes: int) -> str:
         """The pod's log, at most ``limit_bytes`` bytes (the API server cuts the rest)."""
         text = await self._call(
-            self._core.read_namespaced_pod_log, name, namespace, limit_bytes=limit_bytes
+            self._core.read_namespaced_pod_log,
+            name,
+            namespace,
+            limit_bytes=limit_bytes,
+            what=f"read the log of Pod {namespace}/{name}",
+            answers=(),
         )
         return str(text)
 
@@ -198,6 +356,8 @@ class KubeClient:
             PLURALS[kind],
             name,
             {"status": status},
+            what=f"patch the status of {kind} {namespace}/{name}",
+            answers=(),
         )
         return self._plain(out)
 
@@ -214,9 +374,11 @@ class KubeClient:
             PLURALS[kind],
             name,
             patch,
+            what=f"patch {kind} {namespace}/{name}",
+            answers=(),
         )
         return self._plain(out)
 
     async def close(self) -> None:
         """Close the connection pool."""
-        await self._call(self.api.close)
+        await asyncio.to_thread(self.api.close)

@@ -14,7 +14,9 @@ Rules, in order of precedence:
    ``spec.budget.maxCostUSD`` above the spend resumes (rule 6 starts the worker again);
 5. ``Reviewing`` → ``Completed`` once every AtomReview is decided (the final codebase is then
    kept in the store, ``status.output.storeKey``); with policy ``autoApprove`` the pending
-   ones are approved once the deadline passed;
+   ones are approved once the deadline passed; ``Completed`` with ``spec.output.git`` not yet
+   pushed for this generation → ``PushOutput`` (gitoutput.py: backoff after a failure, which
+   shows as ``Stalled`` with reason ``GitPushFailed``; ``Ready`` only once pushed);
 6. otherwise, a non-terminal phase with no worker running for this generation → start one.
 
 An Event is planned for every phase transition and for every new failure reason.
@@ -26,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
+from mge.kube import gitoutput
 from mge.kube.conditions import Condition, health_conditions, set_condition
 from mge.kube.resources import Cost, OutputStatus, Progress, ProjectStatus
 from mge.models.project import ProjectSpec
@@ -54,6 +57,8 @@ class Observed:
     """Phase checkpointed in the store for this generation (None: nothing stored yet)."""
     worker: WorkerState = "absent"
     worker_error: str = ""
+    worker_reason: str = ""
+    """CamelCase reason of the worker's error (``KubernetesForbidden``, …), if it has one."""
     budget_limit: tuple[str, float] | None = None
     """Which budget limit stopped the worker (``cost`` or ``atoms``) and its value then."""
     spent_usd: float = 0.0
@@ -107,6 +112,13 @@ class SaveOutput:
 
 
 @dataclass(frozen=True)
+class PushOutput:
+    """Commit the final codebase to ``spec.output.git`` and push it (see gitoutput.py)."""
+
+    generation: int
+
+
+@dataclass(frozen=True)
 class AutoApprovePending:
     """Approve every pending AtomReview (policy autoApprove, deadline passed)."""
 
@@ -129,6 +141,7 @@ Action = (
     | EnsureReviews
     | AutoApprovePending
     | SaveOutput
+    | PushOutput
     | Event
 )
 
@@ -163,12 +176,15 @@ def _conditions(
     stalled_reason: str,
     message: str,
     now: datetime,
+    delivering: bool = False,
 ) -> list[Condition]:
     stalled = bool(stalled_reason)
-    ready = phase == Phase.COMPLETED and not stalled
-    reconciling = not stalled and phase not in TERMINAL
+    ready = phase == Phase.COMPLETED and not stalled and not delivering
+    reconciling = not stalled and (phase not in TERMINAL or delivering)
     if stalled:
         reason = stalled_reason
+    elif delivering:
+        reason = gitoutput.REASON_PUSHING
     elif ready:
         reason = REASON_COMPLETED
     elif phase == Phase.REVIEWING:
@@ -232,7 +248,7 @@ def decide(spec: ProjectSpec, status: ProjectStatus, observed: Observed, now: da
 
     if observed.worker == "failed" and phase not in TERMINAL:
         phase = Phase.FAILED
-        stalled_reason = REASON_FAILED
+        stalled_reason = observed.worker_reason or REASON_FAILED
         message = observed.worker_error or "the pipeline failed"
     elif observed.worker == "blocked" and phase not in TERMINAL:
         stalled_reason = REASON_BLOCKED
@@ -264,6 +280,20 @@ def decide(spec: ProjectSpec, status: ProjectStatus, observed: Observed, now: da
             message = f"{observed.reviews_pending} of {observed.reviews_total} review(s) pending"
     elif phase not in TERMINAL and observed.worker in ("absent", "finished"):
         actions.append(StartWorker(observed.generation, phase))
+    elif observed.worker == "running" and observed.worker_error:
+        message = observed.worker_error  # retrying after a transient Kubernetes API failure
+    output = gitoutput.reset(status.output) if new_generation else status.output
+    delivering = False
+    git = spec.output.git
+    if phase == Phase.COMPLETED and git is not None:
+        delivering = not gitoutput.is_pushed(git, output, observed.generation)
+        if gitoutput.push_due(git, output, observed.generation, now):
+            actions.append(PushOutput(observed.generation))
+        if delivering and output is not None and output.push_failures:
+            stalled_reason = gitoutput.REASON_PUSH_FAILED
+            message = output.push_error or "git push failed"
+        elif delivering:
+            message = f"pushing the codebase to {git.repository} branch {git.branch}"
     if phase == Phase.FAILED:
         stalled_reason = stalled_reason or REASON_FAILED  # Failed stays Stalled until a new spec
     if phase == Phase.COMPLETED and not message:
@@ -278,7 +308,6 @@ def decide(spec: ProjectSpec, status: ProjectStatus, observed: Observed, now: da
     if stalled_reason and stalled_reason != old_stalled:
         actions.append(Event("Warning", stalled_reason, message))
 
-    output = status.output
     if phase in (Phase.REVIEWING, Phase.COMPLETED):
         output = (output or OutputStatus()).model_copy(update={"store_key": observed.key})
     progress = observed.progress.model_copy(update={"percent": _percent(observed.progress)})
@@ -299,7 +328,45 @@ def decide(spec: ProjectSpec, status: ProjectStatus, observed: Observed, now: da
                 stalled_reason=stalled_reason,
                 message=message,
                 now=now,
+                delivering=delivering,
             ),
         }
     )
     return Plan(actions, new_status)
+
+
+def record_push(
+    spec: ProjectSpec,
+    status: ProjectStatus,
+    generation: int,
+    outcome: gitoutput.PushOutcome,
+    now: datetime,
+) -> ProjectStatus:
+    """The status after a push attempt planned by :func:`decide` (pure): ``status.output``
+    says where the codebase is (or counts the failure) and the conditions say so too —
+    ``Ready`` once pushed, ``Stalled`` with the failure's reason until a retry succeeds."""
+    git = spec.output.git
+    if git is None:
+        return status
+    output = gitoutput.record(status.output, git, generation, outcome, now)
+    if outcome.ok:
+        verb = "pushed" if outcome.pushed else "already on"
+        message = f"{verb} {outcome.commit[:12]}: {git.repository} branch {git.branch}"
+        stalled_reason = ""
+    else:
+        message = output.push_error or "git push failed"
+        stalled_reason = gitoutput.REASON_PUSH_FAILED
+    return status.model_copy(
+        update={
+            "output": output,
+            "message": message,
+            "conditions": _conditions(
+                status.conditions,
+                generation=generation,
+                phase=_phase(status.phase),
+                stalled_reason=stalled_reason,
+                message=message,
+                now=now,
+            ),
+        }
+    )

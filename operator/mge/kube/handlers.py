@@ -17,10 +17,10 @@ import kopf
 from pydantic import ValidationError
 
 from mge import metrics
-from mge.errors import InputError, MGEError
+from mge.errors import InputError, KubeAPIError, KubeUnavailable, MGEError
 from mge.kube.apply import Collaborators, apply
 from mge.kube.client import KubeClient, load_api_client
-from mge.kube.decide import decide
+from mge.kube.decide import decide, record_push
 from mge.kube.decisions import carry_out
 from mge.kube.observe import observe, project_key
 from mge.kube.resources import AtomReviewSpec, AtomReviewStatus, ProjectStatus
@@ -42,6 +42,10 @@ SETTINGS = OperatorSettings.from_env()
 PROJECTS = (API_GROUP, API_VERSION, "projects")
 REQUIREMENTS_RETRY_SECONDS = 10.0
 """Retry delay (seconds) while a requirements ConfigMap is missing."""
+API_RETRY_SECONDS = 5.0
+"""Retry delay (seconds) of a reconcile after a transient Kubernetes API failure."""
+API_REFUSED_RETRY_SECONDS = 60.0
+"""Retry delay (seconds) after the API refused a reconcile's request (403, 422: needs a fix)."""
 ATOMREVIEWS = (API_GROUP, API_VERSION, "atomreviews")
 
 
@@ -115,7 +119,12 @@ async def reconcile_project(body: kopf.Body, patch: kopf.Patch, memo: Any, **_: 
     key = project_key(meta["namespace"], meta["name"])
     phase = str((body.get("status") or {}).get("phase") or "Pending")
     with metrics.time_reconcile("project"), log_context(project=key, phase=phase):
-        await _reconcile_project(body, patch, memo, key)
+        try:
+            await _reconcile_project(body, patch, memo, key)
+        except KubeUnavailable as e:  # the client's quick retries did not do: kopf retries
+            raise kopf.TemporaryError(str(e), delay=API_RETRY_SECONDS) from e
+        except KubeAPIError as e:  # refused (RBAC, admission): say so, retry slowly
+            raise kopf.TemporaryError(f"{e.reason}: {e}", delay=API_REFUSED_RETRY_SECONDS) from e
 
 
 async def _reconcile_project(body: kopf.Body, patch: kopf.Patch, memo: Any, key: str) -> None:
@@ -127,12 +136,22 @@ async def _reconcile_project(body: kopf.Body, patch: kopf.Patch, memo: Any, key:
     await ctx.store.upsert_project(key, spec, int(meta.get("generation") or 1))
     observed = await observe(body=raw_body, store=ctx.store, kube=ctx.kube, workers=ctx.workers)
     status = ProjectStatus.model_validate(dict(body.get("status") or {}))
-    plan = decide(spec, status, observed, _now())
-    await apply(plan.actions, body=raw_body, key=key, ctx=ctx)
-    new = plan.status.model_dump(mode="json", by_alias=True, exclude_none=True)
+    now = _now()
+    plan = decide(spec, status, observed, now)
+    pushes = await apply(plan.actions, body=raw_body, key=key, ctx=ctx)
+    final = plan.status
+    for outcome in pushes:
+        final = record_push(spec, final, observed.generation, outcome, now)
+        if outcome.ok:
+            if outcome.pushed:
+                kopf.event(body, type="Normal", reason="GitPushed", message=final.message)
+        else:
+            kopf.event(body, type="Warning", reason="GitPushFailed", message=final.message)
+            log.warning("%s: %s", key, final.message)
+    new = final.model_dump(mode="json", by_alias=True, exclude_none=True)
     old = status.model_dump(mode="json", by_alias=True, exclude_none=True)
     if new != old:
-        patch.status.update(new)
+        patch.status.update(_with_removals(old, new))
         if plan.status.phase != status.phase:
             log.info("%s: phase %s → %s", key, status.phase, plan.status.phase)
     _PHASES[key] = plan.status.phase
@@ -147,6 +166,17 @@ async def _reconcile_project(body: kopf.Body, patch: kopf.Patch, memo: Any, key:
             "pending": max(0, p.atoms_total - p.atoms_done - p.atoms_failed),
         },
     )
+
+
+def _with_removals(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """``new`` as a merge patch over ``old``: fields of ``status.output`` that were dropped
+    (a push's failure count once it succeeded) are sent as null, which deletes them."""
+    out = dict(new)
+    old_output, new_output = old.get("output"), new.get("output")
+    if isinstance(old_output, dict) and isinstance(new_output, dict):
+        gone = {k: None for k in old_output if k not in new_output}
+        out["output"] = {**new_output, **gone}
+    return out
 
 
 @kopf.on.delete(*PROJECTS)

@@ -78,6 +78,7 @@ async def observe(
         stored_phase=stored_phase,
         worker=info.state if info else "absent",
         worker_error=info.error if info else "",
+        worker_reason=info.reason if info else "",
         budget_limit=info.budget_limit if info else None,
         spent_usd=spent,
         progress=progress,

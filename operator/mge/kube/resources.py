@@ -44,11 +44,18 @@ class DiscoveryStatus(WireModel):
 
 
 class OutputStatus(WireModel):
-    """Where the result is."""
+    """Where the result is (never any credential)."""
 
-    git_commit: str | None = None
+    git_commit: str | None = Field(default=None, description="Commit on the branch (pushed).")
     branch: str | None = None
     store_key: str | None = None
+    repository: str | None = Field(default=None, description="spec.output.git.repository.")
+    pushed_generation: int | None = Field(
+        default=None, description="The generation whose codebase gitCommit holds."
+    )
+    push_failures: int | None = Field(default=None, description="Failed pushes in a row.")
+    push_error: str | None = Field(default=None, description="The last push failure.")
+    last_push_at: str | None = Field(default=None, description="Last push attempt (RFC 3339).")
 
 
 class ProjectStatus(WireModel):

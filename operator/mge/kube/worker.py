@@ -5,6 +5,12 @@ apply.py asks this registry to start the task, which advances the pipeline phase
 a :class:`PhaseRunner` (the pipeline's stage functions, checkpointed in the store) and records
 what it is doing here for the next reconcile to observe. A killed operator loses only this
 in-memory registry: the next reconcile starts a worker again, which resumes from the store.
+
+Kubernetes API failures: a transient one that outlasted the client's quick retries
+(:class:`~mge.errors.KubeUnavailable`) re-runs the phase after a pause (2 s doubling to 60 s,
+without end: phases are idempotent, so a re-run repeats no finished Job and no LLM call); the
+worker stays ``running`` and says why in its error. A permanent one
+(:class:`~mge.errors.KubeAPIError`: 403, 422, …) fails the worker with the API's reason.
 """
 
 from __future__ import annotations
@@ -14,9 +20,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from mge.errors import BudgetExceeded, MGEError, NotAvailableYet
+from mge.errors import BudgetExceeded, KubeAPIError, KubeUnavailable, MGEError, NotAvailableYet
 from mge.kube.decide import WorkerState
 from mge.pipeline.phases import TERMINAL, Phase
+
+RETRY_BASE_SECONDS = 2.0
+"""Pause before re-running a phase after a transient API failure (seconds); doubles."""
+RETRY_MAX_SECONDS = 60.0
+"""Longest pause between two re-runs of a phase (seconds)."""
+
+
+def retry_pause(
+    failures: int, base: float = RETRY_BASE_SECONDS, cap: float = RETRY_MAX_SECONDS
+) -> float:
+    """Seconds to wait after ``failures`` consecutive transient failures (1-based). Pure."""
+    return min(base * 2.0 ** max(0, failures - 1), cap)
 
 
 class PhaseRunner(Protocol):
@@ -35,6 +53,8 @@ class WorkerInfo:
     state: WorkerState = "running"
     phase: Phase = Phase.PENDING
     error: str = ""
+    reason: str = ""
+    """CamelCase reason of the error (e.g. ``KubernetesForbidden``); empty for a plain failure."""
     budget_limit: tuple[str, float] | None = None
     """With state ``budget``: which limit stopped the run and its value then."""
     task: asyncio.Task[None] | None = None
@@ -47,6 +67,10 @@ class WorkerRegistry:
     runner: PhaseRunner
     on_change: Callable[[str], None] | None = None
     """Called with the uid whenever a worker's state or phase changes (to nudge a reconcile)."""
+    retry_base: float = RETRY_BASE_SECONDS
+    """First pause (seconds) before re-running a phase after a transient API failure."""
+    retry_max: float = RETRY_MAX_SECONDS
+    """Longest such pause (seconds)."""
     workers: dict[str, WorkerInfo] = field(default_factory=dict)
 
     def state(self, uid: str, generation: int) -> WorkerInfo | None:
@@ -83,9 +107,21 @@ class WorkerRegistry:
             self.on_change(uid)
 
     async def _run(self, uid: str, key: str, info: WorkerInfo) -> None:
+        failures = 0
         try:
             while info.phase not in TERMINAL and info.phase != Phase.REVIEWING:
-                reached = await self.runner(key, info.generation, info.phase)
+                try:
+                    reached = await self.runner(key, info.generation, info.phase)
+                except KubeUnavailable as e:
+                    failures += 1
+                    pause = retry_pause(failures, self.retry_base, self.retry_max)
+                    info.error = f"{e} (phase {info.phase.value} again in {pause:g} s)"
+                    info.reason = e.reason
+                    self._changed(uid)
+                    await asyncio.sleep(pause)
+                    continue
+                if failures:
+                    failures, info.error, info.reason = 0, "", ""
                 if reached == info.phase:
                     break
                 info.phase = reached
@@ -96,6 +132,8 @@ class WorkerRegistry:
             info.budget_limit = (e.what, e.limit)
         except NotAvailableYet as e:
             info.state, info.error = "blocked", str(e)
+        except KubeAPIError as e:
+            info.state, info.error, info.reason = "failed", f"{type(e).__name__}: {e}", e.reason
         except MGEError as e:
             info.state, info.error = "failed", f"{type(e).__name__}: {e}"
         except asyncio.CancelledError:

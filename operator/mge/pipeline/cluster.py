@@ -23,9 +23,11 @@ from typing import Any
 from mge.errors import BudgetExceeded, InputError
 from mge.execution import ExecutionResult, load_state
 from mge.execution.journal import accepted_codes, load_codebase
-from mge.execution.output import output_files
+from mge.execution.output import output_files, render_tree
+from mge.execution.report import compute_report
 from mge.models.domain import DiscoveryResult
 from mge.models.plan import Masterplan
+from mge.models.project import ProjectSpec
 from mge.pipeline.atom_stages import Analysis, atomize_stage, skeleton_stage
 from mge.pipeline.context import RunContext
 from mge.pipeline.exec_stages import (
@@ -109,6 +111,33 @@ async def store_output(store: Store, key: str) -> dict[str, Any]:
     }
     await store.put_document(key, OUTPUT_DOC, document)
     return document
+
+
+async def output_tree(store: Store, key: str, spec: ProjectSpec) -> dict[str, str]:
+    """Path → text of what `mge run` writes into its output folder for this project — the
+    codebase with the accepted code, README.md and report.json — from the store. Deterministic
+    (no clock in it): the operator pushes it to ``spec.output.git``."""
+    codebase = await load_codebase(store, key)
+    codes = await accepted_codes(store, key)
+    state = await load_state(store, key, codebase.atoms)
+    scripted = spec.llm.provider == "scripted"
+    report = compute_report(
+        key,
+        codebase.atoms,
+        state,
+        review=await store.list_review_items(key),
+        provider=spec.llm.provider,
+        model="recording" if scripted else spec.llm.model,
+        recorded=scripted,
+        cost_usd=await store.total_cost(key),
+        wall_s=0.0,
+    )
+    return render_tree(
+        output_files(codebase, codes),
+        report,
+        language=spec.hints.language,
+        missing=sorted(set(codebase.atoms) - set(codes)),
+    )
 
 
 def _need(tools: ClusterTools | None, phase: Phase) -> ClusterTools:
