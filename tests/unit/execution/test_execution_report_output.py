@@ -184,3 +184,20 @@ async def test_write_output_refuses_foreign_folders_and_escaping_paths(tmp_path:
     with pytest.raises(InputError, match="inside the folder"):
         await write_output(tmp_path / "new", {"../evil.py": ""}, _report())
     assert not (tmp_path / "evil.py").exists()
+
+
+def test_the_report_names_the_planner_and_says_when_it_was_a_recording() -> None:
+    report = compute_report(
+        "tiny",
+        ATOMS,
+        _state(),
+        provider="llamacpp",
+        model="SmolLM2-135M-Instruct",
+        planner="scripted/recording",
+    )
+    assert report.wire()["planner"] == "scripted/recording" and report.recorded is False
+    console = Console(record=True, width=160)
+    console.print(render_report(report))
+    text = console.export_text()
+    assert "atoms: llamacpp/SmolLM2-135M-Instruct; planning: scripted/recording" in text
+    assert "no model planned" in text and "what they would have cost" in text

@@ -55,3 +55,28 @@ def test_atom_id_is_stable_readable_and_distinct() -> None:
 def test_confidence_weights() -> None:
     parts = ConfidenceParts(validation=1.0, attempts=0.5, complexity=0.0, integration=1.0)
     assert parts.score == pytest.approx(0.4 + 0.15 + 0.0 + 0.1)
+
+
+def test_the_planner_takes_the_planning_stages_and_keeps_the_temperature() -> None:
+    spec = ProjectSpec.model_validate(
+        {
+            "requirements": "x",
+            "llm": {
+                "provider": "llamacpp",
+                "model": "SmolLM2-135M-Instruct",
+                "temperature": 0.2,
+                "planner": {"provider": "scripted", "recordings": "rec"},
+            },
+        }
+    )
+    planning = spec.llm.for_planning()
+    assert (planning.provider, planning.recordings, planning.temperature) == (
+        "scripted",
+        "rec",
+        0.2,
+    )
+    assert planning.planner is None
+    alone = ProjectSpec.model_validate({"requirements": "x"})
+    assert alone.llm.for_planning() is alone.llm
+    with pytest.raises(ValidationError, match="provider"):
+        ProjectSpec.model_validate({"requirements": "x", "llm": {"planner": {"model": "m"}}})
