@@ -7,3 +7,4 @@ $PY benchmarks/makespan.py              # makespan vs critical path + overhead p
 $PY benchmarks/cost_per_atom.py         # tokens and cost per atom on the scripted examples
 $PY benchmarks/sandbox_throughput.py    # atoms/s: batches vs one process per atom
 $PY benchmarks/atomize_scale.py         # atomization + graph at 800 / 10k atoms
+$PY benchmarks/operator_scale.py --timeout 900  # through the operator: API requests, status writes, memory
