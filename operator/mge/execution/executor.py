@@ -1,17 +1,21 @@
 """AtomExecutorWithRetry: generate a level's atoms, validate them in batches, retry failures.
 
-One level runs in rounds. A round generates the next attempt of every atom still open (LLM
-calls run concurrently, at most ``concurrency`` in flight), then validates the candidates in
-batches of ``batch_size`` through the injected :class:`~mge.validation.batch.BatchValidator`
-(at most ``parallelism`` batches at once). Each attempt is written to the journal with its
-prompt hash, code, validation result, tokens, cost and duration. An atom that passes is
-validated; one that fails goes into the next round with the error analysis fed back, until
-``max_attempts`` is spent — then it is flagged for review and the level carries on.
+A level is streamed. Every open atom's generation starts at once (LLM calls run concurrently,
+at most ``concurrency`` in flight); generated code is validated in batches through the injected
+:class:`~mge.validation.batch.BatchValidator` (at most ``parallelism`` batches at once), each
+batch formed as soon as it is full or nothing more is being generated — the decision is the
+pure :func:`~mge.execution.batching.next_batches`, and every batch is recorded in the journal
+before it runs so that a resumed run forms it again (the operator then finds its Job). Each
+attempt is written to the journal with its prompt hash, code, validation result, tokens, cost
+and duration. An atom that passes is validated; one that fails is generated again as soon as
+its own batch's result is in, with the error analysis fed back, until ``max_attempts`` is spent
+— then it is flagged for review and the level carries on. The level ends when every atom is
+settled; the next level starts only then (its atoms see validated dependencies only).
 
 What stops a run: the budget (clean stop, status ``budget_exceeded``, everything already paid
 for is validated and stored first), and LLM errors retrying cannot fix (bad credentials, a
-missing recording, a provider down after all its retries), which propagate after the round's
-other attempts are stored.
+missing recording, a provider down after all its retries): the atom that met one gets no
+further attempt, the level's other atoms finish, are validated and stored, then it propagates.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from mge.errors import BudgetExceeded, LLMAuthError, LLMError, LLMUnavailable, RecordingMissing
+from mge.execution.batching import Member, next_batches
 from mge.execution.budget import Budget
 from mge.execution.prompting import (
     AtomContext,
@@ -39,6 +44,10 @@ from mge.models.atoms import AtomicUnit, AtomState
 from mge.models.execution import Attempt, Usage, ValidationResult
 from mge.models.project import ExecutionSpec
 from mge.validation.batch import BatchValidator, Candidate, Workspace
+
+BATCH_LINGER_SECONDS = 1.0
+"""Longest a generated attempt waits for the attempts started with it before it is validated
+in a smaller batch (a third of a typical model answer; about a sandbox start-up)."""
 
 FATAL_LLM_ERRORS: tuple[type[LLMError], ...] = (LLMAuthError, RecordingMissing, LLMUnavailable)
 """LLM errors that stop the run instead of costing the atom an attempt."""
@@ -133,6 +142,7 @@ class AtomExecutorWithRetry:
         progress: ProgressCallback | None = None,
         clock: Callable[[], float] = time.monotonic,
         levels_total: int = 1,
+        batch_linger_s: float = BATCH_LINGER_SECONDS,
     ) -> None:
         self.llm = llm
         self.validator = validator
@@ -149,6 +159,7 @@ class AtomExecutorWithRetry:
         self.progress = progress
         self.clock = clock
         self.levels_total = levels_total
+        self.batch_linger_s = batch_linger_s
         self._slots = asyncio.Semaphore(self.spec.concurrency)
         self._batch_slots = asyncio.Semaphore(self.spec.parallelism)
         self._batch_counter: dict[int, int] = {}
@@ -159,54 +170,17 @@ class AtomExecutorWithRetry:
         """Generate, validate and retry ``atom_ids`` until each is validated or flagged."""
         outcome = LevelOutcome(level)
         open_ids = [a for a in atom_ids if not self.state.atoms[a].settled]
-        while open_ids and outcome.budget_stop is None:
-            open_ids = await self._round(level, open_ids, outcome)
+        if open_ids:
+            planned = await self.journal.planned_batches(level)
+            await _LevelRun(self, level, outcome, planned).run(open_ids)
         return outcome
-
-    async def _round(self, level: int, atom_ids: list[str], outcome: LevelOutcome) -> list[str]:
-        results = await asyncio.gather(
-            *(self._generate(a) for a in atom_ids), return_exceptions=True
-        )
-        generated: list[Generated] = []
-        fatal: BaseException | None = None
-        for r in results:
-            if isinstance(r, BudgetExceeded):
-                outcome.budget_stop = outcome.budget_stop or r
-            elif isinstance(r, BaseException):
-                fatal = fatal or r
-            else:
-                generated.append(r)
-                if r.plan.number > 1:
-                    outcome.retries += 1
-                if r.response is not None:
-                    outcome.llm_calls += 1
-                    outcome.cache_hits += int(r.response.from_cache)
-        again = await self._validate_and_settle(level, generated, outcome)
-        if fatal is not None:
-            raise fatal
-        return again
-
-    async def _validate_and_settle(
-        self, level: int, generated: list[Generated], outcome: LevelOutcome
-    ) -> list[str]:
-        with_code = [g for g in generated if g.code.strip()]
-        size = self.spec.batch_size
-        batches = [with_code[i : i + size] for i in range(0, len(with_code), size)]
-        no_code = [g for g in generated if not g.code.strip()]
-        again: list[str] = []
-        if no_code:
-            again += await self._settle(level, [(g, None, 0.0) for g in no_code], outcome)
-        settled = await asyncio.gather(*(self._validate_batch(level, b) for b in batches))
-        for batch_results in settled:
-            outcome.batches += 1
-            again += await self._settle(level, batch_results, outcome)
-        return list(dict.fromkeys(again))
 
     async def _validate_batch(
         self, level: int, batch: list[Generated]
     ) -> list[tuple[Generated, ValidationResult | None, float]]:
         index = self._batch_counter.get(level, 0)
         self._batch_counter[level] = index + 1
+        await self.journal.batch(level, [(g.plan.atom_id, g.plan.number) for g in batch])
         candidates = [Candidate(g.plan.atom_id, g.plan.number, g.code) for g in batch]
         async with self._batch_slots:
             start = self.clock()
@@ -351,3 +325,128 @@ class AtomExecutorWithRetry:
         code = extract_code(response.text, atom.language).strip("\n")
         error = "" if code.strip() else "the answer held no code"
         return Generated(plan, request, code, response, error, took)
+
+
+class _LevelRun:
+    """One level, streamed: generations, batches and retries overlap (see mge.execution.batching).
+
+    Every open atom's generation starts at once. Generated code waits in ``ready`` until
+    :func:`~mge.execution.batching.next_batches` puts it in a batch; a failed attempt is
+    generated again as soon as its own batch's result is stored. A budget stop starts no new
+    generation, and a fatal LLM error retires the atom that met it; what is in flight still
+    finishes, is validated and stored, then the fatal error propagates.
+    """
+
+    def __init__(
+        self,
+        executor: AtomExecutorWithRetry,
+        level: int,
+        outcome: LevelOutcome,
+        planned: Sequence[Sequence[Member]],
+    ) -> None:
+        self.ex = executor
+        self.level = level
+        self.outcome = outcome
+        self.planned = planned
+        self.ready: list[Generated] = []
+        self.ready_at: dict[Member, float] = {}
+        self.generating: dict[str, int] = {}
+        self.wave_of: dict[str, int] = {}
+        self.wave = 0
+        self.validating = 0
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.fatal: BaseException | None = None
+
+    async def run(self, atom_ids: Sequence[str]) -> None:
+        self._launch_wave(atom_ids)
+        try:
+            while True:
+                self._dispatch()
+                if not self.tasks:
+                    break
+                done, _ = await asyncio.wait(
+                    self.tasks, timeout=self._linger_left(), return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in done:
+                    self.tasks.discard(task)
+                    task.result()
+        except BaseException:
+            for task in self.tasks:
+                task.cancel()
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+            raise
+        if self.fatal is not None:
+            raise self.fatal
+
+    def _launch_wave(self, atom_ids: Sequence[str]) -> None:
+        """Start the next attempt of each of ``atom_ids``, together as one wave."""
+        self.wave += 1
+        for atom_id in atom_ids:
+            if self.outcome.budget_stop is not None:
+                return
+            self.generating[atom_id] = len(self.ex.state.atoms[atom_id].attempts) + 1
+            self.wave_of[atom_id] = self.wave
+            self.tasks.add(asyncio.create_task(self._generate(atom_id)))
+
+    def _linger_left(self) -> float | None:
+        """Seconds until the next ready attempt becomes due by the linger (None: none will)."""
+        now = self.ex.clock()
+        due = [t + self.ex.batch_linger_s - now for t in self.ready_at.values()]
+        return min((d for d in due if d > 0), default=None)
+
+    def _dispatch(self) -> None:
+        spec = self.ex.spec
+        now = self.ex.clock()
+        batches = next_batches(
+            [(g.plan.atom_id, g.plan.number) for g in self.ready],
+            self.generating,
+            self.planned,
+            spec.batch_size,
+            spec.parallelism - self.validating,
+            self.wave_of,
+            {m: now - t for m, t in self.ready_at.items()},
+            self.ex.batch_linger_s,
+        )
+        for members in batches:
+            chosen = set(members)
+            by_member = {(g.plan.atom_id, g.plan.number): g for g in self.ready}
+            batch = [by_member[m] for m in members]
+            self.ready = [g for g in self.ready if (g.plan.atom_id, g.plan.number) not in chosen]
+            for m in members:
+                self.ready_at.pop(m, None)
+            self.validating += 1
+            self.tasks.add(asyncio.create_task(self._validate(batch)))
+
+    async def _generate(self, atom_id: str) -> None:
+        try:
+            g = await self.ex._generate(atom_id)
+        except BudgetExceeded as e:
+            self.outcome.budget_stop = self.outcome.budget_stop or e
+            return
+        except FATAL_LLM_ERRORS as e:
+            self.fatal = self.fatal or e
+            return
+        finally:
+            self.generating.pop(atom_id, None)
+        if g.plan.number > 1:
+            self.outcome.retries += 1
+        if g.response is not None:
+            self.outcome.llm_calls += 1
+            self.outcome.cache_hits += int(g.response.from_cache)
+        if g.code.strip():
+            self.ready.append(g)
+            self.ready_at[(g.plan.atom_id, g.plan.number)] = self.ex.clock()
+        else:
+            await self._settle([(g, None, 0.0)])
+
+    async def _validate(self, batch: list[Generated]) -> None:
+        try:
+            results = await self.ex._validate_batch(self.level, batch)
+        finally:
+            self.validating -= 1
+        self.outcome.batches += 1
+        await self._settle(results)
+
+    async def _settle(self, items: list[tuple[Generated, ValidationResult | None, float]]) -> None:
+        again = await self.ex._settle(self.level, items, self.outcome)
+        self._launch_wave(list(dict.fromkeys(again)))

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from mge.errors import InputError
 from mge.execution.budget import Budget
 from mge.execution.executor import (
+    BATCH_LINGER_SECONDS,
     AtomExecutorWithRetry,
     Completer,
     LevelOutcome,
@@ -95,6 +96,7 @@ class DependencyAwareGenerator:
         hierarchy: HierarchicalValidator | None = None,
         progress: ProgressCallback | None = None,
         clock: Callable[[], float] = time.monotonic,
+        batch_linger_s: float = BATCH_LINGER_SECONDS,
     ) -> None:
         self.workspace = workspace
         self.spec = spec
@@ -119,6 +121,7 @@ class DependencyAwareGenerator:
             integration=integration,
             progress=progress,
             clock=clock,
+            batch_linger_s=batch_linger_s,
         )
         self._modules_checked: set[str] = set()
 

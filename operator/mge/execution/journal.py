@@ -8,7 +8,7 @@ attempts and atom states.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from mge import metrics
 from mge.errors import InputError
@@ -30,6 +30,7 @@ class StoreJournal:
         self.store = store
         self.project = project
         self.charge = charge
+        self._batches: dict[int, list[list[tuple[str, int]]]] = {}
 
     async def attempt(self, attempt: Attempt, state: AtomState, code: str | None) -> None:
         """One transaction: the attempt row, the atom's state and accepted code."""
@@ -49,6 +50,32 @@ class StoreJournal:
         """Append an L2/L3/L4 or integration result."""
         await self.store.add_validation(self.project, result)
         metrics.record_validation(int(result.level[1:]), result.passed)
+
+    async def batch(self, level: int, members: Sequence[tuple[str, int]]) -> None:
+        """Append the batch to the level's document of recorded batches."""
+        batches = await self.planned_batches(level)
+        batches.append([(a, n) for a, n in members])
+        self._batches[level] = batches
+        doc = {"batches": [[[a, n] for a, n in b] for b in batches]}
+        await self.store.put_document(self.project, batches_document(level), doc)
+
+    async def planned_batches(self, level: int) -> list[list[tuple[str, int]]]:
+        """The batches recorded for ``level`` (by this or an earlier process)."""
+        if level not in self._batches:
+            doc = await self.store.get_document(self.project, batches_document(level)) or {}
+            self._batches[level] = [
+                [(str(a), int(n)) for a, n in b] for b in doc.get("batches") or []
+            ]
+        return [list(b) for b in self._batches[level]]
+
+
+BATCHES_DOC_PREFIX = "execution-batches/"
+"""Document kinds holding each level's recorded validation batches (resuming re-forms them)."""
+
+
+def batches_document(level: int) -> str:
+    """The document kind of ``level``'s recorded batches."""
+    return f"{BATCHES_DOC_PREFIX}{level}"
 
 
 async def load_state(store: Store, project: str, atom_ids: Iterable[str]) -> ExecutionState:

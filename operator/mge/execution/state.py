@@ -8,7 +8,7 @@ happens (the store implements it; :class:`MemoryJournal` keeps them in memory).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -119,6 +119,14 @@ class Journal(Protocol):
         """Store an L2/L3/L4 or integration result."""
         ...
 
+    async def batch(self, level: int, members: Sequence[tuple[str, int]]) -> None:
+        """Record a validation batch of ``level`` (atom id, attempt) before it is validated."""
+        ...
+
+    async def planned_batches(self, level: int) -> list[list[tuple[str, int]]]:
+        """The batches recorded for ``level``, oldest first."""
+        ...
+
 
 class MemoryJournal:
     """A journal that keeps everything in memory (runs without a store, and tests)."""
@@ -127,6 +135,7 @@ class MemoryJournal:
         self.attempts: list[Attempt] = []
         self.states: dict[str, tuple[AtomState, str | None]] = {}
         self.validations: list[ValidationResult] = []
+        self.batches: dict[int, list[list[tuple[str, int]]]] = {}
 
     async def attempt(self, attempt: Attempt, state: AtomState, code: str | None) -> None:
         """Keep the attempt (replacing one with the same atom id and number) and the state."""
@@ -142,6 +151,14 @@ class MemoryJournal:
     async def validation(self, result: ValidationResult) -> None:
         """Keep the result."""
         self.validations.append(result)
+
+    async def batch(self, level: int, members: Sequence[tuple[str, int]]) -> None:
+        """Keep the batch."""
+        self.batches.setdefault(level, []).append(list(members))
+
+    async def planned_batches(self, level: int) -> list[list[tuple[str, int]]]:
+        """The batches kept for ``level``."""
+        return [list(b) for b in self.batches.get(level, [])]
 
 
 @dataclass
