@@ -36,9 +36,11 @@ COPY patterns /opt/mge/patterns
 RUN ln -s /opt/mge/patterns "$(dirname "$(/opt/mge/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')")/patterns"
 
 FROM ${BASE_IMAGE}
-RUN if ! command -v python3 >/dev/null; then \
-      apt-get update && apt-get install -y --no-install-recommends python3 ca-certificates \
-      && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /usr/share/doc/* /usr/share/man/*; fi \
+# git: the operator pushes a finished Project's codebase to spec.output.git with the git CLI.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends git ca-certificates \
+      $(command -v python3 >/dev/null || echo python3) \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /usr/share/doc/* /usr/share/man/* \
  && groupadd --system --gid 65532 mge && useradd --system --uid 65532 --gid mge --no-create-home mge
 COPY --from=build /opt/mge /opt/mge
 # HOME and the workdir under /tmp: the chart mounts the root filesystem read-only and /tmp as an

@@ -78,11 +78,11 @@ def test_the_sandbox_image_runs_the_sample_batches_isolated(images: dict[str, in
 
 def test_the_operator_image_has_its_patterns_and_runs_read_only(images: dict[str, int]) -> None:
     code = (
-        "import os, kopf, chromadb\n"
+        "import os, shutil, kopf, chromadb\n"
         "from mge.rag.patterns import default_patterns_dir, PatternLibrary\n"
         "from mge.kube.crds import render\n"
         "patterns = PatternLibrary.load(default_patterns_dir())\n"
-        "print(os.getuid(), len(list(patterns)), len(render()))\n"
+        "print(os.getuid(), len(list(patterns)), len(render()), bool(shutil.which('git')))\n"
     )
     proc = subprocess.run(
         [*RUN, "--entrypoint", "/opt/mge/bin/python", image(images, "operator"), "-c", code],
@@ -91,8 +91,9 @@ def test_the_operator_image_has_its_patterns_and_runs_read_only(images: dict[str
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
-    uid, patterns, crds = proc.stdout.split()
+    uid, patterns, crds, git = proc.stdout.split()
     assert uid == "65532" and int(patterns) > 50 and crds == "2"
+    assert git == "True", "spec.output.git needs the git CLI in the operator image"
     helped = subprocess.run(
         [*RUN, image(images, "operator"), "operator", "run", "--help"],
         capture_output=True,
