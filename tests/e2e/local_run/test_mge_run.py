@@ -30,9 +30,22 @@ def mge_run(workdir: Path, out: Path, *extra: str) -> subprocess.CompletedProces
     (the default `.mge` is relative too; sandbox paths made from it must still resolve)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MGE_")}
     return subprocess.run(
-        [*MGE, "--workdir", workdir.name, "run", str(MANIFEST), "--no-patterns", "-o", str(out),
-         *extra],
-        capture_output=True, text=True, timeout=RUN_TIMEOUT_S, env=env, cwd=workdir.parent,
+        [
+            *MGE,
+            "--workdir",
+            workdir.name,
+            "run",
+            str(MANIFEST),
+            "--no-patterns",
+            "-o",
+            str(out),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+        env=env,
+        cwd=workdir.parent,
     )
 
 
@@ -62,7 +75,10 @@ def test_run_writes_a_codebase_whose_tests_pass_and_rerun_is_free(tmp_path: Path
 
     tests = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=out, capture_output=True, text=True, timeout=120,
+        cwd=out,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"},
     )
     assert tests.returncode == 0, tests.stdout[-2000:]
@@ -81,7 +97,11 @@ def test_killed_run_resumes_without_paying_twice(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MGE_")}
     proc = subprocess.Popen(
         [*MGE, "--workdir", str(work), "run", str(MANIFEST), "--no-patterns", "-o", str(out)],
-        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env, cwd=REPO,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env=env,
+        cwd=REPO,
         start_new_session=True,
     )
     assert proc.stderr is not None

@@ -50,7 +50,6 @@ JUNIT_REPORT = ".pytest-report.xml"
 """Where :func:`run_pytest` has pytest write its JUnit report, inside the run's folder."""
 
 
-
 def plan_tasks(plan_answer: str) -> dict[str, list[str]]:
     """Task id → the files the task owns, from the recorded masterplan JSON."""
     plan = json.loads(plan_answer)
