@@ -24,6 +24,7 @@ bash hack/images/build.sh all
 
 echo "== lint"
 .venv/bin/ruff check operator tests benchmarks
+.venv/bin/ruff format --check operator tests benchmarks
 .venv/bin/mypy
 .venv/bin/lint-imports
 
