@@ -151,6 +151,7 @@ class AuditRequest:
     namespace: str
     name: str
     time: float
+    code: int = 0
 
 
 def audit_requests(lines: Iterable[str]) -> list[AuditRequest]:
@@ -178,6 +179,7 @@ def audit_requests(lines: Iterable[str]) -> list[AuditRequest]:
                 namespace=ref.get("namespace", ""),
                 name=ref.get("name", ""),
                 time=stamp.timestamp(),
+                code=int((event.get("responseStatus") or {}).get("code") or 0),
             )
         )
     return out
@@ -550,6 +552,9 @@ def summarise(
         "podsHandledByHarness": extra["handled"],
         "harnessErrors": extra["harness_errors"][:5],
         "operatorRequestsByVerbResource": dict(by_verb_resource.most_common()),
+        "operatorCreatesAlreadyExists": dict(
+            Counter(r.resource for r in operator if r.verb == "create" and r.code == 409)
+        ),
         "requestsByUser": dict(by_user.most_common()),
         "apiserverRequestTotalDiff": {
             f"{verb} {res}": c for (verb, res), c in metrics.most_common()
