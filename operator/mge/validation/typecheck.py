@@ -15,6 +15,7 @@ import os
 import re
 import sys
 import tempfile
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,26 @@ MYPY_FLAGS: tuple[str, ...] = (
 )
 """Lenient on what the skeleton cannot control (third-party stubs, empty sibling bodies),
 strict on the bodies (untyped defs are checked too)."""
+
+MYPY_CONCURRENCY = max(1, os.cpu_count() or 1)
+"""mypy runs in flight at once per process, whatever the number of checkers: each run is a
+CPU-bound process of ~80 MB, and an operator with 50 Projects in Executing started 50 at once
+(3.9 GB, and the sandbox pods starved past their deadlines; see
+benchmarks/results/operator_scale.md)."""
+
+_limits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _mypy_slots() -> asyncio.Semaphore:
+    """The process-wide limit on mypy runs, one semaphore per event loop."""
+    loop = asyncio.get_running_loop()
+    slots = _limits.get(loop)
+    if slots is None:
+        slots = _limits[loop] = asyncio.Semaphore(MYPY_CONCURRENCY)
+    return slots
+
 
 _LINE = re.compile(r"^(?P<path>[^:\n]+):(?P<line>\d+):(?:\d+:)? (?P<sev>error|note): (?P<msg>.*)$")
 
@@ -93,6 +114,10 @@ class MypyChecker:
         py_targets = [t for t in targets if t.endswith(".py")]
         if not py_targets:
             return []
+        async with _mypy_slots():  # the timeout below counts from the start of the run
+            return await self._run(files, py_targets)
+
+    async def _run(self, files: Mapping[str, str], py_targets: Sequence[str]) -> list[TypeIssue]:
         with tempfile.TemporaryDirectory(prefix="mge-mypy-") as tmp:
             root = Path(tmp)
             for rel, text in files.items():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from shop_codebase import ADD, DISCOUNT, GOOD, SUBTOTAL, TOTAL, codebase
 
 from mge.validation.typecheck import MypyChecker, TypeIssue, attribute, parse_mypy_output
@@ -54,3 +56,30 @@ async def test_real_mypy_finds_the_bad_body_only(tmp_path) -> None:  # type: ign
     assembly = cb.render_file("src/shop/pricing.py", codes)
     spans = {"src/shop/pricing.py": {owner[q]: span for q, span in assembly.spans.items()}}
     assert list(attribute(issues, spans)) == [SUBTOTAL.id]
+
+
+async def test_mypy_runs_are_limited_per_process(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Many checkers at once (one per Project in the operator) never run more than the limit."""
+    from mge.validation import typecheck
+
+    monkeypatch.setattr(typecheck, "MYPY_CONCURRENCY", 2)
+    log = tmp_path / "runs.log"
+    fake = tmp_path / "fake-python"  # stands in for `python -m mypy`: logs start/end, sleeps
+    fake.write_text(
+        f'#!/bin/sh\necho "start $(date +%s.%N)" >> {log}\nsleep 0.3\n'
+        f'echo "end $(date +%s.%N)" >> {log}\n'
+    )
+    fake.chmod(0o755)
+    checkers = [typecheck.MypyChecker(python=str(fake)) for _ in range(6)]
+    files = {"m.py": "x = 1\n"}
+    results = await asyncio.gather(*(c.check(files, ["m.py"]) for c in checkers))
+    assert results == [[]] * 6
+    running = peak = 0
+    events = sorted(
+        (float(t), 1 if kind == "start" else -1)
+        for kind, t in (line.split() for line in log.read_text().splitlines())
+    )
+    for _, step in events:
+        running += step
+        peak = max(peak, running)
+    assert len(events) == 12 and peak == 2
