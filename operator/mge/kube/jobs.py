@@ -10,14 +10,14 @@ the operator reads at most :data:`MAX_LOG_BYTES` of it.
 
 - :class:`KubeBatchValidator` is the operator's :class:`~mge.validation.batch.BatchValidator`
   (L1): static checks and the type check in the operator as locally, the batch's tests as the
-  Job of (level, batch, attempt round).
+  Job of (level, batch, highest attempt number in the batch).
 - :meth:`KubeJobRunner.suite_runner` is the TestRunner for module, integration and system
   validation (L2–L4): one Job per suite run, so no generated code runs in the operator process.
 
-Idempotence: a Job's name is deterministic — (project, generation, level, batch, attempt round)
-or ``suite`` — plus a fingerprint of the batch's content; AlreadyExists reads the Job that is
-there and a finished Job's result is read, never re-run. A restarted operator therefore creates
-no second Job for the same work.
+Idempotence: a Job's name is deterministic — (project, generation, level, batch, highest
+attempt in the batch) or ``suite`` — plus a fingerprint of the batch's content; AlreadyExists
+reads the Job that is there and a finished Job's result is read, never re-run. A restarted
+operator therefore creates no second Job for the same work.
 
 Failures of the pod itself (OOMKilled, DeadlineExceeded, Evicted, image pull errors, a missing
 or unreadable result) become failures of every atom of the batch with that reason — they feed the
@@ -374,7 +374,7 @@ class KubeBatchValidator:
     async def validate(
         self, level: int, batch_index: int, candidates: list[Candidate]
     ) -> dict[str, ValidationResult]:
-        """L1 results; the batch's tests ran in the Job for (level, batch, attempt round)."""
+        """L1 results; the batch's tests ran in the Job for (level, batch, highest attempt)."""
         attempt = max((c.attempt for c in candidates), default=1)
         tests = self.runner.test_runner(Slot(level, batch_index, attempt))
         local = LocalBatchValidator(self.workspace, tests, self.typechecker)
