@@ -880,8 +880,9 @@ NOTES: list[str] = [
     "stops at `--timeout` and reports how many reached Completed.",
     "inventory-lib-x50 in the recorded run (`atomTimeoutSeconds: 60`, as in the operator "
     "test): all 50 Projects were in Executing within 60 s and none completed. The operator "
-    "type-checks each Project's batch in a mypy subprocess with no limit across Projects: 50 "
-    "at once, 3.9 GB RSS together on 2 cores, and the harness's 4 sandbox workers got little "
+    "type-checked each Project's batch in a mypy subprocess with no limit across Projects "
+    "(since commit 78ea7b9, after this run, at most one per CPU per process): 50 at once, "
+    "3.9 GB RSS together on 2 cores, and the harness's 4 sandbox workers got little "
     "CPU (55 pods run in 517 s, against 268 in 446 s with 10 Projects). Sandbox Jobs then "
     "passed their `activeDeadlineSeconds` (60 s × atoms + slack) while their pods waited for "
     "the harness: DeadlineExceeded → a retry attempt the recordings do not have → "
