@@ -33,6 +33,7 @@ SETTLED = {"validated", "approved", "in_review"}
 def test_mge_run_with_smollm2_is_sound_whatever_the_model_says(tmp_path: Path) -> None:
     work, out = tmp_path / "state", tmp_path / "out"
     env = {k: v for k, v in os.environ.items() if not k.startswith("MGE_")}
+    env["COLUMNS"] = "240"  # rich wraps the report table at 80 columns without a terminal
     done = subprocess.run(
         [MGE, "--workdir", str(work), "run", str(MANIFEST), "--no-patterns", "-o", str(out)],
         capture_output=True, text=True, timeout=RUN_TIMEOUT_S, env=env, check=False,
