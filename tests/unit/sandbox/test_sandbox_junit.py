@@ -14,7 +14,7 @@ PY_TESTS = """
 import pytest
 def test_ok(): assert 1 + 1 == 2
 def test_bad(): assert [1, 2] == [1, 3]
-@pytest.mark.skip(reason="later")
+@pytest.mark.skip(reason="report data: a skipped case, so the parser sees one")
 def test_later(): pass
 @pytest.fixture
 def broken(): raise RuntimeError("fixture broke")
