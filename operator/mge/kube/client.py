@@ -272,19 +272,8 @@ class KubeClient:
 
     async def secret_value(self, namespace: str, name: str, key: str) -> SecretStr | None:
         """One key of a Secret, decoded, as a SecretStr (never logged); None when absent."""
-        try:
-            secret = await self._call(
-                lambda: self._core.read_namespaced_secret(name, namespace),
-                what=f"get Secret {namespace}/{name}",
-            )
-        except client.ApiException as error:
-            if error.status == NOT_FOUND:
-                return None
-            raise
-        raw = (secret.data or {}).get(key)
-        if raw is None:
-            return None
-        return SecretStr(base64.b64decode(raw).decode().strip())
+        data = await self.secret_data(namespace, name)
+        return None if data is None else data.get(key)
 
     async def secret_data(self, namespace: str, name: str) -> dict[str, SecretStr] | None:
         """Every key of a Secret, decoded, as SecretStr (never logged); None when absent."""
