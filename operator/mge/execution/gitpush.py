@@ -28,6 +28,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from mge.errors import GitPushError
+from mge.execution.gitrun import run_git
 
 GIT_TIMEOUT_SECONDS = 120.0
 """Longest a single git command (ls-remote, fetch, push) may take (seconds)."""
@@ -115,29 +116,19 @@ class _Git:
     async def run(
         self, *args: str, env: Mapping[str, str] | None = None, cwd: Path | None = None
     ) -> str:
-        proc = await asyncio.create_subprocess_exec(
+        done = await run_git(
             self.git,
-            "-c",
-            "credential.helper=",
-            "-c",
-            "commit.gpgsign=false",
-            *args,
-            cwd=str(cwd or self.repo),
+            ["-c", "credential.helper=", "-c", "commit.gpgsign=false", *args],
+            timeout_s=GIT_TIMEOUT_SECONDS,
+            cwd=cwd or self.repo,
             env={**self.env, **(env or {})},
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
         )
-        try:
-            out, err = await asyncio.wait_for(proc.communicate(), GIT_TIMEOUT_SECONDS)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
-            raise GitPushError(f"git {args[0]} timed out after {GIT_TIMEOUT_SECONDS:g} s") from None
-        if proc.returncode != 0:
-            text = scrub(err.decode(errors="replace").strip(), self.secrets)[-ERROR_LIMIT:]
+        if done.timed_out:
+            raise GitPushError(f"git {args[0]} timed out after {GIT_TIMEOUT_SECONDS:g} s")
+        if done.returncode != 0:
+            text = scrub(done.err, self.secrets)[-ERROR_LIMIT:]
             raise GitPushError(f"git {args[0]} failed: {text}", reason=_reason(text))
-        return out.decode().strip()
+        return done.out
 
 
 def _write(folder: Path, files: Mapping[str, str]) -> None:

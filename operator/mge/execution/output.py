@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from mge.errors import InputError, MGEError
+from mge.execution.gitrun import run_git
 from mge.execution.report import RunReport
 from mge.validation.codebase import Codebase
 
@@ -199,29 +200,26 @@ async def _git(folder: Path, *args: str) -> str:
     git = shutil.which("git")
     if git is None:
         raise MGEError("git is not installed: cannot commit the output (drop spec.output.git)")
-    proc = await asyncio.create_subprocess_exec(
+    done = await run_git(
         git,
-        "-C",
-        str(folder),
-        "-c",
-        f"user.name={GIT_AUTHOR[0]}",
-        "-c",
-        f"user.email={GIT_AUTHOR[1]}",
-        "-c",
-        "commit.gpgsign=false",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        [
+            "-C",
+            str(folder),
+            "-c",
+            f"user.name={GIT_AUTHOR[0]}",
+            "-c",
+            f"user.email={GIT_AUTHOR[1]}",
+            "-c",
+            "commit.gpgsign=false",
+            *args,
+        ],
+        timeout_s=GIT_TIMEOUT_SECONDS,
     )
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), GIT_TIMEOUT_SECONDS)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise MGEError(f"git {args[0]} timed out in {folder}") from None
-    if proc.returncode != 0:
-        raise MGEError(f"git {' '.join(args)} failed in {folder}: {err.decode().strip()}")
-    return out.decode().strip()
+    if done.timed_out:
+        raise MGEError(f"git {args[0]} timed out in {folder}")
+    if done.returncode != 0:
+        raise MGEError(f"git {' '.join(args)} failed in {folder}: {done.err}")
+    return done.out
 
 
 async def commit_to_branch(folder: Path, branch: str, message: str) -> str:
