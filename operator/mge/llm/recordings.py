@@ -7,11 +7,14 @@ A recordings folder holds any number of ``*.yaml`` files of this shape (see docs
     responses:
       - key: discovery                 # LLMRequest.key
         usage: {input_tokens: 1850, output_tokens: 1400}   # optional
+        delay_seconds: 3.2             # optional: replay this long after the request
         response: |
           {... JSON or code ...}
 
 The same key listed again in the same file is the next response for that key. A key may not
-appear in two files: which file wins would depend on the order files are read. A file without
+appear in two files: which file wins would depend on the order files are read.
+``delay_seconds`` makes the replay wait that long before answering, as a model's latency would
+(benchmarks replay synthetic projects at a latency they chose; 0 by default). A file without
 ``recording: true`` is refused, so a stray YAML file is never mistaken for model answers.
 
 Everything here is pure: :func:`parse_recording` takes text, :func:`index_recordings` takes the
@@ -66,6 +69,9 @@ class _Entry(BaseModel):
     key: str = Field(min_length=1)
     response: str
     usage: _UsageFigures = Field(default_factory=_UsageFigures)
+    delay_seconds: float = Field(
+        default=0.0, ge=0.0, le=600.0, description="Optional: wait this long before answering."
+    )
     note: str | None = Field(default=None, description="Optional: why this entry exists.")
 
 
@@ -87,6 +93,7 @@ class RecordedResponse:
     text: str
     usage: Usage
     source: str
+    delay_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -126,6 +133,7 @@ def parse_recording(text: str, source: str) -> RecordingFile:
                 text=e.response,
                 usage=Usage(**e.usage.model_dump()),
                 source=source,
+                delay_seconds=e.delay_seconds,
             )
             for e in parsed.responses
         ),

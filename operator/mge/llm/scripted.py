@@ -4,13 +4,15 @@ Used offline, in tests and in examples: every answer comes from a recording file
 people (format in recordings.py and docs/llm.md). A key with no recording, or asked for more often
 than it was recorded, raises :class:`~mge.errors.RecordingMissing` naming the key and folder.
 
-Responses carry ``recorded=True`` and provider ``scripted``. Their cost is what the recorded
+An entry's ``delay_seconds`` is slept before it is returned (a latency the recording asks for;
+benchmarks use it). Responses carry ``recorded=True`` and provider ``scripted``. Their cost is what the recorded
 usage *would* cost on ``priced_as`` (by default nothing is priced), so budgets and reports can be
 exercised offline without pretending a model ran.
 """
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from mge.errors import RecordingMissing
@@ -75,6 +77,8 @@ class ScriptedProvider:
             )
         self._served[request.key] = n + 1
         entry = recorded[n]
+        if entry.delay_seconds:
+            await asyncio.sleep(entry.delay_seconds)
         cost = cost_usd(self.priced_as, entry.usage) if self.priced_as else 0.0
         return LLMResponse(
             text=entry.text,

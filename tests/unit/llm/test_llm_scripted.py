@@ -113,6 +113,7 @@ def test_recording_false_is_refused_too() -> None:
         ("responses:\n  - response: x\n", "responses.0.key"),
         ("responses:\n  - {key: p, response: x, usage: {input_tokens: -1}}\n", "input_tokens"),
         ("responses:\n  - {key: p, response: x, usage: {tokens: 3}}\n", "usage.tokens"),
+        ("responses:\n  - {key: p, response: x, delay_seconds: -1}\n", "delay_seconds"),
         ("responses: [\n", "not valid YAML"),
     ],
 )
@@ -121,6 +122,28 @@ def test_a_malformed_recording_names_the_file_and_the_field(body: str, complaint
         parse_recording(f"recording: true\nnote: {NOTE}\n{body}", "rec/x.yaml")
     assert "rec/x.yaml" in str(info.value)
     assert complaint in str(info.value)
+
+
+async def test_a_recorded_delay_is_waited_before_the_answer(
+    write_recording: WriteRecording, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = write_recording(
+        [
+            {"key": "atom/a/attempt-1", "delay_seconds": 2.5, "response": "x"},
+            {"key": "atom/b/attempt-1", "response": "y"},
+        ]
+    )
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr("mge.llm.scripted.asyncio.sleep", sleep)
+    provider = ScriptedProvider(folder)
+    assert (await provider.complete(req("atom/a/attempt-1"))).recorded
+    assert slept == [2.5]
+    await provider.complete(req("atom/b/attempt-1"))
+    assert slept == [2.5], "an entry without delay_seconds answers at once"
 
 
 async def test_loading_is_lazy(tmp_path: Path) -> None:
