@@ -5,9 +5,9 @@ people (format in recordings.py and docs/llm.md). A key with no recording, or as
 than it was recorded, raises :class:`~mge.errors.RecordingMissing` naming the key and folder.
 
 An entry's ``delay_seconds`` is slept before it is returned (a latency the recording asks for;
-benchmarks use it). Responses carry ``recorded=True`` and provider ``scripted``. Their cost is what the recorded
-usage *would* cost on ``priced_as`` (by default nothing is priced), so budgets and reports can be
-exercised offline without pretending a model ran.
+benchmarks use it). Responses carry ``recorded=True`` and provider ``scripted``. Their cost is
+what the recorded usage *would* cost on ``priced_as`` (by default nothing is priced), so budgets
+and reports can be exercised offline without pretending a model ran.
 """
 
 from __future__ import annotations
