@@ -106,15 +106,23 @@ def item_id(job_id: str) -> str:
 
 
 def split_shared(jobs: Sequence[TestJob]) -> tuple[dict[str, str], list[dict[str, str]]]:
-    """Files identical in every job (shared once) and each job's remaining files (pure)."""
+    """Files shared once and each job's own files, so that shared + own = the job's files (pure).
+
+    A path every job has is shared in its most common version (the first job's on a tie); a job
+    whose version differs carries it as its own, and the sandbox writes it over the shared one.
+    Sharing only files identical in every job would copy each module a batch touches into every
+    item (every item has its own candidate in one module and the base version of the others):
+    items × modules touched × module size, past the 1 MiB ConfigMap limit at a few hundred atoms.
+    """
     if not jobs:
         return {}, []
-    first = jobs[0].files
-    shared = {
-        path: text
-        for path, text in first.items()
-        if all(j.files.get(path) == text for j in jobs[1:])
-    }
+    shared: dict[str, str] = {}
+    for path in jobs[0].files:
+        versions = [j.files.get(path) for j in jobs]
+        if any(v is None for v in versions):
+            continue
+        texts = [v for v in versions if v is not None]
+        shared[path] = max(dict.fromkeys(texts), key=texts.count)
     own = [{p: t for p, t in j.files.items() if shared.get(p) != t} for j in jobs]
     return shared, own
 

@@ -35,8 +35,33 @@ JOB_B = TestJob(
 
 def test_split_shared_puts_identical_files_once() -> None:
     shared, own = split_shared([JOB_A, JOB_B])
-    assert shared == {"shared.py": "S\n", "t/test_m.py": "T"}
-    assert own == [{"m.py": "A = 1\n"}, {"m.py": "A = 2\n"}]
+    # m.py: two versions, one each; the first job's is shared on the tie
+    assert shared == {"m.py": "A = 1\n", "shared.py": "S\n", "t/test_m.py": "T"}
+    assert own == [{}, {"m.py": "A = 2\n"}]
+
+
+def test_split_shared_carries_only_the_files_that_differ_from_the_common_version() -> None:
+    """Each item of a batch has its candidate in its own module and the base version of the
+    other modules the batch touches: only its own module may travel with it."""
+    modules = [f"m{k}.py" for k in range(4)]
+    base = {m: f"# {m} base\n" * 50 for m in modules}
+    jobs = [
+        TestJob(f"atom-{k}", {**base, modules[k]: f"# {modules[k]} with candidate {k}\n"})
+        for k in range(4)
+    ]
+    shared, own = split_shared(jobs)
+    assert shared == base
+    assert own == [{modules[k]: f"# {modules[k]} with candidate {k}\n"} for k in range(4)]
+    for job, mine in zip(jobs, own, strict=True):
+        assert {**shared, **mine} == job.files
+
+
+def test_a_path_some_jobs_lack_is_never_shared() -> None:
+    a = TestJob("a", {"x.py": "X", "only_a.py": "A"})
+    b = TestJob("b", {"x.py": "X"})
+    shared, own = split_shared([a, b])
+    assert shared == {"x.py": "X"}
+    assert own == [{"only_a.py": "A"}, {}]
 
 
 def test_build_batch_is_a_valid_sandbox_batch_with_unique_ids() -> None:
