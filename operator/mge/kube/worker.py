@@ -50,6 +50,8 @@ class WorkerInfo:
     """What one worker is doing."""
 
     generation: int
+    key: str = ""
+    """The Project's store key (``namespace/name``)."""
     state: WorkerState = "running"
     phase: Phase = Phase.PENDING
     error: str = ""
@@ -84,7 +86,7 @@ class WorkerRegistry:
         if info is not None and info.generation == generation and info.state == "running":
             return
         self.stop(uid)
-        info = WorkerInfo(generation=generation, phase=phase)
+        info = WorkerInfo(generation=generation, key=key, phase=phase)
         self.workers[uid] = info
         info.task = asyncio.create_task(self._run(uid, key, info), name=f"mge-worker-{key}")
 

@@ -310,3 +310,33 @@ def test_inventory_lib_runs_to_completed_through_sandbox_jobs_and_reviews(
     assert {"Executing", "Integrating", "Reviewing", "Completed"} <= reasons, reasons
     keys = ledger_keys(db, key)
     assert sorted(keys) == sorted(set(keys))
+
+
+def test_status_follows_the_worker_without_waiting_for_the_timer(
+    custom: client.CustomObjectsApi,
+    pipeline: tuple[Operators, PodHarness, JobWatch],
+) -> None:
+    """With the reconcile timer at 10 minutes, only the worker's nudges (the
+    `worker.mge.dev/state` annotation waking the update handler) can move status from phase
+    to phase; inventory-lib takes about two minutes to reach Reviewing."""
+    operators, _harness, _jobs = pipeline
+    operators.env["MGE_RECONCILE_INTERVAL"] = "600"
+    ns = operators.namespace
+    proc = operators.start()
+    custom.create_namespaced_custom_object(G, V, ns, "projects", manifest())
+    seen: list[str] = []
+
+    def reviewing() -> dict[str, Any] | None:
+        assert proc.poll() is None, "the operator exited"
+        project = get(custom, ns, "projects", NAME)
+        st: dict[str, Any] = project.get("status") or {}
+        if st.get("phase") and (not seen or seen[-1] != st["phase"]):
+            seen.append(st["phase"])
+        if st.get("phase") == "Failed":
+            pytest.fail(f"the Project failed: {st.get('message')}")
+        return project if st.get("phase") in ("Reviewing", "Completed") else None
+
+    project = wait_for("Reviewing before the first timer tick", reviewing, timeout=400)
+    assert "Executing" in seen, seen
+    state = project["metadata"]["annotations"]["worker.mge.dev/state"]
+    assert state.startswith("g1 Reviewing"), state

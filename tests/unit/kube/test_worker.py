@@ -82,3 +82,21 @@ async def test_new_generation_replaces_and_start_is_idempotent() -> None:
     await settle(reg, "u")
     assert calls == [1, 2]
     await reg.stop_all()
+
+
+async def test_the_nudge_names_the_worker_phase_outside_kopfs_annotation_prefix() -> None:
+    from mge.kube.handlers import WORKER_ANNOTATION, nudge_patch
+
+    async def runner(key: str, generation: int, phase: Phase) -> Phase:
+        return next_phase(phase)
+
+    reg = WorkerRegistry(runner=runner)
+    reg.start("u1", "ns/p", 3, Phase.EXECUTING)
+    await settle(reg, "u1")
+    info = reg.state("u1", 3)
+    assert info is not None and info.key == "ns/p"
+    patch = nudge_patch(info)
+    assert patch == {"metadata": {"annotations": {WORKER_ANNOTATION: "g3 Reviewing finished"}}}
+    # kopf leaves annotations under its own storage prefix (mge.dev/) out of the diff that
+    # wakes update handlers; the nudge must not live there or it would wake nothing.
+    assert not WORKER_ANNOTATION.startswith("mge.dev/")
