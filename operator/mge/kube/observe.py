@@ -55,12 +55,17 @@ async def observe(
     usage = await store.usage_totals(key) if stored else None
     reviews = await kube.list("AtomReview", namespace, f"{LABEL_PROJECT}={name}")
     pending = sum(1 for r in reviews if not is_decided(r.get("status")))
+    summary = stored.summary if stored else {}
+    level = int(summary.get("level", 0))
+    if stored_phase == Phase.EXECUTING:  # the summary is written when the phase ends
+        open_level = await store.open_level(key)
+        level = int(summary.get("levels", 0)) if open_level is None else open_level
     progress = Progress(
         atoms_total=sum(counts.values()),
         atoms_done=_count(counts, "validated", "approved"),
         atoms_failed=_count(counts, "failed", "flagged"),
-        level=int((stored.summary if stored else {}).get("level", 0)),
-        levels=int((stored.summary if stored else {}).get("levels", 0)),
+        level=level,
+        levels=int(summary.get("levels", 0)),
     )
     cost = Cost(
         usd=f"{spent:.2f}",

@@ -239,6 +239,20 @@ class AtomsRepo(StoreCore):
                 counts[AtomState(state)] = int(n)
         return counts
 
+    async def open_level(self, key: str) -> int | None:
+        """The lowest graph level that still has an atom to settle (pending or generating),
+        i.e. how many levels are done while execution runs; None when no atom is open."""
+        async with self._read(f"finding the open level of project {key!r}") as conn:
+            result = await conn.execute(
+                sa.select(sa.func.min(atoms.c.level)).where(
+                    atoms.c.project == key,
+                    atoms.c.state.in_([AtomState.PENDING.value, AtomState.GENERATING.value]),
+                    atoms.c.level.is_not(None),
+                )
+            )
+            value = result.scalar()
+        return None if value is None else int(value)
+
     # ---------------------------------------------------------------- edges
 
     async def save_edges(self, key: str, edge_list: Sequence[Edge]) -> None:

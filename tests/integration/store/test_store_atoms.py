@@ -70,6 +70,20 @@ async def test_state_code_confidence_and_report_are_kept(project: Store) -> None
     assert sum(counts.values()) == 1
 
 
+async def test_open_level_is_the_lowest_level_with_an_atom_to_settle(project: Store) -> None:
+    a, b, c, d = unit("a"), unit("b"), unit("c"), unit("d")
+    await project.save_atoms(KEY, [a, b, c, d], {a.id: 0, b.id: 1, c.id: 1, d.id: 2})
+    assert await project.open_level(KEY) == 0
+    await project.set_atom_state(KEY, a.id, AtomState.VALIDATED, code="x = 1\n")
+    await project.set_atom_state(KEY, b.id, AtomState.FAILED)
+    await project.set_atom_state(KEY, c.id, AtomState.GENERATING)
+    assert await project.open_level(KEY) == 1
+    await project.set_atom_state(KEY, c.id, AtomState.IN_REVIEW)
+    assert await project.open_level(KEY) == 2
+    await project.set_atom_state(KEY, d.id, AtomState.VALIDATED, code="y = 2\n")
+    assert await project.open_level(KEY) is None
+
+
 async def test_changes_to_unknown_atoms_are_errors(project: Store) -> None:
     with pytest.raises(StoreError, match="atom 'ghost'"):
         await project.set_atom_state(KEY, "ghost", AtomState.FAILED)
