@@ -450,6 +450,7 @@ class Results:
 def render_markdown(res: Results) -> str:
     """benchmarks/results/makespan.md."""
     m, w = res.meta["machine"], res.meta["world"]
+    default_command = ".venv/bin/python benchmarks/makespan.py"
     rows = [
         "| atoms | time scale | levels | widest level | attempts | 429/529 calls | batches "
         "| makespan (sim s) | lower bound (sim s) | ratio | target | wall s |",
@@ -479,7 +480,7 @@ def render_markdown(res: Results) -> str:
         "",
         f"Recorded {m['date']} on {m['cpus']} CPUs ({m['machine']}, kernel {m['kernel']}, "
         f"Python {m['python']}), shared with other work (1-minute load {m['loadAverage1m']} "
-        "at the start). Produced by `.venv/bin/python benchmarks/makespan.py`.",
+        f"at the start). Produced by `{res.meta.get('command', default_command)}`.",
         "",
         "Real DependencyAwareGenerator + LLMClient (concurrency "
         f"{w['concurrency']}, {w['requestsPerMinute']} requests/min, scaled) + SQLite store "
@@ -582,6 +583,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     args = parser.parse_args()
     res = asyncio.run(main_async(args.sizes, args.scales, args.seed))
+    res.meta["command"] = " ".join([".venv/bin/python benchmarks/makespan.py", *sys.argv[1:]])
     RESULTS.mkdir(parents=True, exist_ok=True)
     payload = {"meta": res.meta, "runs": res.runs}
     (RESULTS / "makespan.json").write_text(json.dumps(payload, indent=2) + "\n")

@@ -1,0 +1,477 @@
+"""Makespan through the operator vs the critical path (issue 8, measurement 1, operator part).
+
+The synthetic project of ``benchmarks/makespan.py`` (N atoms: wide fan-out utilities, layered
+services, deep chains), written as a Project with recordings by
+``benchmarks/synthetic_project.py``: every atom answer waits its ``delay_seconds`` (lognormal
+around 3 s plus the retry-after of a 429 / back-off of a 529 the call meets, drawn by the same
+model as the local benchmark) and a seeded tenth of first attempts is wrong, so it is retried
+with the error fed back. The Project goes through ``mge operator run`` on the test control plane
+(real etcd, kube-apiserver, controller manager and scheduler; kwok as the node; the pod harness
+runs each sandbox pod with the real sandbox entry point), as in ``benchmarks/operator_scale.py``.
+
+Nothing is time-scaled: simulated seconds are seconds.
+
+Makespan = the time the Project spends in phase ``Executing`` (status polled every 0.5 s).
+
+Lower bound = Σ over graph levels of the max over the level's atoms of Σ over the atom's attempts
+of (its recorded delay + the run time of the sandbox pod that validated that attempt), with the
+attempts the operator actually made (from its store) and the pod run times measured around the
+harness's call of the sandbox entry point. Left out of the bound, so counted as overhead: the
+operator's in-process checks (parse, signature, mypy), Job and pod creation, scheduling, the
+Job polls, the integration Jobs (module tests) the executor runs between levels, and the store.
+The bound is therefore on the low side and the ratio on the high side.
+
+    .venv/bin/python benchmarks/operator_makespan.py                  # 800 atoms
+    .venv/bin/python benchmarks/operator_makespan.py --atoms 100      # a quick look
+
+Needs the control-plane binaries (docs/control-plane.md). Results:
+benchmarks/results/operator_makespan.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+RESULTS = HERE / "results"
+sys.path.insert(0, str(HERE))
+
+import operator_scale as scale  # noqa: E402  (sibling scripts, not a package)
+from synthetic_project import write_project  # noqa: E402
+
+G, V = scale.G, scale.V
+TARGET_RATIO = 1.25
+NAME = "synthetic"
+NAMESPACE = "bench-makespan"
+REQUESTS_PER_MINUTE = 4000
+"""The local benchmark's client-side rate limit (MGE_LLM_REQUESTS_PER_MINUTE)."""
+ATOM_TIMEOUT_SECONDS = 120
+
+
+# ------------------------------------------------------------------------------- pure parts
+
+
+@dataclass(frozen=True)
+class PodRun:
+    """One sandbox pod the harness ran: its Job, the atom ids of its batch, its run time."""
+
+    job: str
+    atoms: tuple[str, ...]
+    seconds: float
+    started: float
+    tests: tuple[str, ...] = ()
+
+
+def batch_tests(config_map_data: Mapping[str, str]) -> tuple[str, ...]:
+    """Names of the test functions the sandbox batch in a Job's ConfigMap runs.
+
+    The shipped batch numbers its items (``i0``, ``i1``…: the Job name must not depend on atom
+    ids), so atoms are recognised by their tests: an L1 item runs the atom's own tests only.
+    """
+    names: list[str] = []
+    for text in config_map_data.values():
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            continue
+        if isinstance(doc, dict) and isinstance(doc.get("items"), list):
+            for item in doc["items"]:
+                names += _TEST_NAME.findall(json.dumps(item.get("command") or []))
+    return tuple(names)
+
+
+_TEST_NAME = re.compile(r"::(test_[A-Za-z0-9_]+)")
+
+
+def lower_bound(
+    level_of: Mapping[str, int],
+    attempts: Mapping[str, int],
+    delay: Callable[[str, int], float],
+    pods: Sequence[PodRun],
+    l1_job: Callable[[str], bool],
+) -> tuple[float, list[float]]:
+    """Critical path in seconds (see the module docstring): per level the max over its atoms of
+    Σ attempts (delay) + Σ run times of the L1 pods whose batch held the atom."""
+    per_atom: dict[str, float] = defaultdict(float)
+    for atom, n in attempts.items():
+        per_atom[atom] += sum(delay(atom, k) for k in range(1, n + 1))
+    for pod in pods:
+        if l1_job(pod.job):
+            for atom in pod.atoms:
+                if atom in level_of:
+                    per_atom[atom] += pod.seconds
+    levels: dict[int, float] = defaultdict(float)
+    for atom, level in level_of.items():
+        levels[level] = max(levels[level], per_atom[atom])
+    per_level = [levels[k] for k in sorted(levels)]
+    return sum(per_level), per_level
+
+
+def _level_of_job(job: str) -> int | None:
+    match = re.search(r"-l(\d+)-a\d+-", job)
+    return int(match.group(1)) if match else None
+
+
+def level_breakdown(pods: Sequence[PodRun], start: float, levels: int) -> dict[str, float]:
+    """Where each level's wall time went, from the pod timeline, summed over levels (seconds):
+    ``toFirstPod`` (previous level's end → its first L1 pod starts: LLM answers, batch linger,
+    in-process checks, Job and pod start), ``l1Span`` (first L1 pod starts → last one ends:
+    batches, retries and their LLM calls, Job lifecycles) and ``integrationTail`` (last L1 pod
+    ends → the last integration Job before the next level ends)."""
+    out = {"toFirstPod": 0.0, "l1Span": 0.0, "integrationTail": 0.0}
+    previous_end = start
+    for level in range(levels):
+        l1 = [p for p in pods if _level_of_job(p.job) == level]
+        if not l1:
+            continue
+        first = min(p.started for p in l1)
+        last = max(p.started + p.seconds for p in l1)
+        following = [p.started for p in pods if _level_of_job(p.job) == level + 1]
+        next_first = min(following) if following else float("inf")
+        tail = [
+            p.started + p.seconds
+            for p in pods
+            if _level_of_job(p.job) is None and last <= p.started < next_first
+        ]
+        end = max([last, *tail])
+        out["toFirstPod"] += first - previous_end
+        out["l1Span"] += last - first
+        out["integrationTail"] += end - last
+        previous_end = end
+    return {k: round(v, 1) for k, v in out.items()}
+
+
+def phase_span(phases: Sequence[tuple[str, float]], phase: str) -> float | None:
+    """Seconds from entering ``phase`` to entering the next one (None if not both seen)."""
+    for i, (name, at) in enumerate(phases):
+        if name == phase and i + 1 < len(phases):
+            return phases[i + 1][1] - at
+    return None
+
+
+# ------------------------------------------------------------------------------- the run
+
+
+class TimedRunner:
+    """Wraps the harness's sandbox runner: times each pod's run, notes its batch's atoms."""
+
+    def __init__(self, inner: Callable[[Any], Any], api: Any) -> None:
+        from kubernetes import client
+
+        self.inner = inner
+        self.core = client.CoreV1Api(api)
+        self.runs: list[PodRun] = []
+        self.lock = threading.Lock()
+        self.t0 = time.time()
+
+    def __call__(self, pod: Any) -> Any:
+        tests: tuple[str, ...] = ()
+        for volume in pod.spec.volumes or []:
+            if volume.config_map is not None:
+                cm = self.core.read_namespaced_config_map(
+                    volume.config_map.name, pod.metadata.namespace
+                )
+                tests += batch_tests(cm.data or {})
+        job = (pod.metadata.labels or {}).get("job-name", pod.metadata.name)
+        started = time.perf_counter()
+        at = time.time() - self.t0
+        outcome = self.inner(pod)
+        seconds = time.perf_counter() - started
+        with self.lock:
+            self.runs.append(PodRun(job, (), seconds, at, tests))
+        return outcome
+
+
+def project_manifest(project_dir: Path) -> dict[str, Any]:
+    import yaml
+
+    body: dict[str, Any] = yaml.safe_load((project_dir / "project.yaml").read_text())
+    spec = body["spec"]
+    spec["llm"]["recordings"] = f"{project_dir.name}/recordings"
+    spec["output"] = {}
+    spec["execution"]["atomTimeoutSeconds"] = ATOM_TIMEOUT_SECONDS
+    spec["review"] = {"policy": "autoApprove", "autoApproveAfterSeconds": 0}
+    return body
+
+
+def store_figures(db: Path) -> tuple[dict[str, int], dict[str, int]]:
+    """(atom id → graph level, atom id → attempts made) from the operator's SQLite store."""
+    with sqlite3.connect(db) as conn:
+        levels = {a: int(lv) for a, lv in conn.execute("SELECT id, level FROM atoms")}
+        attempts = dict(
+            conn.execute("SELECT atom_id, COUNT(*) FROM attempts GROUP BY atom_id").fetchall()
+        )
+    return levels, {a: int(n) for a, n in attempts.items()}
+
+
+def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    from kubernetes import client
+    from tests.integration.controlplane import find_binaries
+    from tests.integration.kube.helpers import RESTRICTED, sandbox_entry_point
+
+    from mge.kube.rbac import OPERATOR_CLUSTER_RULES
+
+    root = tmp / "projects"
+    summary = write_project(root / NAME, args.atoms, args.seed, NAME)
+    delays: dict[str, float] = summary["delays"]
+    print(
+        f"synthetic project: {summary['atoms']} atoms, {summary['modules']} modules, "
+        f"{summary['levels']} levels, {summary['wrongFirstAttempts']} wrong first attempts",
+        flush=True,
+    )
+    work = tmp / "operator"
+    work.mkdir()
+    env = {
+        **os.environ,
+        "MGE_RECORDINGS_ROOT": str(root),
+        "MGE_DATABASE_URL": f"sqlite:///{work / 'operator.db'}",
+        "MGE_WORKDIR": str(work / "work"),
+        "MGE_LLM_REQUESTS_PER_MINUTE": str(args.requests_per_minute),
+        "MGE_JOB_POLL_MAX_SECONDS": str(args.job_poll_max),
+    }
+    phases: list[tuple[str, float]] = []
+    final: dict[str, Any] = {}
+    with scale._control_plane_class()(find_binaries()) as cp:
+        print(f"control plane up in {cp.startup_seconds:.1f} s", flush=True)
+        scale.install_crds(cp.kubeconfig)
+        env["KUBECONFIG"] = str(
+            cp.kubeconfig_for_service_account(
+                scale.OPERATOR_NAMESPACE,
+                scale.OPERATOR_SA,
+                OPERATOR_CLUSTER_RULES,
+                cluster_wide=True,
+            )
+        )
+        cp.create_namespace(NAMESPACE, RESTRICTED)
+        load_start = os.getloadavg()[0]
+        with cp.connect() as api:
+            timed = TimedRunner(sandbox_entry_point(api), api)
+            with (
+                cp.harness(timed, namespace=NAMESPACE, workers=args.harness_workers) as harness,
+                scale.operator_process(env, NAMESPACE, work / "operator.log") as proc,
+            ):
+                custom = client.CustomObjectsApi(api)
+                started = time.time()
+                timed.t0 = started
+                custom.create_namespaced_custom_object(
+                    G, V, NAMESPACE, "projects", project_manifest(root / NAME)
+                )
+                deadline = time.monotonic() + args.timeout
+                last_report = 0.0
+                while time.monotonic() < deadline and proc.poll() is None:
+                    item = custom.get_namespaced_custom_object(G, V, NAMESPACE, "projects", NAME)
+                    status = item.get("status") or {}
+                    now = time.time() - started
+                    phase = status.get("phase")
+                    if phase and (not phases or phases[-1][0] != phase):
+                        phases.append((phase, now))
+                        print(f"   {now:7.1f} s  phase {phase}", flush=True)
+                    final = status
+                    if phase in scale.FINAL_PHASES:
+                        break
+                    if now - last_report > 30:
+                        last_report = now
+                        print(f"   {now:7.1f} s  {status.get('progress', {})}", flush=True)
+                    time.sleep(0.5)
+                wall = time.time() - started
+                harness_errors = list(harness.errors)
+        load_end = os.getloadavg()[0]
+    level_of, attempts = store_figures(work / "operator.db")
+    atom_of_test = {f"test_f_{short}": aid for short, aid in summary["atomIds"].items()}
+    pods = [
+        PodRun(
+            p.job,
+            tuple(dict.fromkeys(atom_of_test[t] for t in p.tests if t in atom_of_test)),
+            p.seconds,
+            p.started,
+            p.tests,
+        )
+        for p in timed.runs
+    ]
+
+    def delay(atom: str, k: int) -> float:
+        return delays.get(f"atom/{atom}/attempt-{k}", 0.0)
+
+    def l1_job(job: str) -> bool:
+        return "-suite-" not in job
+
+    bound, per_level = lower_bound(level_of, attempts, delay, pods, l1_job)
+    executing = phase_span(phases, "Executing")
+    l1_pods = [p for p in pods if l1_job(p.job) and set(p.atoms) <= set(level_of)]
+    other_pods = [p for p in pods if p not in l1_pods]
+    start = dict(phases).get("Executing")
+    last_l1 = max((p.started + p.seconds for p in l1_pods), default=None)
+    executor = last_l1 - start if last_l1 is not None and start is not None else None
+    return {
+        "atoms": args.atoms,
+        "modules": summary["modules"],
+        "levels": summary["levels"],
+        "wrongFirstAttempts": summary["wrongFirstAttempts"],
+        "phase": final.get("phase"),
+        "phases": [(p, round(t, 1)) for p, t in phases],
+        "executingSeconds": round(executing, 1) if executing is not None else None,
+        "lowerBoundSeconds": round(bound, 1),
+        "ratio": round(executing / bound, 3) if executing and bound else None,
+        "executorSeconds": round(executor, 1) if executor is not None else None,
+        "breakdownSeconds": level_breakdown(pods, start or 0.0, len(per_level)),
+        "executorRatio": round(executor / bound, 3) if executor and bound else None,
+        "perLevelBoundSeconds": [round(x, 2) for x in per_level],
+        "attempts": sum(attempts.values()),
+        "atomsInStore": len(level_of),
+        "llmDelaySecondsTotal": round(
+            sum(delay(a, k) for a, n in attempts.items() for k in range(1, n + 1)), 1
+        ),
+        "l1Pods": len(l1_pods),
+        "l1PodSecondsMedian": _median([p.seconds for p in l1_pods]),
+        "l1PodSecondsTotal": round(sum(p.seconds for p in l1_pods), 1),
+        "otherPods": len(other_pods),
+        "otherPodSecondsTotal": round(sum(p.seconds for p in other_pods), 1),
+        "wallSeconds": round(wall, 1),
+        "harnessErrors": harness_errors[:5],
+        "load": [round(load_start, 2), round(load_end, 2)],
+        "finalStatus": {k: final.get(k) for k in ("phase", "progress", "conditions") if k in final},
+        "pods": [
+            {
+                "job": p.job,
+                "atoms": len(p.atoms),
+                "tests": len(p.tests),
+                "seconds": round(p.seconds, 3),
+                "at": round(p.started, 1),
+            }
+            for p in pods
+        ],
+    }
+
+
+def _median(values: list[float]) -> float | None:
+    if not values:
+        return None
+    s = sorted(values)
+    mid = len(s) // 2
+    return round(s[mid] if len(s) % 2 else (s[mid - 1] + s[mid]) / 2, 3)
+
+
+def write_markdown(result: dict[str, Any], path: Path) -> None:
+    m = result["machine"]
+    rows = []
+    for r in result["runs"]:
+        verdict = (
+            "—"
+            if r["ratio"] is None
+            else ("meets" if r["ratio"] <= TARGET_RATIO else "MISSES") + f" ≤ {TARGET_RATIO}"
+        )
+        b = r.get("breakdownSeconds", {})
+        rows.append(
+            f"| {r['atoms']} | {r['settings']['jobPollMaxSeconds']} | {r['levels']} | "
+            f"{r['attempts']} | {r['l1Pods']} | {r['l1PodSecondsMedian']} | {r['otherPods']} | "
+            f"{r['executingSeconds']} | {r['lowerBoundSeconds']} | **{r['ratio']}** | {verdict} | "
+            f"{b.get('toFirstPod')} / {b.get('l1Span')} / {b.get('integrationTail')} | "
+            f"{r['phase']} |"
+        )
+    lines = [
+        "# Makespan vs critical path (through the operator)",
+        "",
+        f"Recorded {result['recorded']} on {m['cpus']} CPUs ({m['arch']}, kernel {m['kernel']}, "
+        f"Python {m['python']}), shared with other work (1-minute load {m['loadAverage1mAtStart']} "
+        "at the start). Commands: " + "; ".join(f"`{r['command']}`" for r in result["runs"]) + ".",
+        "",
+        "Synthetic project of `benchmarks/makespan.py`'s shapes written as a Project with "
+        "recordings (`benchmarks/synthetic_project.py`): each atom answer waits its recorded "
+        "`delay_seconds` (lognormal, median 3 s, σ 0.4, plus 429/529 retry delays), a seeded "
+        "tenth of first attempts is wrong. `mge operator run` on the test control plane (real "
+        "apiserver, etcd, controller manager, scheduler; kwok node; the pod harness runs each "
+        "sandbox pod with the real sandbox entry point, 4 at once), concurrency 100, "
+        "batchSize 20, parallelism 4, `MGE_LLM_REQUESTS_PER_MINUTE=4000`. Real seconds, no "
+        "time scale.",
+        "",
+        "Makespan = time in phase `Executing` (status polled every 0.5 s; phase changes reach "
+        "status at once since the worker annotates the Project). Lower bound = Σ over levels "
+        "of the max over the level's atoms of Σ over its attempts of (recorded delay + run time "
+        "of the sandbox pod that validated it). Not in the bound (counted as overhead): "
+        "in-process checks (parse, signature, mypy), batch linger, Job/pod creation and "
+        "scheduling, Job polls, progressive-integration Jobs (module tests), store writes.",
+        "",
+        "| atoms | Job poll max s | levels | attempts | L1 pods | median L1 pod s | other pods "
+        "| makespan s | lower bound s | ratio | target | to first pod / L1 span / integration "
+        "tail s | final phase |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
+        *rows,
+        "",
+    ]
+    lines += [f"- {n}" for n in NOTES]
+    path.write_text("\n".join(lines).rstrip() + "\n")
+
+
+NOTES: list[str] = []
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--atoms", type=int, default=800)
+    parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds")
+    parser.add_argument("--harness-workers", type=int, default=4)
+    parser.add_argument("--requests-per-minute", type=int, default=REQUESTS_PER_MINUTE)
+    parser.add_argument(
+        "--job-poll-max", type=float, default=5.0, help="MGE_JOB_POLL_MAX_SECONDS (the default)"
+    )
+    parser.add_argument("--out", default="operator_makespan")
+    parser.add_argument("--append", action="store_true", help="add this run to the recorded ones")
+    parser.add_argument(
+        "--render", action="store_true", help="only rewrite the markdown from the JSON"
+    )
+    parser.add_argument(
+        "--keep", type=Path, help="keep the project, operator log and store in this folder"
+    )
+    args = parser.parse_args()
+    path = RESULTS / f"{args.out}.json"
+    if args.render:
+        write_markdown(json.loads(path.read_text()), RESULTS / f"{args.out}.md")
+        return
+    os.environ.setdefault("PYTHONPATH", str(REPO / "operator"))
+    sys.path.insert(0, str(REPO / "operator"))
+    sys.path.insert(0, str(REPO))
+    info = scale.machine()
+    recorded = datetime.now(UTC).isoformat(timespec="seconds")
+    if args.keep:
+        args.keep.mkdir(parents=True)
+        result_run = run(args, args.keep)
+    else:
+        with tempfile.TemporaryDirectory(prefix="mge-operator-makespan-") as tmp:
+            result_run = run(args, Path(tmp))
+    argv = " ".join(sys.argv[1:])
+    result_run["command"] = f".venv/bin/python benchmarks/operator_makespan.py {argv}".strip()
+    result_run["recorded"] = recorded
+    result_run["loadAverage1mAtStart"] = info["loadAverage1mAtStart"]
+    result_run["settings"] = {
+        "harnessWorkers": args.harness_workers,
+        "requestsPerMinute": args.requests_per_minute,
+        "jobPollMaxSeconds": args.job_poll_max,
+        "atomTimeoutSeconds": ATOM_TIMEOUT_SECONDS,
+        "seed": args.seed,
+    }
+    earlier = json.loads(path.read_text())["runs"] if args.append and path.exists() else []
+    result = {"recorded": recorded, "machine": info, "runs": [*earlier, result_run]}
+    RESULTS.mkdir(exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    write_markdown(result, RESULTS / f"{args.out}.md")
+    print(json.dumps({k: v for k, v in result_run.items() if not isinstance(v, (list, dict))}))
+
+
+if __name__ == "__main__":
+    main()
