@@ -371,6 +371,8 @@ def run_scenario(
     label = f"{example}-x{copies}" + ("" if batch_size == 50 else f"-batch{batch_size}")
     if args.atom_timeout != 60:
         label += f"-atomtimeout{args.atom_timeout}"
+    if args.tag:
+        label += f"-{args.tag}"
     namespace = f"bench-{label}"
     print(f"== {label}: {copies} Project(s) of examples/{example}", flush=True)
     cp.create_namespace(namespace, RESTRICTED)
@@ -763,6 +765,7 @@ def main() -> None:
         "--append", action="store_true", help="add the scenarios to the existing results"
     )
     parser.add_argument("--poll", type=float, default=2.0, help="seconds between status looks")
+    parser.add_argument("--tag", default="", help="appended to the scenario labels")
     parser.add_argument("--out", default="operator_scale")
     parser.add_argument(
         "--render", action="store_true", help="only rewrite the markdown from the JSON"
