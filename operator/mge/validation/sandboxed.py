@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from itertools import count
 
@@ -121,8 +122,8 @@ def split_shared(jobs: Sequence[TestJob]) -> tuple[dict[str, str], list[dict[str
         versions = [j.files.get(path) for j in jobs]
         if any(v is None for v in versions):
             continue
-        texts = [v for v in versions if v is not None]
-        shared[path] = max(dict.fromkeys(texts), key=texts.count)
+        # most_common keeps first-seen order among equal counts: the first job's on a tie
+        shared[path] = Counter(v for v in versions if v is not None).most_common(1)[0][0]
     own = [{p: t for p, t in j.files.items() if shared.get(p) != t} for j in jobs]
     return shared, own
 
