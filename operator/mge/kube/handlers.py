@@ -7,7 +7,6 @@ with ``mge operator run`` arguments).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from collections import Counter
@@ -23,12 +22,13 @@ from mge.kube.apply import Collaborators, apply
 from mge.kube.client import KubeClient, load_api_client
 from mge.kube.decide import decide, record_push
 from mge.kube.decisions import carry_out
+from mge.kube.nudge import nudge_soon
 from mge.kube.observe import observe, project_key
 from mge.kube.resources import AtomReviewSpec, AtomReviewStatus, ProjectStatus
 from mge.kube.reviews import decide_review, decided_by, settle
 from mge.kube.settings import OperatorSettings, configure_kopf
 from mge.kube.stages import StageRunner
-from mge.kube.worker import WorkerInfo, WorkerRegistry
+from mge.kube.worker import WorkerRegistry
 from mge.logs import log_context
 from mge.models.project import API_GROUP, API_VERSION, ProjectSpec
 from mge.store import Store
@@ -69,40 +69,8 @@ async def startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
     store = await Store.open(SETTINGS.database_url)
     kube = KubeClient(load_api_client(os.environ.get("KUBECONFIG")))
     stages = StageRunner(store, SETTINGS, kube=kube)
-    workers = WorkerRegistry(runner=stages, on_change=lambda uid: _nudge_soon(kube, workers, uid))
+    workers = WorkerRegistry(runner=stages, on_change=lambda uid: nudge_soon(kube, workers, uid))
     memo.mge = Collaborators(store=store, kube=kube, workers=workers, stages=stages)
-
-
-WORKER_ANNOTATION = f"worker.{API_GROUP}/state"
-"""Annotation the operator sets on a Project when its worker moves on (phase, state): the
-change wakes the update handler, so status follows the worker at once instead of at the next
-timer tick (``MGE_RECONCILE_INTERVAL``). Not under ``mge.dev/``: kopf keeps its own marks there
-and leaves every ``mge.dev/`` annotation out of the diff that triggers update handlers."""
-
-_NUDGES: set[asyncio.Task[None]] = set()
-
-
-def nudge_patch(info: WorkerInfo) -> dict[str, Any]:
-    """The metadata patch that tells the Project's reconcile the worker moved on (pure)."""
-    value = f"g{info.generation} {info.phase.value} {info.state}"
-    return {"metadata": {"annotations": {WORKER_ANNOTATION: value}}}
-
-
-def _nudge_soon(kube: KubeClient, workers: WorkerRegistry, uid: str) -> None:
-    info = workers.workers.get(uid)
-    if info is None or not info.key:
-        return
-    task = asyncio.get_running_loop().create_task(_nudge(kube, info.key, nudge_patch(info)))
-    _NUDGES.add(task)
-    task.add_done_callback(_NUDGES.discard)
-
-
-async def _nudge(kube: KubeClient, key: str, patch: dict[str, Any]) -> None:
-    namespace, _, name = key.partition("/")
-    try:
-        await kube.patch("Project", namespace, name, patch)
-    except MGEError as e:  # a lost nudge only delays status until the next timer tick
-        log.info("%s: could not annotate the Project after a worker change (%s)", key, e)
 
 
 @kopf.on.cleanup()

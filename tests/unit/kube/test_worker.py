@@ -85,7 +85,7 @@ async def test_new_generation_replaces_and_start_is_idempotent() -> None:
 
 
 async def test_the_nudge_names_the_worker_phase_outside_kopfs_annotation_prefix() -> None:
-    from mge.kube.handlers import WORKER_ANNOTATION, nudge_patch
+    from mge.kube.nudge import WORKER_ANNOTATION, nudge_patch
 
     async def runner(key: str, generation: int, phase: Phase) -> Phase:
         return next_phase(phase)
