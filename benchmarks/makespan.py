@@ -188,6 +188,26 @@ class CallRecord:
     errors: list[str]
 
 
+def draw_call(seed: int, key: str) -> CallRecord:
+    """Latency and retry delays (simulated s) of the model call with logical key ``key``."""
+    rng = _rng(seed, "llm", key)
+    latency = rng.lognormvariate(math.log(LATENCY_MEDIAN_S), LATENCY_SIGMA)
+    penalty, errors = 0.0, []
+    if rng.random() < P_429:
+        penalty += rng.uniform(*RETRY_AFTER_S)
+        errors.append("429")
+    if rng.random() < P_529:
+        penalty += rng.uniform(*BACKOFF_529_S)
+        errors.append("529")
+    return CallRecord(latency, penalty, errors)
+
+
+def fails_validation(seed: int, atom_id: str, attempt: int) -> bool:
+    """Whether this attempt's code fails validation (seeded; later attempts at a third)."""
+    p_fail = P_FIRST_ATTEMPT_FAILS / (1 if attempt == 1 else 3)
+    return _rng(seed, "valid", atom_id, attempt).random() < p_fail
+
+
 class SimulatedModel:
     """A Provider whose answers are correct code after a lognormal latency (see module doc)."""
 
@@ -202,16 +222,7 @@ class SimulatedModel:
 
     def draw(self, key: str) -> CallRecord:
         """Latency and retry delays of the call with logical key ``key`` (pure in the key)."""
-        rng = _rng(self.seed, "llm", key)
-        latency = rng.lognormvariate(math.log(LATENCY_MEDIAN_S), LATENCY_SIGMA)
-        penalty, errors = 0.0, []
-        if rng.random() < P_429:
-            penalty += rng.uniform(*RETRY_AFTER_S)
-            errors.append("429")
-        if rng.random() < P_529:
-            penalty += rng.uniform(*BACKOFF_529_S)
-            errors.append("529")
-        return CallRecord(latency, penalty, errors)
+        return draw_call(self.seed, key)
 
     async def complete(self, request: LLMRequest) -> LLMResponse:
         """Sleep the scaled latency (+ retry delays), answer with a valid body."""
@@ -270,8 +281,7 @@ class SimulatedSandbox:
         self.batches.append(BatchRecord(level, batch_index, members, seconds, started, ended))
         results = {}
         for c in candidates:
-            p_fail = P_FIRST_ATTEMPT_FAILS / (1 if c.attempt == 1 else 3)
-            ok = _rng(self.seed, "valid", c.atom_id, c.attempt).random() >= p_fail
+            ok = not fails_validation(self.seed, c.atom_id, c.attempt)
             check = CheckResult(name="tests", passed=ok, detail="" if ok else "assert 2 == 3")
             results[c.atom_id] = ValidationResult(
                 level="L1", subject=c.atom_id, passed=ok, checks=[check]

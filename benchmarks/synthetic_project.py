@@ -42,9 +42,8 @@ from makespan import (
     DEFAULT_SEED,
     INPUT_TOKENS,
     OUTPUT_TOKENS,
-    P_FIRST_ATTEMPT_FAILS,
-    SimulatedModel,
-    _rng,
+    draw_call,
+    fails_validation,
     synthetic_dependencies,
 )
 
@@ -253,11 +252,9 @@ def write_project(out: Path, n: int, seed: int, name: str) -> dict[str, Any]:
     """Write ``out/project.yaml`` and ``out/recordings/``; a summary of what was written."""
     deps = synthetic_dependencies(n, seed)
     atoms = layout(deps)
-    by_short = atoms
     modules: dict[int, list[SyntheticAtom]] = {}
     for a in atoms.values():
         modules.setdefault(a.module, []).append(a)
-    model = SimulatedModel(None, 1.0, seed)  # type: ignore[arg-type]  # only draw() is used
     rec = out / "recordings"
     rec.mkdir(parents=True, exist_ok=True)
     usage = {"input_tokens": INPUT_TOKENS, "output_tokens": OUTPUT_TOKENS}
@@ -278,14 +275,14 @@ def write_project(out: Path, n: int, seed: int, name: str) -> dict[str, Any]:
                 {
                     "key": "plan",
                     "usage": usage,
-                    "response": json.dumps(plan_document(modules, by_short), indent=1) + "\n",
+                    "response": json.dumps(plan_document(modules, atoms), indent=1) + "\n",
                 }
             ]
         )
     )
     skeletons = []
     for m, members in modules.items():
-        files = module_files(m, members, by_short)
+        files = module_files(m, members, atoms)
         if m == 0:
             files = {f"{PACKAGE}/__init__.py": '"""Synthetic benchmark package."""\n', **files}
         skeletons.append({"key": f"skeleton/T-{m + 1}", "usage": usage, "response": _block(files)})
@@ -296,9 +293,9 @@ def write_project(out: Path, n: int, seed: int, name: str) -> dict[str, Any]:
     for short, a in atoms.items():
         for attempt in (1, *EXTRA_ATTEMPTS):
             key = f"atom/{a.atom_id}/attempt-{attempt}"
-            record = model.draw(key)
+            record = draw_call(seed, key)
             delay = round(record.latency_s + record.penalty_s, 3)
-            wrong = attempt == 1 and _rng(seed, "valid", short, 1).random() < P_FIRST_ATTEMPT_FAILS
+            wrong = attempt == 1 and fails_validation(seed, short, 1)
             wrong_first += wrong
             delays[key] = delay
             code = f"```python\n{answer(a, wrong=wrong)}```\n"
