@@ -41,7 +41,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -125,6 +125,11 @@ def lower_bound(
 def _level_of_job(job: str) -> int | None:
     match = re.search(r"-l(\d+)-a\d+-", job)
     return int(match.group(1)) if match else None
+
+
+def is_l1_job(job: str) -> bool:
+    """An L1 batch Job (``…-l<level>-a<attempt>-…``), not a suite run (``…-suite-…``)."""
+    return _level_of_job(job) is not None
 
 
 def level_breakdown(pods: Sequence[PodRun], start: float, levels: int) -> dict[str, float]:
@@ -293,26 +298,18 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         load_end = os.getloadavg()[0]
     level_of, attempts = store_figures(work / "operator.db")
     atom_of_test = {f"test_f_{short}": aid for short, aid in summary["atomIds"].items()}
+    known = atom_of_test.keys()
     pods = [
-        PodRun(
-            p.job,
-            tuple(dict.fromkeys(atom_of_test[t] for t in p.tests if t in atom_of_test)),
-            p.seconds,
-            p.started,
-            p.tests,
-        )
+        replace(p, atoms=tuple(dict.fromkeys(atom_of_test[t] for t in p.tests if t in known)))
         for p in timed.runs
     ]
 
     def delay(atom: str, k: int) -> float:
         return delays.get(f"atom/{atom}/attempt-{k}", 0.0)
 
-    def l1_job(job: str) -> bool:
-        return "-suite-" not in job
-
-    bound, per_level = lower_bound(level_of, attempts, delay, pods, l1_job)
+    bound, per_level = lower_bound(level_of, attempts, delay, pods, is_l1_job)
     executing = phase_span(phases, "Executing")
-    l1_pods = [p for p in pods if l1_job(p.job) and set(p.atoms) <= set(level_of)]
+    l1_pods = [p for p in pods if is_l1_job(p.job) and set(p.atoms) <= set(level_of)]
     other_pods = [p for p in pods if p not in l1_pods]
     start = dict(phases).get("Executing")
     last_l1 = max((p.started + p.seconds for p in l1_pods), default=None)
