@@ -285,6 +285,19 @@ class AtomCgroup:
         pids = self.dirs.get("pids")
         return pids is not None and _read_counter(pids / "pids.events", "max") > 0
 
+    def peak_processes(self) -> int:
+        """The most processes/threads the group held at once (0 when the kernel cannot tell).
+
+        ``pids.peak`` exists on kernels from 6.12 on, for cgroup v1 and v2 alike.
+        """
+        pids = self.dirs.get("pids")
+        if pids is None:
+            return 0
+        try:
+            return int((pids / "pids.peak").read_text().strip() or 0)
+        except (OSError, ValueError):
+            return 0
+
     def remove(self) -> None:
         """Kill what is left and remove the group."""
         self.kill_all()

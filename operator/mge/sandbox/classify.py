@@ -1,8 +1,9 @@
 """Decide how an atom's run ended, from what the runner observed. Pure.
 
 The order of the checks is the order of certainty: what the runner itself did (output cap,
-wall-clock kill) and what the kernel counted (cgroup OOM kills, refused forks) come before
-guesses from exit codes and output text.
+wall-clock kill) and what the kernel counted (refused forks, cgroup OOM kills) come before
+guesses from exit codes and output text. Refused forks come before OOM kills: a fork bomb
+usually fills the memory limit as well, and the retry prompt must name the cause.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ PYTEST_NO_TESTS = 5
 MAX_LISTED_FAILURES = 3
 MAX_STDERR_LINES = 12
 MAX_CASE_LINES = 6
+FORK_BOMB_PROCESSES = 16
+"""An atom that held this many processes/threads at once was forking in a loop: no test runner
+needs that many on its own (pytest runs 1-2, node about 11 counting V8's and libuv's threads)."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,8 @@ class RunFacts:
     output_exceeded: bool
     oom_killed: bool
     pids_limit_hit: bool
+    peak_processes: int
+    """The most processes/threads the atom held at once; 0 when unknown."""
     cases: Sequence[CaseOutcome] | None
     """Parsed report; None when there was none (or it could not be read)."""
     report_problem: str
@@ -126,13 +132,23 @@ def _limit_verdict(facts: RunFacts, lim: LimitFacts, sig: int | None) -> Verdict
     if facts.output_exceeded:
         msg = f"killed after writing more than {lim.output_bytes} bytes to stdout/stderr"
         return Verdict(AtomStatus.OUTPUT_LIMIT, None, name, msg)
-    if facts.oom_killed:
-        return Verdict(AtomStatus.OOM, None, name, f"ran out of memory ({lim.memory_mb} MiB)")
     if facts.pids_limit_hit:
+        # Before memory: a fork bomb's copies of the interpreter (pytest's above all) fill the
+        # memory limit too, but the forks the kernel refused say what the code was doing.
         msg = f"tried to run more than {lim.processes} processes/threads at once"
-        if facts.timed_out:
+        if facts.oom_killed:
+            msg += f", and together they ran out of memory ({lim.memory_mb} MiB)"
+        elif facts.timed_out:
             msg += f", and was killed at the {lim.timeout_s:g} s wall-clock limit"
         return Verdict(AtomStatus.PROCESS_LIMIT, None, name, msg)
+    if facts.oom_killed and facts.peak_processes >= FORK_BOMB_PROCESSES:
+        msg = (
+            f"started {facts.peak_processes} processes/threads at once (limit {lim.processes}), "
+            f"which together ran out of memory ({lim.memory_mb} MiB) before reaching that limit"
+        )
+        return Verdict(AtomStatus.PROCESS_LIMIT, None, name, msg)
+    if facts.oom_killed:
+        return Verdict(AtomStatus.OOM, None, name, f"ran out of memory ({lim.memory_mb} MiB)")
     if facts.timed_out:
         msg = f"killed at the {lim.timeout_s:g} s wall-clock limit"
         return Verdict(AtomStatus.TIMEOUT, None, name, msg)

@@ -323,6 +323,7 @@ def _outcome(
         output_exceeded=run.output_exceeded,
         oom_killed=cg.oom_killed() if cg is not None else False,
         pids_limit_hit=cg.pids_limit_hit() if cg is not None else False,
+        peak_processes=cg.peak_processes() if cg is not None else 0,
         cases=cases,
         report_problem=problem,
         stdout_tail=stdout,
