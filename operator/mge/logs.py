@@ -157,8 +157,9 @@ def make_handler(log_format: LogFormat, stream: TextIO | None = None) -> logging
     return handler
 
 
-QUIET_LIBRARIES = ("httpx", "httpcore", "chromadb", "urllib3", "anthropic", "openai")
-"""Libraries whose INFO lines are per-request noise; they log WARNING and up."""
+QUIET_LIBRARIES = ("httpx", "httpcore", "chromadb", "urllib3", "anthropic", "openai", "alembic")
+"""Libraries whose INFO lines are noise to a user (per request, per migration context); they log
+WARNING and up unless the level asks for DEBUG."""
 
 
 def configure_logging(
@@ -177,6 +178,9 @@ def configure_logging(
     handler = make_handler(log_format, stream)
     root.addHandler(handler)
     root.setLevel(level)
-    for name in QUIET_LIBRARIES:  # one INFO line per HTTP request drowns the story of a run
-        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    # One INFO line per HTTP request or migration context drowns the story of a run; at DEBUG
+    # the libraries speak as they like (NOTSET: they follow the root level).
+    quiet = logging.NOTSET if root.level <= logging.DEBUG else max(logging.WARNING, root.level)
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(quiet)
     return handler

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -77,3 +78,18 @@ def test_console_entry_point_masks_password_and_exits_2(tmp_path: Path) -> None:
 def test_unknown_target_revision_is_a_store_error(db_url: str) -> None:
     with pytest.raises(StoreError, match="Can't locate revision identified by 'nope'"):
         _mge("--database-url", db_url, "db", "upgrade", "--revision", "nope")
+
+
+@pytest.mark.parametrize(("level", "chatter"), [("INFO", False), ("DEBUG", True)])
+def test_migration_chatter_only_at_debug(tmp_path: Path, level: str, chatter: bool) -> None:
+    """`mge db upgrade` on a new store says what it did, not Alembic's context lines."""
+    done = subprocess.run(
+        [sys.executable, "-c", "from mge.cli import main; main()", "db", "upgrade"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={**os.environ, "MGE_WORKDIR": str(tmp_path / "wd"), "MGE_LOG_LEVEL": level},
+    )
+    assert done.returncode == 0, done.stderr
+    assert ("alembic" in done.stderr + done.stdout) is chatter, done.stderr
