@@ -2,7 +2,11 @@
 
 SQLite needs care to behave like a server database under concurrent writers:
 
-- WAL journal, so readers never block the writer and the writer never blocks readers;
+- WAL journal, so readers never block the writer and the writer never blocks readers. The
+  mode is stored in the file, so it is switched on once, when the store is created
+  (:func:`mge.store.migrate.upgrade`), not on every connect: switching is the one step for which
+  SQLite does not wait out the busy timeout (it fails at once with "database is locked" while
+  another connection holds the write lock), so it needs a lock and a retry of its own;
 - a busy timeout, so a second process (``mge review`` next to ``mge run``) waits instead of
   failing with "database is locked";
 - ``BEGIN IMMEDIATE`` for write transactions: the write lock is taken at the start, so two
@@ -42,10 +46,8 @@ READ_OPTION = "mge_read_only"
 """Execution option marking a connection that only reads (SQLite then uses a deferred BEGIN)."""
 
 _SQLITE_PRAGMAS = (
-    # busy_timeout first: switching a fresh file to WAL needs a lock, and two processes opening
-    # it at once must wait for each other rather than fail with "database is locked".
+    # busy_timeout first: every later lock this connection takes waits out another's.
     f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
-    "PRAGMA journal_mode=WAL",
     "PRAGMA foreign_keys=ON",
     "PRAGMA synchronous=NORMAL",
 )

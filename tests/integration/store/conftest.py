@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -95,6 +95,33 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield url
     finally:
         _drop(admin_dsn, url)
+
+
+@pytest.fixture(params=BACKENDS)
+def new_db_urls(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[[int], list[str]]]:
+    """A factory of URLs to databases that do not exist yet (SQLite) or are empty (PostgreSQL),
+    dropped afterwards: ``new_db_urls(n)`` makes ``n`` of them."""
+    made: list[tuple[str, str]] = []
+
+    def make(n: int) -> list[str]:
+        if request.param == "sqlite":
+            start = len(made)
+            urls = [f"sqlite:///{tmp_path / f'db-{start + i}' / 'mge.db'}" for i in range(n)]
+            made.extend((url, "") for url in urls)
+            return urls
+        server = normalize_url(postgres_server_url())
+        fresh = [_fresh_postgres_database(server) for _ in range(n)]
+        made.extend(fresh)
+        return [url for url, _ in fresh]
+
+    try:
+        yield make
+    finally:
+        for url, admin_dsn in made:
+            if admin_dsn:
+                _drop(admin_dsn, url)
 
 
 @pytest.fixture(scope="session")
