@@ -22,7 +22,7 @@ from mge.models.domain import (
     TechStack,
 )
 from mge.models.execution import Attempt, CheckResult, Usage, ValidationResult
-from mge.models.plan import Masterplan, Milestone, Phase, Task
+from mge.models.plan import Masterplan, Milestone, PlanPhase, Task
 from mge.models.project import ProjectManifest, ProjectSpec
 from mge.models.review import ConfidenceParts, ReviewItem
 
@@ -44,7 +44,7 @@ __all__ = [
     "FieldDef",
     "Masterplan",
     "Milestone",
-    "Phase",
+    "PlanPhase",
     "ProjectManifest",
     "ProjectSpec",
     "Question",
