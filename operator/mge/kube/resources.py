@@ -1,7 +1,7 @@
-"""Custom resource shapes: the status of a Project, and the AtomReview spec and status.
+"""Custom resource shapes of the AtomReview: its spec and status.
 
-The Project spec is :class:`mge.models.project.ProjectSpec` — the same model `mge run` reads from
-a file. CRD YAML in ``crds/`` is generated from these models (see crds.py).
+The Project's spec, status and phase live together in :mod:`mge.models.project`. CRD YAML in
+``crds/`` is generated from these models (see crds.py).
 """
 
 from __future__ import annotations
@@ -10,67 +10,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from mge.kube.conditions import Condition
 from mge.models.base import WireModel
-from mge.models.domain import Question
 from mge.models.review import Decision
-
-
-class Progress(WireModel):
-    """Counts a person watches: atoms and levels."""
-
-    atoms_total: int = 0
-    atoms_done: int = 0
-    atoms_failed: int = 0
-    atoms_in_review: int = 0
-    level: int = 0
-    levels: int = 0
-    percent: int = Field(default=0, ge=0, le=100)
-
-
-class Cost(WireModel):
-    """Money and tokens spent so far."""
-
-    usd: str = Field(default="0.00", description="Spent, USD, as text for the printer column.")
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_tokens: int = 0
-
-
-class DiscoveryStatus(WireModel):
-    """Open clarifying questions (interactive projects) — answer via spec.discovery.answers."""
-
-    questions: list[Question] = Field(default_factory=list)
-
-
-class OutputStatus(WireModel):
-    """Where the result is (never any credential)."""
-
-    git_commit: str | None = Field(default=None, description="Commit on the branch (pushed).")
-    branch: str | None = None
-    store_key: str | None = None
-    repository: str | None = Field(default=None, description="spec.output.git.repository.")
-    pushed_generation: int | None = Field(
-        default=None, description="The generation whose codebase gitCommit holds."
-    )
-    push_failures: int | None = Field(default=None, description="Failed pushes in a row.")
-    push_error: str | None = Field(default=None, description="The last push failure.")
-    last_push_at: str | None = Field(default=None, description="Last push attempt (RFC 3339).")
-
-
-class ProjectStatus(WireModel):
-    """What the operator reports; summaries only, the atoms live in the store."""
-
-    model_config = WireModel.model_config | {"extra": "ignore"}
-
-    phase: str = "Pending"
-    observed_generation: int = 0
-    conditions: list[Condition] = Field(default_factory=list)
-    progress: Progress = Field(default_factory=Progress)
-    cost: Cost = Field(default_factory=Cost)
-    discovery: DiscoveryStatus | None = None
-    output: OutputStatus | None = None
-    message: str = ""
 
 
 class ProjectRef(WireModel):

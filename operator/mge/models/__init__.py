@@ -1,4 +1,8 @@
-"""Domain types every stage passes around (pydantic v2, camelCase on the wire)."""
+"""Domain types every stage passes around (pydantic v2, camelCase on the wire).
+
+The Project (spec, status, phase) is in :mod:`mge.models.project`; the masterplan, with its own
+:class:`PlanPhase`, in :mod:`mge.models.plan`.
+"""
 
 from mge.models.atoms import (
     AtomicityReport,
@@ -23,7 +27,7 @@ from mge.models.domain import (
 )
 from mge.models.execution import Attempt, CheckResult, Usage, ValidationResult
 from mge.models.plan import Masterplan, Milestone, PlanPhase, Task
-from mge.models.project import ProjectManifest, ProjectSpec
+from mge.models.project import Phase, ProjectManifest, ProjectSpec, ProjectStatus
 from mge.models.review import ConfidenceParts, ReviewItem
 
 __all__ = [
@@ -44,9 +48,11 @@ __all__ = [
     "FieldDef",
     "Masterplan",
     "Milestone",
+    "Phase",
     "PlanPhase",
     "ProjectManifest",
     "ProjectSpec",
+    "ProjectStatus",
     "Question",
     "ReviewItem",
     "Span",

@@ -27,7 +27,7 @@ from mge.execution.output import output_files, render_tree
 from mge.execution.report import compute_report
 from mge.models.domain import DiscoveryResult
 from mge.models.plan import Masterplan
-from mge.models.project import ProjectSpec
+from mge.models.project import Phase, ProjectSpec
 from mge.pipeline.atom_stages import Analysis, atomize_stage, skeleton_stage
 from mge.pipeline.context import RunContext
 from mge.pipeline.exec_stages import (
@@ -36,7 +36,7 @@ from mge.pipeline.exec_stages import (
     integration_stage,
     review_stage,
 )
-from mge.pipeline.phases import Phase, next_phase
+from mge.pipeline.phases import next_phase
 from mge.pipeline.planning_stages import discovery_stage, planning_stage, retrieval_stage, save
 from mge.planning import PatternRef
 from mge.store import Store

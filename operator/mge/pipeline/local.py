@@ -19,7 +19,7 @@ from mge.execution.executor import ProgressCallback
 from mge.execution.output import Written
 from mge.execution.report import RunReport
 from mge.llm import LLMClient, make_provider
-from mge.models.project import ProjectManifest
+from mge.models.project import Phase, ProjectManifest
 from mge.pipeline.atom_stages import atomize_stage, skeleton_stage
 from mge.pipeline.context import Reporter, RunContext
 from mge.pipeline.exec_stages import (
@@ -28,7 +28,6 @@ from mge.pipeline.exec_stages import (
     output_stage,
     review_stage,
 )
-from mge.pipeline.phases import Phase
 from mge.pipeline.planning_stages import (
     discovery_stage,
     planning_stage,
