@@ -22,7 +22,7 @@ from typing import Any
 
 from mge.errors import BudgetExceeded, InputError
 from mge.execution import ExecutionResult, load_state
-from mge.execution.journal import accepted_codes, load_codebase
+from mge.execution.journal import SKELETON_DOC, accepted_codes, load_codebase
 from mge.execution.output import output_files, render_tree
 from mge.execution.report import compute_report
 from mge.models.domain import DiscoveryResult
@@ -44,8 +44,6 @@ from mge.validation.batch import BatchValidator, Workspace
 from mge.validation.codebase import Codebase
 from mge.validation.sandboxed import SandboxTestRunner
 
-SKELETON_DOC = "skeleton"
-"""All skeleton files in one document, read back by load_codebase (as local.py stores it)."""
 OUTPUT_DOC = "output"
 """The generated codebase kept in the store (``status.output.storeKey`` names the project)."""
 BUDGET_ATOMS = "atoms"
