@@ -11,6 +11,7 @@ operator) can tell "our error, with a message for a person" from a bug::
     │   ├── LLMAuthError         the provider refused the credentials (never retried)
     │   ├── LLMUnavailable       the provider kept failing after all retries
     │   ├── RecordingMissing     the scripted provider has no recording for a prompt key
+    │   ├── ParseFailure         one answer did not parse into the model (repair comes next)
     │   └── StructuredOutputError the answer did not parse into the model, even after repair
     ├── StoreError               the database refused or lost a write
     ├── PlanInvalid              a masterplan failed validation (carries the findings)
@@ -39,6 +40,7 @@ __all__ = [
     "LLMUnavailable",
     "MGEError",
     "NotAvailableYet",
+    "ParseFailure",
     "PlanInvalid",
     "RecordingMissing",
     "SandboxError",
@@ -85,6 +87,18 @@ class RecordingMissing(LLMError):
             "the scripted provider only replays recordings and never invents an answer"
         )
         self.key = key
+
+
+class ParseFailure(LLMError):
+    """One answer did not yield a valid model; ``errors`` are lines for a person or a model.
+
+    Raised per answer by mge.llm.structured and caught there to ask for one repair; only when
+    the repair fails too does the caller see StructuredOutputError.
+    """
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
 
 
 class StructuredOutputError(LLMError):

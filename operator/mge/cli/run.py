@@ -23,9 +23,9 @@ from mge.discovery.intake import Ask
 from mge.execution.executor import Progress as ExecProgress
 from mge.execution.report import render_report
 from mge.models.domain import Question
+from mge.models.project import Phase
 from mge.pipeline.context import LogReporter
 from mge.pipeline.local import run_local
-from mge.pipeline.phases import Phase
 
 EXIT_STALLED = 3
 """Exit code when the run stopped before the end (budget reached); run again to resume."""

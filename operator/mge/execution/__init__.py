@@ -29,7 +29,7 @@ from mge.execution.journal import (
     load_state,
 )
 from mge.execution.output import Written, commit_to_branch, render_readme, write_output
-from mge.execution.prompting import AtomContext, PatternSource, build_request
+from mge.execution.prompting import AtomContext, build_request
 from mge.execution.report import RunReport, compute_report, critical_path, render_report
 from mge.execution.retry import AttemptPlan, plan_attempt, plan_regeneration, temperature_for
 from mge.execution.state import (
@@ -55,7 +55,6 @@ __all__ = [
     "Journal",
     "LevelOutcome",
     "MemoryJournal",
-    "PatternSource",
     "Progress",
     "ProgressiveIntegrationTester",
     "Requeue",

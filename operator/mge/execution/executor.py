@@ -31,7 +31,6 @@ from mge.execution.batching import Member, next_batches
 from mge.execution.budget import Budget
 from mge.execution.prompting import (
     AtomContext,
-    PatternSource,
     build_request,
     dependency_blocks,
     prompt_hash,
@@ -136,7 +135,6 @@ class AtomExecutorWithRetry:
         spec: ExecutionSpec | None = None,
         base_temperature: float = 0.7,
         project: str | None = None,
-        patterns: PatternSource | None = None,
         conventions: str = "",
         integration: IntegrationHook | None = None,
         progress: ProgressCallback | None = None,
@@ -153,7 +151,6 @@ class AtomExecutorWithRetry:
         self.spec = spec or ExecutionSpec()
         self.base_temperature = base_temperature
         self.project = project
-        self.patterns = patterns
         self.conventions = conventions
         self.integration = integration
         self.progress = progress
@@ -287,14 +284,13 @@ class AtomExecutorWithRetry:
     # --- one attempt ----------------------------------------------------------------------
 
     async def context_for(self, atom: AtomicUnit) -> AtomContext:
-        """The prompt context: skeleton file, validated dependency code, patterns."""
+        """The prompt context: skeleton file and validated dependency code (no per-atom
+        patterns yet: retrieval informs the plan and the skeletons)."""
         codebase = self.workspace.codebase
-        patterns = tuple(await self.patterns.snippets(atom)) if self.patterns else ()
         return AtomContext(
             atom=atom,
             skeleton=codebase.files.get(atom.file, ""),
             dependencies=dependency_blocks(atom, codebase, self.workspace.validated),
-            patterns=patterns,
             conventions=self.conventions,
         )
 

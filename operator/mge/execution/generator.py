@@ -25,7 +25,6 @@ from mge.execution.executor import (
     ProgressCallback,
 )
 from mge.execution.integration import ProgressiveIntegrationTester
-from mge.execution.prompting import PatternSource
 from mge.execution.state import ExecutionResult, ExecutionState, Journal, MemoryJournal
 from mge.models.atoms import AtomicUnit, AtomState
 from mge.models.execution import ValidationResult
@@ -90,7 +89,6 @@ class DependencyAwareGenerator:
         journal: Journal | None = None,
         budget: Budget | None = None,
         project: str | None = None,
-        patterns: PatternSource | None = None,
         conventions: str = "",
         integration: ProgressiveIntegrationTester | None = None,
         hierarchy: HierarchicalValidator | None = None,
@@ -116,7 +114,6 @@ class DependencyAwareGenerator:
             spec=spec.execution,
             base_temperature=spec.llm.temperature,
             project=project,
-            patterns=patterns,
             conventions=conventions,
             integration=integration,
             progress=progress,
@@ -230,7 +227,6 @@ async def execute_levels(
     journal: Journal | None = None,
     budget: Budget | None = None,
     project: str | None = None,
-    patterns: PatternSource | None = None,
     conventions: str = "",
     integration: ProgressiveIntegrationTester | None = None,
     hierarchy: HierarchicalValidator | None = None,
@@ -246,7 +242,6 @@ async def execute_levels(
         journal=journal,
         budget=budget,
         project=project,
-        patterns=patterns,
         conventions=conventions,
         integration=integration,
         hierarchy=hierarchy,

@@ -89,8 +89,9 @@ async def load_state(store: Store, project: str, atom_ids: Iterable[str]) -> Exe
 
 
 SKELETON_DOC = "skeleton"
-"""Document kind holding the skeleton files: ``{path: text}``, or ``{"output": {path: text}}``
-as stage checkpoints store it."""
+"""Document kind holding all the skeleton files: ``{path: text}``, or ``{"output": {path: text}}``
+as stage checkpoints store it. Both drivers write it after the skeleton stage (the one name for
+it); each task's own checkpoint is ``mge.pipeline.atom_stages.TASK_SKELETON_DOC``."""
 
 
 async def load_codebase(store: Store, project: str) -> Codebase:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from mge import prompts
 from mge.execution.retry import AttemptPlan
@@ -42,17 +41,13 @@ DEFAULT_CONVENTIONS: Mapping[str, str] = {
 }
 
 
-class PatternSource(Protocol):
-    """Retrieved patterns for an atom (the RAG stage implements it)."""
-
-    async def snippets(self, atom: AtomicUnit) -> list[str]:
-        """Short code snippets that solved similar problems before."""
-        ...
-
-
 @dataclass(frozen=True)
 class AtomContext:
-    """What one atom's prompt is built from."""
+    """What one atom's prompt is built from.
+
+    ``patterns`` fills the template's pattern slot; the drivers leave it empty (retrieval
+    informs the plan and the skeletons), and the slot keeps the prompt text stable.
+    """
 
     atom: AtomicUnit
     skeleton: str

@@ -46,11 +46,6 @@ def child_name(project: str, *parts: str) -> str:
     return f"{base[: MAX_NAME - len(digest) - 1].rstrip('-')}-{digest}"
 
 
-def batch_name(project: str, generation: int, level: int, batch: int, attempt: int) -> str:
-    """Name of the Job (and ConfigMap) for one batch of one level and attempt round."""
-    return child_name(project, f"g{generation}", f"l{level}", f"b{batch}", f"a{attempt}")
-
-
 def owner_reference(owner: dict[str, Any]) -> dict[str, Any]:
     """A controller owner reference to the Project ``owner`` (a dict body)."""
     meta = owner["metadata"]

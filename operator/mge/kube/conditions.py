@@ -4,6 +4,9 @@ Rules (as cert-manager and Kueue do it): a condition's ``lastTransitionTime`` mo
 ``status`` flips; messages are truncated; every condition carries the ``observedGeneration`` it
 was computed for. Argo CD and Flux read health from these without custom scripts:
 Reconciling=True → Progressing, Stalled=True → Degraded, Ready=True → Healthy.
+
+The shape of one condition is :class:`mge.models.project.Condition`, part of the Project's
+status; this module holds only the rules.
 """
 
 from __future__ import annotations
@@ -11,23 +14,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from mge.models.project import Condition
 
 MAX_MESSAGE = 1024
 """Longest condition message kept; longer ones are cut with a marker."""
 
 ConditionType = Literal["Ready", "Reconciling", "Stalled"]
-
-
-class Condition(BaseModel):
-    """One entry of ``status.conditions`` (metav1.Condition shape)."""
-
-    type: str
-    status: Literal["True", "False", "Unknown"]
-    reason: str = Field(pattern=r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
-    message: str = ""
-    observedGeneration: int = 0
-    lastTransitionTime: str = ""
 
 
 def truncate(message: str, limit: int = MAX_MESSAGE) -> str:

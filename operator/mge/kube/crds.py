@@ -12,8 +12,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from mge.kube.resources import AtomReviewSpec, AtomReviewStatus, ProjectStatus
-from mge.models.project import API_GROUP, API_VERSION, ProjectSpec
+from mge.models.project import API_GROUP, API_VERSION, ProjectSpec, ProjectStatus
+from mge.models.review import AtomReviewSpec, AtomReviewStatus
 
 _KEEP = {
     "type",

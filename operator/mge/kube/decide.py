@@ -29,10 +29,17 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from mge.kube import gitoutput
-from mge.kube.conditions import Condition, health_conditions, set_condition
-from mge.kube.resources import Cost, OutputStatus, Progress, ProjectStatus
-from mge.models.project import ProjectSpec
-from mge.pipeline.phases import TERMINAL, Phase
+from mge.kube.conditions import health_conditions, set_condition
+from mge.models.project import (
+    Condition,
+    Cost,
+    OutputStatus,
+    Phase,
+    Progress,
+    ProjectSpec,
+    ProjectStatus,
+)
+from mge.pipeline.phases import TERMINAL
 
 WorkerState = Literal["absent", "running", "finished", "failed", "budget", "blocked"]
 """What the pipeline worker for this Project's current generation is doing."""

@@ -14,9 +14,8 @@ from mge.errors import InputError
 from mge.execution.budget import Budget
 from mge.execution.executor import AtomExecutorWithRetry
 from mge.execution.journal import StoreJournal, accepted_codes, load_codebase, load_state
-from mge.kube.resources import AtomReviewSpec
 from mge.kube.stages import StageRunner
-from mge.models.review import Decision
+from mge.models.review import AtomReviewSpec, Decision
 from mge.review.decisions import DecisionResult, ReviewDeps, apply_decision
 from mge.store import Store
 from mge.validation.batch import Workspace

@@ -21,8 +21,7 @@ from pydantic import SecretStr
 
 from mge.execution.gitpush import CommitIdentity, GitCredentials
 from mge.kube.conditions import now_rfc3339
-from mge.kube.resources import OutputStatus
-from mge.models.project import GitOutput
+from mge.models.project import GitOutput, OutputStatus
 
 REASON_PUSH_FAILED = "GitPushFailed"
 REASON_PUSHED = "GitPushed"

@@ -24,13 +24,13 @@ from mge.kube.decide import decide, record_push
 from mge.kube.decisions import carry_out
 from mge.kube.nudge import nudge_soon
 from mge.kube.observe import observe, project_key
-from mge.kube.resources import AtomReviewSpec, AtomReviewStatus, ProjectStatus
 from mge.kube.reviews import decide_review, decided_by, settle
 from mge.kube.settings import OperatorSettings, configure_kopf
 from mge.kube.stages import StageRunner
 from mge.kube.worker import WorkerRegistry
 from mge.logs import log_context
-from mge.models.project import API_GROUP, API_VERSION, ProjectSpec
+from mge.models.project import API_GROUP, API_VERSION, ProjectSpec, ProjectStatus
+from mge.models.review import AtomReviewSpec, AtomReviewStatus
 from mge.store import Store
 
 log = logging.getLogger("mge.operator")

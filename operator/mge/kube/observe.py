@@ -11,11 +11,10 @@ from typing import Any
 from mge.kube.children import LABEL_PROJECT
 from mge.kube.client import KubeClient
 from mge.kube.decide import Observed
-from mge.kube.resources import Cost, Progress
 from mge.kube.reviews import is_decided
 from mge.kube.worker import WorkerRegistry
 from mge.models.atoms import AtomState
-from mge.pipeline.phases import Phase
+from mge.models.project import Cost, Phase, Progress
 from mge.store import Store
 
 

@@ -19,14 +19,14 @@ from typing import Any, Literal
 
 from mge.kube import children
 from mge.kube.conditions import now_rfc3339
-from mge.kube.resources import (
+from mge.models.project import API_GROUP, API_VERSION
+from mge.models.review import (
     AtomReviewSpec,
     AtomReviewStatus,
     ConfidenceStatus,
     DecisionRecord,
+    ReviewItem,
 )
-from mge.models.project import API_GROUP, API_VERSION
-from mge.models.review import ReviewItem
 
 ANNOTATION_DECIDED_BY = f"{API_GROUP}/decided-by"
 

@@ -27,10 +27,9 @@ from mge.kube.client import KubeClient
 from mge.kube.jobs import JobTarget, KubeBatchValidator, KubeJobRunner
 from mge.kube.settings import OperatorSettings
 from mge.llm import LLMClient, make_provider
-from mge.models.project import LLMSpec, ProjectSpec, SecretKeyRef
+from mge.models.project import LLMSpec, Phase, ProjectSpec, SecretKeyRef
 from mge.pipeline.cluster import ClusterTools, run_cluster_phase
 from mge.pipeline.context import LogReporter, RunContext
-from mge.pipeline.phases import Phase
 from mge.store import Store
 from mge.validation.batch import BatchValidator, Workspace
 from mge.validation.local import MYPY_CACHE

@@ -22,7 +22,8 @@ from typing import Protocol
 
 from mge.errors import BudgetExceeded, KubeAPIError, KubeUnavailable, MGEError, NotAvailableYet
 from mge.kube.decide import WorkerState
-from mge.pipeline.phases import TERMINAL, Phase
+from mge.models.project import Phase
+from mge.pipeline.phases import TERMINAL
 
 RETRY_BASE_SECONDS = 2.0
 """Pause before re-running a phase after a transient API failure (seconds); doubles."""

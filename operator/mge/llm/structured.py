@@ -23,13 +23,12 @@ from markdown_it import MarkdownIt
 from pydantic import BaseModel, ValidationError
 
 from mge import prompts
-from mge.errors import StructuredOutputError
+from mge.errors import ParseFailure, StructuredOutputError
 from mge.llm.base import LLMRequest, LLMResponse
 
 __all__ = [
     "REPAIR_SUFFIX",
     "REPAIR_TEMPERATURE",
-    "ParseFailure",
     "complete_structured",
     "extract_code",
     "extract_json",
@@ -65,14 +64,6 @@ LANGUAGE_ALIASES: dict[str, frozenset[str]] = {
 
 _markdown = MarkdownIt("commonmark")
 _decoder = json.JSONDecoder()
-
-
-class ParseFailure(Exception):
-    """An answer did not yield a valid model; ``errors`` are lines for a person or a model."""
-
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("; ".join(errors))
-        self.errors = errors
 
 
 def fenced_blocks(text: str) -> list[tuple[str, str]]:

@@ -1,4 +1,8 @@
-"""Domain types every stage passes around (pydantic v2, camelCase on the wire)."""
+"""Domain types every stage passes around (pydantic v2, camelCase on the wire).
+
+The Project (spec, status, phase) is in :mod:`mge.models.project`; the masterplan, with its own
+:class:`PlanPhase`, in :mod:`mge.models.plan`.
+"""
 
 from mge.models.atoms import (
     AtomicityReport,
@@ -22,8 +26,8 @@ from mge.models.domain import (
     TechStack,
 )
 from mge.models.execution import Attempt, CheckResult, Usage, ValidationResult
-from mge.models.plan import Masterplan, Milestone, Phase, Task
-from mge.models.project import ProjectManifest, ProjectSpec
+from mge.models.plan import Masterplan, Milestone, PlanPhase, Task
+from mge.models.project import Phase, ProjectManifest, ProjectSpec, ProjectStatus
 from mge.models.review import ConfidenceParts, ReviewItem
 
 __all__ = [
@@ -45,8 +49,10 @@ __all__ = [
     "Masterplan",
     "Milestone",
     "Phase",
+    "PlanPhase",
     "ProjectManifest",
     "ProjectSpec",
+    "ProjectStatus",
     "Question",
     "ReviewItem",
     "Span",

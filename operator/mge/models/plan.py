@@ -32,8 +32,12 @@ class Milestone(WireModel):
     tasks: list[Task] = Field(min_length=1)
 
 
-class Phase(WireModel):
-    """A group of milestones."""
+class PlanPhase(WireModel):
+    """A group of milestones: a stage of the masterplan, not a Project's ``status.phase``.
+
+    Named apart from :class:`mge.models.project.Phase` so a reader never mistakes one for the
+    other; the JSON shape (``phases: [{id, title, milestones}]``) is unchanged.
+    """
 
     id: str = Field(pattern=r"^P-[0-9]+$")
     title: str
@@ -43,7 +47,7 @@ class Phase(WireModel):
 class Masterplan(WireModel):
     """The whole plan, plus which retrieved patterns informed it."""
 
-    phases: list[Phase] = Field(min_length=1)
+    phases: list[PlanPhase] = Field(min_length=1)
     patterns_used: list[str] = Field(default_factory=list, description="Pattern ids.")
 
     def tasks(self) -> list[Task]:

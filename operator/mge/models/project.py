@@ -1,20 +1,30 @@
-"""The Project: what a user asks for. The same spec is a local `project.yaml` and a cluster CR.
+"""The Project, in one place: what a user asks for (:class:`ProjectSpec`), the phase it is in
+(:class:`Phase`) and what the operator reports (:class:`ProjectStatus`).
 
-A local manifest is exactly the custom resource a platform user would `kubectl apply`::
+They live side by side because every driver reads them together: ``mge run`` walks the phases
+of a spec, the operator writes the phase and the counts into ``status``, and the CRD in
+``crds/`` is generated from these classes (``python -m mge.kube.crds``). The same spec is a
+local ``project.yaml`` and a cluster CR; a local manifest is exactly the custom resource a
+platform user would ``kubectl apply``::
 
     apiVersion: mge.dev/v1alpha1
     kind: Project
     metadata: {name: todo-lib}
     spec: {requirements: "...", hints: {language: python}}
+
+The order of the phases and the moves between them are pipeline rules (mge.pipeline.phases);
+the kstatus rules for conditions are operator rules (mge.kube.conditions).
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from mge.models.base import WireModel
+from mge.models.domain import Question
 
 API_GROUP = "mge.dev"
 API_VERSION = "v1alpha1"
@@ -23,6 +33,21 @@ ProviderName = Literal["scripted", "anthropic", "openai-compatible", "llamacpp"]
 
 MAX_REQUIREMENTS_CHARS = 200_000
 """Requirements longer than this (about 50k tokens) are refused before any LLM call."""
+
+
+class Phase(StrEnum):
+    """`status.phase` of a Project (cluster) and the stage a local run is in."""
+
+    PENDING = "Pending"
+    DISCOVERING = "Discovering"
+    PLANNING = "Planning"
+    ATOMIZING = "Atomizing"
+    ANALYZING = "Analyzing"
+    EXECUTING = "Executing"
+    INTEGRATING = "Integrating"
+    REVIEWING = "Reviewing"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
 
 
 class SecretKeyRef(WireModel):
@@ -191,6 +216,84 @@ class ProjectSpec(WireModel):
                 "or spec.requirementsFrom (a ConfigMap key)"
             )
         return self
+
+
+# ---------------------------------------------------------------------------- status
+
+
+# The shape of a condition is here because ``status`` embeds it and the CRD schema is generated
+# from it; how conditions are computed and merged is in mge.kube.conditions. (Class docstrings
+# become CRD descriptions, so the why is in comments.)
+class Condition(BaseModel):
+    """One entry of ``status.conditions`` (metav1.Condition shape)."""
+
+    type: str
+    status: Literal["True", "False", "Unknown"]
+    reason: str = Field(pattern=r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
+    message: str = ""
+    observedGeneration: int = 0
+    lastTransitionTime: str = ""
+
+
+class Progress(WireModel):
+    """Counts a person watches: atoms and levels."""
+
+    atoms_total: int = 0
+    atoms_done: int = 0
+    atoms_failed: int = 0
+    atoms_in_review: int = 0
+    level: int = 0
+    levels: int = 0
+    percent: int = Field(default=0, ge=0, le=100)
+
+
+class Cost(WireModel):
+    """Money and tokens spent so far."""
+
+    usd: str = Field(default="0.00", description="Spent, USD, as text for the printer column.")
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+
+
+class DiscoveryStatus(WireModel):
+    """Open clarifying questions (interactive projects) — answer via spec.discovery.answers."""
+
+    questions: list[Question] = Field(default_factory=list)
+
+
+class OutputStatus(WireModel):
+    """Where the result is (never any credential)."""
+
+    git_commit: str | None = Field(default=None, description="Commit on the branch (pushed).")
+    branch: str | None = None
+    store_key: str | None = None
+    repository: str | None = Field(default=None, description="spec.output.git.repository.")
+    pushed_generation: int | None = Field(
+        default=None, description="The generation whose codebase gitCommit holds."
+    )
+    push_failures: int | None = Field(default=None, description="Failed pushes in a row.")
+    push_error: str | None = Field(default=None, description="The last push failure.")
+    last_push_at: str | None = Field(default=None, description="Last push attempt (RFC 3339).")
+
+
+# ``phase`` holds a Phase value as plain text, so the CRD schema stays a plain string.
+class ProjectStatus(WireModel):
+    """What the operator reports; summaries only, the atoms live in the store."""
+
+    model_config = WireModel.model_config | {"extra": "ignore"}
+
+    phase: str = "Pending"
+    observed_generation: int = 0
+    conditions: list[Condition] = Field(default_factory=list)
+    progress: Progress = Field(default_factory=Progress)
+    cost: Cost = Field(default_factory=Cost)
+    discovery: DiscoveryStatus | None = None
+    output: OutputStatus | None = None
+    message: str = ""
+
+
+# ---------------------------------------------------------------------------- manifest
 
 
 class ObjectMeta(WireModel):

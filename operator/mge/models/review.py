@@ -1,4 +1,10 @@
-"""Review items: the atoms a human should look at, and the decision taken."""
+"""Review: the atoms a human should look at, and the decision taken.
+
+:class:`ReviewItem` is the store's record (``mge review`` reads it); the AtomReview custom
+resource (:class:`AtomReviewSpec`, :class:`AtomReviewStatus`) is how a reviewer in the cluster
+sees and decides the same item. They share :data:`Decision`, so they live together; the CRD in
+``crds/`` is generated from them (``python -m mge.kube.crds``).
+"""
 
 from __future__ import annotations
 
@@ -44,3 +50,60 @@ class ReviewItem(WireModel):
     feedback: str | None = None
     decided_by: str | None = None
     decided_at: datetime | None = None
+
+
+# ---------------------------------------------------------------------------- AtomReview
+
+
+class ProjectRef(WireModel):
+    """The Project an AtomReview belongs to."""
+
+    name: str = Field(min_length=1, max_length=253)
+
+
+class AtomReviewSpec(WireModel):
+    """What a reviewer patches: the decision, and code (edit) or feedback (regenerate)."""
+
+    project_ref: ProjectRef
+    atom_id: str = Field(min_length=1, max_length=128)
+    decision: Decision = "pending"
+    code: str | None = Field(default=None, max_length=65_536, description="For decision edit.")
+    feedback: str | None = Field(
+        default=None, max_length=8192, description="For decision regenerate."
+    )
+
+
+class ConfidenceStatus(WireModel):
+    """The confidence score and its parts."""
+
+    score: str = "0.00"
+    validation: float = 0.0
+    attempts: float = 0.0
+    complexity: float = 0.0
+    integration: float = 0.0
+
+
+class DecisionRecord(WireModel):
+    """A decision that was acted upon: who, when, what."""
+
+    decision: Decision
+    by: str = ""
+    at: str = ""
+    generation: int = 0
+
+
+class AtomReviewStatus(WireModel):
+    """Read-only facts for the reviewer, and the state of the decision."""
+
+    model_config = WireModel.model_config | {"extra": "ignore"}
+
+    state: Literal["Pending", "Validating", "Regenerating", "Accepted", "Rejected"] = "Pending"
+    reason: str = ""
+    code: str = ""
+    file: str = ""
+    context_summary: str = ""
+    confidence: ConfidenceStatus = Field(default_factory=ConfidenceStatus)
+    suggestion: str = ""
+    message: str = ""
+    history: list[DecisionRecord] = Field(default_factory=list)
+    observed_generation: int = 0

@@ -15,7 +15,9 @@ from mge.pipeline.planning_stages import checkpoint, save
 from mge.pipeline.skeleton import check_ownership, skeleton_files, skeleton_request, task_order
 from mge.planning import PatternRef, render_patterns
 
-SKELETON_DOC = "skeleton/{task_id}"
+TASK_SKELETON_DOC = "skeleton/{task_id}"
+"""Checkpoint of one task's skeleton files. All tasks' files together are a different
+document, :data:`mge.execution.journal.SKELETON_DOC`, which the run saves after this stage."""
 CYCLE_POLICY: CyclePolicy = "merge-untested"
 """Mutually recursive atoms without tests of their own are merged into one unit (see
 docs/atomization.md); any other cycle is an error that names it."""
@@ -52,7 +54,7 @@ async def skeleton_stage(
             dependency_files=deps,
             patterns=rendered_patterns,
         )
-        kind = SKELETON_DOC.format(task_id=task.id)
+        kind = TASK_SKELETON_DOC.format(task_id=task.id)
         inputs = request.content_hash("skeleton")
         stored = await checkpoint(ctx, kind, inputs)
         if stored is not None:

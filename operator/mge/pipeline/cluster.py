@@ -22,12 +22,12 @@ from typing import Any
 
 from mge.errors import BudgetExceeded, InputError
 from mge.execution import ExecutionResult, load_state
-from mge.execution.journal import accepted_codes, load_codebase
+from mge.execution.journal import SKELETON_DOC, accepted_codes, load_codebase
 from mge.execution.output import output_files, render_tree
 from mge.execution.report import compute_report
 from mge.models.domain import DiscoveryResult
 from mge.models.plan import Masterplan
-from mge.models.project import ProjectSpec
+from mge.models.project import Phase, ProjectSpec
 from mge.pipeline.atom_stages import Analysis, atomize_stage, skeleton_stage
 from mge.pipeline.context import RunContext
 from mge.pipeline.exec_stages import (
@@ -36,7 +36,7 @@ from mge.pipeline.exec_stages import (
     integration_stage,
     review_stage,
 )
-from mge.pipeline.phases import Phase, next_phase
+from mge.pipeline.phases import next_phase
 from mge.pipeline.planning_stages import discovery_stage, planning_stage, retrieval_stage, save
 from mge.planning import PatternRef
 from mge.store import Store
@@ -44,8 +44,6 @@ from mge.validation.batch import BatchValidator, Workspace
 from mge.validation.codebase import Codebase
 from mge.validation.sandboxed import SandboxTestRunner
 
-SKELETON_DOC = "skeleton"
-"""All skeleton files in one document, read back by load_codebase (as local.py stores it)."""
 OUTPUT_DOC = "output"
 """The generated codebase kept in the store (``status.output.storeKey`` names the project)."""
 BUDGET_ATOMS = "atoms"

@@ -16,10 +16,11 @@ from pathlib import Path
 from mge.config import Settings
 from mge.discovery.intake import Ask
 from mge.execution.executor import ProgressCallback
+from mge.execution.journal import SKELETON_DOC
 from mge.execution.output import Written
 from mge.execution.report import RunReport
 from mge.llm import LLMClient, make_provider
-from mge.models.project import ProjectManifest
+from mge.models.project import Phase, ProjectManifest
 from mge.pipeline.atom_stages import atomize_stage, skeleton_stage
 from mge.pipeline.context import Reporter, RunContext
 from mge.pipeline.exec_stages import (
@@ -28,7 +29,6 @@ from mge.pipeline.exec_stages import (
     output_stage,
     review_stage,
 )
-from mge.pipeline.phases import Phase
 from mge.pipeline.planning_stages import (
     discovery_stage,
     planning_stage,
@@ -126,7 +126,7 @@ async def run_local(
         plan = await planning_stage(ctx, discovery, refs)
         await enter(Phase.ATOMIZING, f"{len(plan.tasks())} tasks")
         files = await skeleton_stage(ctx, discovery, plan, refs)
-        await save(ctx, "skeleton", "", files)  # read back by `mge review` / load_codebase
+        await save(ctx, SKELETON_DOC, "", files)  # read back by `mge review` / load_codebase
         await enter(Phase.ANALYZING)
         analysis = await atomize_stage(ctx, plan, files)
 

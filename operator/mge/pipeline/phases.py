@@ -1,24 +1,12 @@
-"""The phases a project goes through, in order, and the pure rules for moving between them."""
+"""The order of a project's phases and the pure rules for moving between them.
+
+The phase enum itself is part of the Project (:class:`mge.models.project.Phase`); this module
+holds only the pipeline's rules about it.
+"""
 
 from __future__ import annotations
 
-from enum import StrEnum
-
-
-class Phase(StrEnum):
-    """`status.phase` of a Project (cluster) and the stage a local run is in."""
-
-    PENDING = "Pending"
-    DISCOVERING = "Discovering"
-    PLANNING = "Planning"
-    ATOMIZING = "Atomizing"
-    ANALYZING = "Analyzing"
-    EXECUTING = "Executing"
-    INTEGRATING = "Integrating"
-    REVIEWING = "Reviewing"
-    COMPLETED = "Completed"
-    FAILED = "Failed"
-
+from mge.models.project import Phase
 
 ORDER: tuple[Phase, ...] = (
     Phase.PENDING,

@@ -17,7 +17,7 @@ from mge.models import AtomicityReport, AtomicUnit, AtomState, ProjectSpec, Usag
 __all__ = ["AtomSaveResult", "StoredAtom", "StoredProject", "UsageTotals"]
 
 INITIAL_PHASE = "Pending"
-"""The phase a new project row starts in (``mge.pipeline.phases.Phase.PENDING``)."""
+"""The phase a new project row starts in (``mge.models.project.Phase.PENDING``)."""
 
 
 class _Record(BaseModel):
@@ -31,7 +31,7 @@ class StoredProject(_Record):
     spec: ProjectSpec
     spec_hash: str = Field(description="sha256 of the canonical spec JSON.")
     generation: int = Field(description="The spec generation (metadata.generation in a cluster).")
-    phase: str = Field(description="A mge.pipeline.phases.Phase value.")
+    phase: str = Field(description="A mge.models.project.Phase value.")
     summary: dict[str, Any] = Field(default_factory=dict, description="Counts and pointers.")
     created_at: datetime
     updated_at: datetime

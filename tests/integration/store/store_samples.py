@@ -21,7 +21,7 @@ from mge.models import (
     FieldDef,
     Masterplan,
     Milestone,
-    Phase,
+    PlanPhase,
     ProjectSpec,
     ReviewItem,
     Span,
@@ -181,7 +181,7 @@ def masterplan() -> Masterplan:
     """A plan of three tasks."""
     return Masterplan(
         phases=[
-            Phase(
+            PlanPhase(
                 id="P-1",
                 title="core",
                 milestones=[

@@ -17,10 +17,9 @@ from kubernetes import client
 from mge.errors import KubeAPIError, KubeUnavailable
 from mge.kube.client import KubeClient, RetryPolicy, classify
 from mge.kube.decide import Observed, decide
-from mge.kube.resources import ProjectStatus
 from mge.kube.worker import WorkerRegistry, retry_pause
-from mge.models.project import ProjectSpec
-from mge.pipeline.phases import Phase, next_phase
+from mge.models.project import Phase, ProjectSpec, ProjectStatus
+from mge.pipeline.phases import next_phase
 
 
 @pytest.mark.parametrize(

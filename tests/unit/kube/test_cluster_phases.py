@@ -10,11 +10,9 @@ import pytest
 
 from mge.errors import InputError
 from mge.kube.decide import Observed, decide
-from mge.kube.resources import ProjectStatus
-from mge.models.project import ProjectSpec
+from mge.models.project import Phase, ProjectSpec, ProjectStatus
 from mge.pipeline.cluster import BUDGET_ATOMS, BUDGET_COST, budget_error, run_cluster_phase
 from mge.pipeline.context import RunContext
-from mge.pipeline.phases import Phase
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from mge.kube.conditions import Condition, health_conditions, set_condition, truncate
+from mge.kube.conditions import health_conditions, set_condition, truncate
+from mge.models.project import Condition
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 T1 = datetime(2026, 1, 2, tzinfo=UTC)

@@ -15,9 +15,7 @@ from mge.kube.decide import (
     StopWorker,
     decide,
 )
-from mge.kube.resources import Progress, ProjectStatus
-from mge.models.project import ProjectSpec
-from mge.pipeline.phases import Phase
+from mge.models.project import Phase, Progress, ProjectSpec, ProjectStatus
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 

@@ -15,9 +15,7 @@ from mge.errors import GitPushError
 from mge.execution.gitpush import CommitIdentity, GitCredentials, push_tree, scrub
 from mge.kube import gitoutput
 from mge.kube.decide import Event, Observed, PushOutput, decide, record_push
-from mge.kube.resources import OutputStatus, ProjectStatus
-from mge.models.project import GitOutput, ProjectSpec
-from mge.pipeline.phases import Phase
+from mge.models.project import GitOutput, OutputStatus, Phase, ProjectSpec, ProjectStatus
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 GIT = GitOutput(repository="https://git.example/team/app.git", branch="mge/out")

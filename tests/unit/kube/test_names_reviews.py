@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import cast
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from mge.cli.operator import kopf_args
 from mge.kube import reviews
-from mge.kube.children import batch_name
-from mge.kube.resources import AtomReviewSpec, AtomReviewStatus
+from mge.kube.client import KubeClient
+from mge.kube.jobs import JobTarget, KubeJobRunner, Slot
 from mge.kube.settings import OperatorSettings
+from mge.models.project import ExecutionSpec
+from mge.models.review import AtomReviewSpec, AtomReviewStatus
 
 DNS = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -33,9 +36,13 @@ def test_review_names_keep_case_variants_apart() -> None:
     assert reviews.review_name("p", "atom-a") == "p-atom-a"
 
 
-@given(project_names, st.integers(1, 10**6), st.integers(0, 999), st.integers(0, 999))
+@given(project_names, st.integers(1, 10**6), st.integers(-1, 999), st.integers(0, 999))
 def test_batch_names_are_dns_labels(project: str, gen: int, level: int, batch: int) -> None:
-    name = batch_name(project, gen, level, batch, 3)
+    target = JobTarget(
+        namespace="ns", project=project, owner={}, generation=gen, execution=ExecutionSpec()
+    )
+    runner = KubeJobRunner(cast(KubeClient, None), target)
+    name = runner.job_name(Slot(level=level, batch=batch, attempt=3), "0123456789abcdef" * 4)
     assert len(name) <= 63 and DNS.match(name)
 
 

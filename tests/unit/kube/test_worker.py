@@ -10,7 +10,8 @@ import asyncio
 
 from mge.errors import BudgetExceeded, NotAvailableYet
 from mge.kube.worker import WorkerRegistry
-from mge.pipeline.phases import Phase, next_phase
+from mge.models.project import Phase
+from mge.pipeline.phases import next_phase
 
 
 async def settle(reg: WorkerRegistry, uid: str) -> None:

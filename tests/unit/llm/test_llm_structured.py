@@ -7,12 +7,11 @@ import json
 import pytest
 from llm_support import ListLedger, WriteRecording
 
-from mge.errors import StructuredOutputError
+from mge.errors import ParseFailure, StructuredOutputError
 from mge.llm.base import LLMRequest
 from mge.llm.client import LLMClient
 from mge.llm.scripted import ScriptedProvider
 from mge.llm.structured import (
-    ParseFailure,
     extract_code,
     extract_json,
     parse_structured,

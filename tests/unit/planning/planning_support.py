@@ -17,7 +17,7 @@ from mge.models.domain import (
     TechStack,
     ValueObject,
 )
-from mge.models.plan import Masterplan, Milestone, Phase, Task
+from mge.models.plan import Masterplan, Milestone, PlanPhase, Task
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLES = REPO / "examples"
@@ -74,7 +74,7 @@ def plan_of(*tasks: Task, patterns: list[str] | None = None) -> Masterplan:
     """One phase, one milestone, the given tasks."""
     return Masterplan(
         phases=[
-            Phase(
+            PlanPhase(
                 id="P-1",
                 title="all",
                 milestones=[Milestone(id="M-1", title="all", tasks=list(tasks))],
