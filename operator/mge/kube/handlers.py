@@ -20,7 +20,7 @@ from mge import metrics
 from mge.errors import InputError, KubeAPIError, KubeUnavailable, MGEError
 from mge.kube.apply import Collaborators, apply
 from mge.kube.client import KubeClient, load_api_client
-from mge.kube.decide import decide, record_push
+from mge.kube.decide import decide, decide_deletion, record_push
 from mge.kube.decisions import carry_out
 from mge.kube.nudge import nudge_soon
 from mge.kube.observe import observe, project_key
@@ -186,10 +186,7 @@ async def delete_project(body: kopf.Body, memo: Any, **_: Any) -> None:
     meta = body["metadata"]
     key = project_key(meta["namespace"], meta["name"])
     status = ProjectStatus.model_validate(dict(body.get("status") or {}))
-    spec = ProjectSpec.model_construct()
-    from mge.kube.decide import Observed
-
-    plan = decide(spec, status, Observed(generation=0, deleting=True), _now())
+    plan = decide_deletion(status)
     await apply(plan.actions, body=dict(body), key=key, ctx=ctx)
     metrics.forget_project(key)
     _PHASES.pop(key, None)
