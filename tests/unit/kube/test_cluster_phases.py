@@ -50,7 +50,10 @@ def test_budget_error_names_the_limit_decide_resumes_on(
     # The reconcile resumes only once that same limit is raised.
     status = ProjectStatus(phase="Executing", observed_generation=1)
     stopped = Observed(
-        generation=1, worker="budget", budget_limit=(err.what, err.limit), spent_usd=1.0
+        generation=1,
+        worker="budget",
+        budget_limit=(BudgetLimit(err.what), err.limit),
+        spent_usd=1.0,
     )
     raised = {"maxAtoms": 40, "maxCostUSD": 1.5} if what == BUDGET_ATOMS else {"maxCostUSD": 3}
     spec = ProjectSpec.model_validate({"requirements": "x", "budget": raised})
