@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mge.cli.operator import kopf_args
+from mge.config import OperatorSettings
 from mge.kube import reviews
 from mge.kube.children import batch_name
 from mge.kube.resources import AtomReviewSpec, AtomReviewStatus
-from mge.kube.settings import OperatorSettings
 
 DNS = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
