@@ -1,23 +1,133 @@
-"""Settings: one typed object, read once at start-up.
+"""Settings: one typed object for the CLI and the operator, read once at start-up.
 
 Precedence (highest first): CLI flags, environment variables ``MGE_*``, a YAML config file
 (``--config FILE`` or ``MGE_CONFIG``), the defaults below. A bad value fails at start-up with the
-field name and the accepted range (see :func:`load_settings`).
+field name, the environment variable that sets it, what was given and the accepted range (see
+:func:`load_settings`).
+
+What only the operator reads is the section :class:`OperatorSettings` (``settings.operator``;
+``operator:`` in the YAML file). Its environment variables keep the flat names the Helm chart
+and docs/operator.md use (``MGE_RECONCILE_INTERVAL``, …; see :data:`OPERATOR_ENV`).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from mge.errors import ConfigError
 
 DEFAULT_WORKDIR = Path(".mge")
+RECONCILE_INTERVAL_SECONDS = 30.0
+"""Timer period of the operator's level-triggered reconcile (seconds)."""
+JOB_POLL_MAX_SECONDS = 5.0
+"""Longest wait between two looks at a running sandbox Job (seconds; polling backs off to it)."""
+ENV_PREFIX = "MGE_"
+
+OPERATOR_ENV: dict[str, str] = {
+    "namespace": "MGE_OPERATOR_NAMESPACE",
+    "recordings_root": "MGE_RECORDINGS_ROOT",
+    "reconcile_interval_seconds": "MGE_RECONCILE_INTERVAL",
+    "job_poll_max_seconds": "MGE_JOB_POLL_MAX_SECONDS",
+    "metrics_port": "MGE_METRICS_PORT",
+    "kubeconfig": "KUBECONFIG",
+}
+"""Field of the operator section → the environment variable that sets it. Flat names, not
+``MGE_OPERATOR__*``: the Helm chart, the docs and the benchmarks set these, and ``KUBECONFIG``
+is the name every Kubernetes tool reads."""
+
+
+class OperatorSettings(BaseModel):
+    """The operator's section of :class:`Settings`: what ``mge operator run`` needs to know
+    besides the Projects themselves. The CLI never reads it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    namespace: str | None = Field(
+        default=None,
+        description="The operator's own namespace (the chart sets it from the pod). Informational: "
+        "the namespaces watched are given to `mge operator run`.",
+    )
+    recordings_root: Path | None = Field(
+        default=None,
+        description="Base folder of scripted-provider recordings. A cluster has no manifest path, "
+        "so spec.llm.recordings is relative to it and may not leave it.",
+    )
+    reconcile_interval_seconds: float = Field(
+        default=RECONCILE_INTERVAL_SECONDS,
+        gt=0,
+        le=3600,
+        description="Seconds between timer-driven reconciles: how fast a running worker's progress "
+        "counts reach status (phase changes are pushed at once).",
+    )
+    job_poll_max_seconds: float = Field(
+        default=JOB_POLL_MAX_SECONDS,
+        gt=0,
+        le=600,
+        description="Seconds, at most, between two looks at a running sandbox Job; lower finishes "
+        "levels sooner, higher asks the API server less.",
+    )
+    metrics_port: int = Field(
+        default=0,
+        description="Port of /metrics (and the chart's probes); 0 serves none (chart: 9090).",
+    )
+    kubeconfig: Path | None = Field(
+        default=None,
+        description="kubeconfig file for the API client; unset: the in-cluster ServiceAccount.",
+    )
+
+    @field_validator("metrics_port")
+    @classmethod
+    def _port(cls, value: int) -> int:
+        """0 or a TCP port, with the range in the message (a typo should not bind elsewhere)."""
+        if not 0 <= value < 65536:
+            raise ValueError("must be 0 (off) or a port number 1..65535")
+        return value
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> OperatorSettings:
+        """The section from ``env`` alone (flat names of :data:`OPERATOR_ENV`), with the same
+        ConfigError as :func:`load_settings` — for callers that are handed an environment."""
+        try:
+            return cls.model_validate(_operator_env(env))
+        except ValidationError as e:
+            raise ConfigError(
+                "invalid settings:\n" + describe_error(e, "operator.", env_hints=True)
+            ) from e
+
+    def recordings_for(self, relative: str) -> Path:
+        """The recordings folder for a Project, which must stay under ``recordings_root``."""
+        if self.recordings_root is None:
+            raise ConfigError("spec.llm.recordings needs MGE_RECORDINGS_ROOT set on the operator")
+        root = self.recordings_root.resolve()
+        path = (root / relative).resolve()
+        if path != root and root not in path.parents:
+            raise ConfigError(f"spec.llm.recordings {relative!r} leaves MGE_RECORDINGS_ROOT")
+        return path
+
+
+def _operator_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The operator section's values present in ``env`` (empty strings count as unset, as a
+    chart's ``value: ""`` means)."""
+    return {f: env[name] for f, name in OPERATOR_ENV.items() if env.get(name, "").strip()}
+
+
+class _OperatorEnvSource(PydanticBaseSettingsSource):
+    """Reads the operator section from its flat environment names (see :data:`OPERATOR_ENV`)."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # everything is done in __call__
+
+    def __call__(self) -> dict[str, Any]:
+        section = _operator_env(os.environ)
+        return {"operator": section} if section else {}
 
 
 class Settings(BaseSettings):
@@ -69,6 +179,10 @@ class Settings(BaseSettings):
         default="INFO", description="Log verbosity."
     )
     log_format: Literal["text", "json"] = Field(default="text", description="Log line format.")
+    operator: OperatorSettings = Field(
+        default_factory=OperatorSettings,
+        description="What only the operator reads (flat MGE_* names, see OPERATOR_ENV).",
+    )
 
     @field_validator("workdir")
     @classmethod
@@ -86,8 +200,9 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # init = CLI flags (passed as keyword arguments), then env, then the file (also passed in
-        # init via load_settings, but below env — see there).
-        return (init_settings, env_settings)
+        # init via load_settings, but below env — see there). The operator section's flat names
+        # are merged into ``operator`` below the other sources' values for it.
+        return (init_settings, env_settings, _OperatorEnvSource(settings_cls))
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to SQLite in workdir."""
@@ -110,28 +225,62 @@ def _read_file(path: Path) -> dict[str, Any]:
     return {str(k).replace("-", "_"): v for k, v in data.items()}
 
 
-def describe_error(err: ValidationError, prefix: str = "") -> str:
-    """Turn a pydantic error into lines that name each field, what was given and what's accepted."""
+def describe_error(err: ValidationError, prefix: str = "", *, env_hints: bool = False) -> str:
+    """Turn a pydantic error into lines that name each field, what was given and what's accepted
+    (and, with ``env_hints``, the environment variable of each settings field)."""
     lines = []
     for e in err.errors():
         field = prefix + ".".join(str(p) for p in e["loc"])
         given = e.get("input")
         shown = "" if isinstance(given, dict) else f" (got {given!r})"
-        lines.append(f"{field}: {e['msg']}{shown}")
+        hint = _env_hint(field) if env_hints else ""
+        lines.append(f"{field}{hint}: {e['msg']}{shown}")
     return "\n".join(lines)
 
 
-def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
-    """Build the settings: flags > MGE_* env > config file > defaults.
+def _env_hint(field: str) -> str:
+    """`` (MGE_X)`` for a settings field, so the message says what to change wherever the value
+    came from."""
+    section, _, name = field.partition(".")
+    if section == "operator" and name in OPERATOR_ENV:
+        return f" ({OPERATOR_ENV[name]})"
+    if not name and section in Settings.model_fields and section != "operator":
+        return f" ({ENV_PREFIX}{section.upper()})"
+    return ""
 
-    Raises ConfigError naming every bad field.
+
+def _without_env_set(file_values: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """The file's values minus those the environment sets (env ranks above the file, but both
+    reach the model through init, which ranks first)."""
+    env_keys = {k[len(ENV_PREFIX) :].lower() for k in env if k.startswith(ENV_PREFIX)}
+    kept = {k: v for k, v in file_values.items() if k not in env_keys}
+    section = kept.get("operator")
+    if isinstance(section, dict):
+        set_by_env = _operator_env(env)
+        kept["operator"] = {
+            str(k).replace("-", "_"): v
+            for k, v in section.items()
+            if str(k).replace("-", "_") not in set_by_env
+        }
+    return kept
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings: flags > MGE_* env > config file > defaults, the operator section
+    (``operator=`` a mapping of its fields) field by field too.
+
+    Raises ConfigError naming every bad field and the variable that sets it.
     """
     path = config_file or (Path(os.environ["MGE_CONFIG"]) if os.environ.get("MGE_CONFIG") else None)
-    file_values = _read_file(path) if path else {}
-    env_keys = {k[4:].lower() for k in os.environ if k.startswith("MGE_")}
-    merged = {k: v for k, v in file_values.items() if k not in env_keys}
-    merged.update({k: v for k, v in overrides.items() if v is not None})
+    merged = _without_env_set(_read_file(path) if path else {}, os.environ)
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key == "operator" and isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **{k: v for k, v in value.items() if v is not None}}
+        else:
+            merged[key] = value
     try:
         return Settings(**merged)
     except ValidationError as e:
-        raise ConfigError("invalid settings:\n" + describe_error(e)) from e
+        raise ConfigError("invalid settings:\n" + describe_error(e, env_hints=True)) from e

@@ -31,7 +31,7 @@ from prometheus_client import (
     start_http_server,
 )
 
-from mge.errors import ConfigError
+from mge.config import OperatorSettings
 
 __all__ = [
     "DEFAULT_METRICS_ADDRESS",
@@ -46,6 +46,7 @@ __all__ = [
     "record_attempt",
     "record_validation",
     "render",
+    "serve",
     "set_atoms_by_state",
     "set_projects_by_phase",
     "start_from_env",
@@ -55,8 +56,6 @@ __all__ = [
 
 DEFAULT_METRICS_PORT = 9090
 """Port of the operator's /metrics endpoint (the chart's metrics Service targets it)."""
-PORT_ENV = "MGE_METRICS_PORT"
-"""Environment variable naming the /metrics port (unset: no server; the chart sets it)."""
 DEFAULT_METRICS_ADDRESS = "0.0.0.0"
 """Listen address of the /metrics endpoint (all interfaces: the Service reaches the pod IP)."""
 
@@ -263,22 +262,20 @@ def start_metrics_server(
     start_http_server(port, addr=address, registry=m.registry)
 
 
-def start_from_env(env: Mapping[str, str] | None = None, m: Metrics = METRICS) -> int | None:
-    """Start the /metrics server if ``MGE_METRICS_PORT`` is set (the chart sets it); returns the
-    port, or None when unset or 0. The one line the operator's startup hook needs."""
-    import os
-
-    raw = (os.environ if env is None else env).get(PORT_ENV, "").strip()
-    if not raw or raw == "0":
+def serve(port: int, m: Metrics = METRICS) -> int | None:
+    """Start the /metrics server on ``port`` (``settings.operator.metrics_port``, which the
+    chart sets); returns the port, or None when it is 0 (off). The one line the operator's
+    startup hook needs."""
+    if not port:
         return None
-    try:
-        port = int(raw)
-    except ValueError as e:
-        raise ConfigError(f"{PORT_ENV} must be a port number, got {raw!r}") from e
-    if not 0 < port < 65536:
-        raise ConfigError(f"{PORT_ENV} must be 1..65535, got {port}")
     start_metrics_server(port, m=m)
     return port
+
+
+def start_from_env(env: Mapping[str, str], m: Metrics = METRICS) -> int | None:
+    """:func:`serve` on the ``MGE_METRICS_PORT`` of ``env``, parsed as the settings parse it
+    (same ConfigError) — for scripts and tests that are handed an environment."""
+    return serve(OperatorSettings.from_env(env).metrics_port, m=m)
 
 
 def _label_values(metric: Gauge) -> Iterator[tuple[str, ...]]:

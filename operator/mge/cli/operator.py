@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 import yaml
 
-from mge.cli.app import app
+from mge.cli.app import State, app
 
 operator_app = typer.Typer(help="The Kubernetes operator (kopf).", no_args_is_help=True)
 app.add_typer(operator_app, name="operator")
@@ -33,10 +33,13 @@ def run(
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Debug logging.")] = False,
 ) -> None:
-    """Run the operator until interrupted (settings from MGE_* env, kubeconfig from KUBECONFIG
-    or the in-cluster ServiceAccount)."""
+    """Run the operator until interrupted (settings as for every command: flags > MGE_* env >
+    --config file > defaults; kubeconfig from KUBECONFIG or the in-cluster ServiceAccount)."""
     from kopf.cli import main as kopf_main
 
+    from mge.kube.settings import use
+
+    use(State.settings())  # before kopf imports the handlers, which read them once
     args = kopf_args(namespace or [], all_namespaces)
     if verbose:
         args.insert(1, "--verbose")

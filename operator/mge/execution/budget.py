@@ -10,17 +10,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from mge.errors import BudgetExceeded
 from mge.models.project import BudgetSpec
 
-COST = "maxCostUSD"
-ATOMS = "maxAtoms"
+
+class BudgetLimit(StrEnum):
+    """Which limit of ``spec.budget`` stopped a run. The value is the spec field a person raises
+    to resume, so messages can name it and the reconcile can compare the new spec against it."""
+
+    COST = "maxCostUSD"
+    ATOMS = "maxAtoms"
+
+
+COST = BudgetLimit.COST
+ATOMS = BudgetLimit.ATOMS
 
 
 def exceeded(
     max_cost_usd: float, max_atoms: int, spent_usd: float, atoms_started: int, new_atom: bool
-) -> str | None:
+) -> BudgetLimit | None:
     """Which limit a call would break (``maxCostUSD`` / ``maxAtoms``), or None (pure).
 
     Cost: no new call once the spend has reached the limit. Atoms: a first call for an atom

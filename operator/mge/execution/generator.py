@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 
 from mge.errors import InputError
-from mge.execution.budget import Budget
+from mge.execution.budget import Budget, BudgetLimit
 from mge.execution.executor import (
     BATCH_LINGER_SECONDS,
     AtomExecutorWithRetry,
@@ -145,6 +145,7 @@ class DependencyAwareGenerator:
                 self._tally(result, outcome)
             if outcome.budget_stop is not None:
                 result.status = "budget_exceeded"
+                result.budget_limit = BudgetLimit(outcome.budget_stop.what)
                 result.message = (
                     f"{outcome.budget_stop}; stopped before level {k} finished. Raise "
                     "spec.budget and run again to continue: nothing done so far is lost."

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from mge.execution.budget import BudgetLimit
 from mge.models.atoms import AtomState
 from mge.models.execution import Attempt, ValidationResult
 
@@ -175,3 +176,6 @@ class ExecutionResult:
     wall_s: float = 0.0
     integration: list[ValidationResult] = field(default_factory=list)
     modules: list[ValidationResult] = field(default_factory=list)
+    budget_limit: BudgetLimit | None = None
+    """With status ``budget_exceeded``: which limit stopped the run (data, so a driver need not
+    read it back out of ``message``)."""

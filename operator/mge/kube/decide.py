@@ -4,30 +4,38 @@ No I/O here. :mod:`mge.kube.observe` gathers the world into :class:`Observed`, t
 it into the actions to take and the status to write, :mod:`mge.kube.apply` does the actions.
 Every rule is a small function of its inputs and is tested with tables (tests/unit/kube).
 
-Rules, in order of precedence:
+Rules, in order of precedence (each a function below, table-tested on its own):
 
-1. being deleted → stop the pipeline worker and delete the store rows (the finalizer's job);
-2. a new generation (spec change) → start again from ``Pending`` (in the store too); stage
-   inputs are content-hashed in the store, so unchanged work is reused, not paid for twice;
-3. the pipeline worker failed permanently → ``Failed`` (Stalled, reason from the error);
-4. budget spent → the phase stays, ``Stalled`` with reason ``BudgetExceeded``; raising
-   ``spec.budget.maxCostUSD`` above the spend resumes (rule 6 starts the worker again);
-5. ``Reviewing`` → ``Completed`` once every AtomReview is decided (the final codebase is then
-   kept in the store, ``status.output.storeKey``); with policy ``autoApprove`` the pending
-   ones are approved once the deadline passed; ``Completed`` with ``spec.output.git`` not yet
-   pushed for this generation → ``PushOutput`` (gitoutput.py: backoff after a failure, which
-   shows as ``Stalled`` with reason ``GitPushFailed``; ``Ready`` only once pushed);
-6. otherwise, a non-terminal phase with no worker running for this generation → start one.
+1. being deleted → stop the pipeline worker and delete the store rows, the finalizer's job
+   (:func:`decide_deletion`, called by the delete handler directly);
+2. where the pass starts (:func:`start`): the store's phase; a new generation (spec change)
+   starts again from ``Pending`` (in the store too); stage inputs are content-hashed in the
+   store, so unchanged work is reused, not paid for twice;
+3. then the first matching worker policy of :data:`POLICIES` decides:
+   :func:`worker_failed` → ``Failed`` (Stalled, reason from the error); :func:`worker_blocked`
+   → Stalled ``PipelineBlocked``; :func:`budget_spent` → the phase stays, ``Stalled`` with
+   reason ``BudgetExceeded``, and raising the limit that stopped the worker
+   (``spec.budget.maxCostUSD`` / ``maxAtoms``, carried as data in ``Observed.budget_limit``)
+   starts it again; :func:`reviewing` → ``Completed`` once every AtomReview is decided (the
+   final codebase is then kept in the store, ``status.output.storeKey``), with policy
+   ``autoApprove`` the pending ones are approved once the deadline passed;
+   :func:`start_worker` → a non-terminal phase with no worker running for this generation
+   starts one; :func:`worker_retrying` → a running worker's transient error is the message;
+4. :func:`delivery`: ``Completed`` with ``spec.output.git`` not yet pushed for this generation
+   → ``PushOutput`` (gitoutput.py: backoff after a failure, which shows as ``Stalled`` with
+   reason ``GitPushFailed``; ``Ready`` only once pushed).
 
 An Event is planned for every phase transition and for every new failure reason.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
+from mge.execution.budget import BudgetLimit
 from mge.kube import gitoutput
 from mge.kube.conditions import health_conditions, set_condition
 from mge.models.project import (
@@ -66,8 +74,8 @@ class Observed:
     worker_error: str = ""
     worker_reason: str = ""
     """CamelCase reason of the worker's error (``KubernetesForbidden``, …), if it has one."""
-    budget_limit: tuple[str, float] | None = None
-    """Which budget limit stopped the worker (``cost`` or ``atoms``) and its value then."""
+    budget_limit: tuple[BudgetLimit, float] | None = None
+    """Which budget limit stopped the worker and its value in the spec then."""
     spent_usd: float = 0.0
     progress: Progress = field(default_factory=Progress)
     cost: Cost = field(default_factory=Cost)
@@ -230,91 +238,245 @@ def _budget_raised(spec: ProjectSpec, observed: Observed) -> bool:
     if observed.budget_limit is None:
         return True
     what, limit = observed.budget_limit
-    current = spec.budget.max_atoms if what == "atoms" else spec.budget.max_cost_usd
+    current = spec.budget.max_atoms if what == BudgetLimit.ATOMS else spec.budget.max_cost_usd
     return current > limit
 
 
-def decide(spec: ProjectSpec, status: ProjectStatus, observed: Observed, now: datetime) -> Plan:
-    """The actions and the new status for one Project (pure; see the module docstring)."""
-    if observed.deleting:
-        return Plan([StopWorker(), DeleteStoreRows()], status)
+def decide_deletion(status: ProjectStatus) -> Plan:
+    """Rule 1, the finalizer's plan: stop the worker and delete the store rows (children go by
+    owner references). Needs no spec: a Project being deleted may carry one that no longer
+    parses, and nothing in it changes what deletion does."""
+    return Plan([StopWorker(), DeleteStoreRows()], status)
 
-    actions: list[Action] = []
-    old_phase = _phase(status.phase)
+
+@dataclass(frozen=True)
+class Start:
+    """Rule 2, where a pass starts: the phase, the actions a new generation needs first, and
+    the message carried over (none for a new generation: its old text is about the old spec)."""
+
+    phase: Phase
+    new_generation: bool
+    actions: tuple[Action, ...] = ()
+    message: str = ""
+
+
+def start(status: ProjectStatus, observed: Observed) -> Start:
+    """The store's phase (it is ahead of status while a worker runs); a spec change re-runs
+    from ``Pending`` — stage input hashes and the response cache make unchanged steps free — and
+    resets the store's phase with it. A new generation first gets its sandbox NetworkPolicy,
+    before any sandbox Job of it."""
     new_generation = status.observed_generation != observed.generation
-    phase = observed.stored_phase or old_phase
-    if new_generation and status.observed_generation:
-        # A spec change re-runs from the start; stage input hashes and the response cache
-        # make every unchanged step free. The store's phase is reset with it.
-        phase = Phase.PENDING
-        actions.append(ResetStoredPhase(observed.generation))
-    stalled_reason = ""
-    message = status.message if not new_generation else ""
-    if new_generation:
-        actions.append(EnsureSandboxPolicy())  # before any sandbox Job of this generation
+    if not new_generation:
+        return Start(observed.stored_phase or _phase(status.phase), False, (), status.message)
+    if status.observed_generation:
+        reset: tuple[Action, ...] = (ResetStoredPhase(observed.generation), EnsureSandboxPolicy())
+        return Start(Phase.PENDING, True, reset)
+    return Start(observed.stored_phase or _phase(status.phase), True, (EnsureSandboxPolicy(),))
 
-    if observed.worker == "failed" and phase not in TERMINAL:
-        phase = Phase.FAILED
-        stalled_reason = observed.worker_reason or REASON_FAILED
-        message = observed.worker_error or "the pipeline failed"
-    elif observed.worker == "blocked" and phase not in TERMINAL:
-        stalled_reason = REASON_BLOCKED
-        message = observed.worker_error or "the pipeline cannot go on"
-    elif phase not in TERMINAL and (
-        observed.worker == "budget" or observed.spent_usd >= spec.budget.max_cost_usd > 0
-    ):
-        if _budget_raised(spec, observed):
-            actions.append(StartWorker(observed.generation, phase))
-        else:
-            stalled_reason = REASON_BUDGET
-            message = (
-                f"{observed.worker_error or 'budget exceeded'} "
-                f"(spent ${observed.spent_usd:.2f} of ${spec.budget.max_cost_usd:.2f}); "
-                "raise spec.budget.maxCostUSD or spec.budget.maxAtoms to resume"
-            )
-    elif phase == Phase.REVIEWING:
-        if observed.reviews_total < observed.review_items:
-            actions.append(EnsureReviews())
-        done, auto = _review_done(spec, observed, now)
-        if done:
-            phase = Phase.COMPLETED
-            message = f"{observed.reviews_total} review(s) decided"
-            actions.append(SaveOutput())
-        elif auto:
-            actions.append(AutoApprovePending())
-            message = f"auto-approving {observed.reviews_pending} pending review(s)"
-        else:
-            message = f"{observed.reviews_pending} of {observed.reviews_total} review(s) pending"
-    elif phase not in TERMINAL and observed.worker in ("absent", "finished"):
-        actions.append(StartWorker(observed.generation, phase))
-    elif observed.worker == "running" and observed.worker_error:
-        message = observed.worker_error  # retrying after a transient Kubernetes API failure
-    output = gitoutput.reset(status.output) if new_generation else status.output
-    delivering = False
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the first matching worker policy decided."""
+
+    phase: Phase
+    actions: tuple[Action, ...] = ()
+    stalled_reason: str = ""
+    """CamelCase reason for ``Stalled=True``; empty when the Project is not stuck."""
+    message: str | None = None
+    """The new ``status.message``; None keeps the one carried so far."""
+
+
+Policy = Callable[[ProjectSpec, Observed, Phase, datetime], Verdict | None]
+"""A rule of the chain: a verdict when it applies to (spec, observed, phase, now), else None."""
+
+
+def worker_failed(
+    spec: ProjectSpec, observed: Observed, phase: Phase, now: datetime
+) -> Verdict | None:
+    """Rule 3: a worker that failed permanently fails the Project (reason from its error)."""
+    if observed.worker != "failed" or phase in TERMINAL:
+        return None
+    return Verdict(
+        Phase.FAILED,
+        stalled_reason=observed.worker_reason or REASON_FAILED,
+        message=observed.worker_error or "the pipeline failed",
+    )
+
+
+def worker_blocked(
+    spec: ProjectSpec, observed: Observed, phase: Phase, now: datetime
+) -> Verdict | None:
+    """Rule 3b: a worker that cannot go on (a stage is not available) stalls, phase kept."""
+    if observed.worker != "blocked" or phase in TERMINAL:
+        return None
+    return Verdict(
+        phase,
+        stalled_reason=REASON_BLOCKED,
+        message=observed.worker_error or "the pipeline cannot go on",
+    )
+
+
+def budget_spent(
+    spec: ProjectSpec, observed: Observed, phase: Phase, now: datetime
+) -> Verdict | None:
+    """Rule 4: budget spent → stalled with the fix in the message, phase kept; once the spec
+    raises the limit that stopped the worker above its value then, the worker starts again."""
+    if phase in TERMINAL:
+        return None
+    if observed.worker != "budget" and not (observed.spent_usd >= spec.budget.max_cost_usd > 0):
+        return None
+    if _budget_raised(spec, observed):
+        return Verdict(phase, (StartWorker(observed.generation, phase),))
+    return Verdict(
+        phase,
+        stalled_reason=REASON_BUDGET,
+        message=(
+            f"{observed.worker_error or 'budget exceeded'} "
+            f"(spent ${observed.spent_usd:.2f} of ${spec.budget.max_cost_usd:.2f}); "
+            "raise spec.budget.maxCostUSD or spec.budget.maxAtoms to resume"
+        ),
+    )
+
+
+def reviewing(spec: ProjectSpec, observed: Observed, phase: Phase, now: datetime) -> Verdict | None:
+    """Rule 5: in ``Reviewing``, create missing AtomReviews; complete (and keep the output)
+    once every review is decided; with ``autoApprove``, approve the pending ones after the
+    deadline."""
+    if phase != Phase.REVIEWING:
+        return None
+    missing: tuple[Action, ...] = ()
+    if observed.reviews_total < observed.review_items:
+        missing = (EnsureReviews(),)
+    done, auto = _review_done(spec, observed, now)
+    if done:
+        message = f"{observed.reviews_total} review(s) decided"
+        return Verdict(Phase.COMPLETED, (*missing, SaveOutput()), message=message)
+    if auto:
+        message = f"auto-approving {observed.reviews_pending} pending review(s)"
+        return Verdict(phase, (*missing, AutoApprovePending()), message=message)
+    message = f"{observed.reviews_pending} of {observed.reviews_total} review(s) pending"
+    return Verdict(phase, missing, message=message)
+
+
+def start_worker(
+    spec: ProjectSpec, observed: Observed, phase: Phase, now: datetime
+) -> Verdict | None:
+    """Rule 6: a non-terminal phase with no worker running for this generation starts one
+    (a killed operator resumes from the store's phase this way)."""
+    if phase in TERMINAL or observed.worker not in ("absent", "finished"):
+        return None
+    return Verdict(phase, (StartWorker(observed.generation, phase),))
+
+
+def worker_retrying(
+    spec: ProjectSpec, observed: Observed, phase: Phase, now: datetime
+) -> Verdict | None:
+    """Rule 7: a running worker that reports an error is retrying after a transient
+    Kubernetes API failure; say so in the message."""
+    if observed.worker != "running" or not observed.worker_error:
+        return None
+    return Verdict(phase, message=observed.worker_error)
+
+
+POLICIES: tuple[Policy, ...] = (
+    worker_failed,
+    worker_blocked,
+    budget_spent,
+    reviewing,
+    start_worker,
+    worker_retrying,
+)
+"""Rules 3–7 in order of precedence: the first that applies decides."""
+
+
+def first_match(
+    policies: tuple[Policy, ...], spec: ProjectSpec, observed: Observed, phase: Phase, now: datetime
+) -> Verdict:
+    """The verdict of the first policy that applies; none applies: phase and message kept."""
+    for policy in policies:
+        verdict = policy(spec, observed, phase, now)
+        if verdict is not None:
+            return verdict
+    return Verdict(phase)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Rule 8, what pushing the codebase to ``spec.output.git`` adds."""
+
+    output: OutputStatus | None
+    actions: tuple[Action, ...] = ()
+    delivering: bool = False
+    """Completed but not pushed yet for this generation (so not ``Ready``)."""
+    stalled_reason: str = ""
+    message: str | None = None
+
+
+def delivery(
+    spec: ProjectSpec, observed: Observed, phase: Phase, output: OutputStatus | None, now: datetime
+) -> Delivery:
+    """``Completed`` with ``spec.output.git`` not yet pushed for this generation →
+    ``PushOutput`` when due (gitoutput.py backs off after a failure, which shows as ``Stalled``
+    with reason ``GitPushFailed``); ``Ready`` only once pushed."""
     git = spec.output.git
-    if phase == Phase.COMPLETED and git is not None:
-        delivering = not gitoutput.is_pushed(git, output, observed.generation)
-        if gitoutput.push_due(git, output, observed.generation, now):
-            actions.append(PushOutput(observed.generation))
-        if delivering and output is not None and output.push_failures:
-            stalled_reason = gitoutput.REASON_PUSH_FAILED
-            message = output.push_error or "git push failed"
-        elif delivering:
-            message = f"pushing the codebase to {git.repository} branch {git.branch}"
-    if phase == Phase.FAILED:
-        stalled_reason = stalled_reason or REASON_FAILED  # Failed stays Stalled until a new spec
-    if phase == Phase.COMPLETED and not message:
-        message = "the codebase is complete"
+    if phase != Phase.COMPLETED or git is None:
+        return Delivery(output)
+    delivering = not gitoutput.is_pushed(git, output, observed.generation)
+    actions: tuple[Action, ...] = ()
+    if gitoutput.push_due(git, output, observed.generation, now):
+        actions = (PushOutput(observed.generation),)
+    if delivering and output is not None and output.push_failures:
+        failed = output.push_error or "git push failed"
+        return Delivery(output, actions, True, gitoutput.REASON_PUSH_FAILED, failed)
+    if delivering:
+        pushing = f"pushing the codebase to {git.repository} branch {git.branch}"
+        return Delivery(output, actions, True, message=pushing)
+    return Delivery(output, actions)
 
+
+def _events(
+    old: ProjectStatus, old_phase: Phase, phase: Phase, stalled_reason: str, message: str
+) -> list[Action]:
+    """An Event for a phase transition (Warning when it fails) and one for a new stall reason."""
+    events: list[Action] = []
     if phase != old_phase:
         kind: Literal["Normal", "Warning"] = "Warning" if phase == Phase.FAILED else "Normal"
-        actions.append(Event(kind, phase.value, f"phase {old_phase.value} → {phase.value}"))
+        events.append(Event(kind, phase.value, f"phase {old_phase.value} → {phase.value}"))
     old_stalled = next(
-        (c.reason for c in status.conditions if c.type == "Stalled" and c.status == "True"), ""
+        (c.reason for c in old.conditions if c.type == "Stalled" and c.status == "True"), ""
     )
     if stalled_reason and stalled_reason != old_stalled:
-        actions.append(Event("Warning", stalled_reason, message))
+        events.append(Event("Warning", stalled_reason, message))
+    return events
 
+
+def decide(spec: ProjectSpec, status: ProjectStatus, observed: Observed, now: datetime) -> Plan:
+    """The actions and the new status for one Project (pure): the chain of the module
+    docstring — deletion, the start of the pass, the first matching worker policy, delivery —
+    then Events and the status."""
+    if observed.deleting:
+        return decide_deletion(status)
+    begin = start(status, observed)
+    verdict = first_match(POLICIES, spec, observed, begin.phase, now)
+    phase = verdict.phase
+    output = gitoutput.reset(status.output) if begin.new_generation else status.output
+    deliver = delivery(spec, observed, phase, output, now)
+    stalled_reason = deliver.stalled_reason or verdict.stalled_reason
+    if phase == Phase.FAILED:
+        stalled_reason = stalled_reason or REASON_FAILED  # Failed stays Stalled until a new spec
+    message = begin.message
+    for said in (verdict.message, deliver.message):
+        message = said if said is not None else message
+    if phase == Phase.COMPLETED and not message:
+        message = "the codebase is complete"
+    old_phase = _phase(status.phase)
+    actions: list[Action] = [
+        *begin.actions,
+        *verdict.actions,
+        *deliver.actions,
+        *_events(status, old_phase, phase, stalled_reason, message),
+    ]
+    output = deliver.output
     if phase in (Phase.REVIEWING, Phase.COMPLETED):
         output = (output or OutputStatus()).model_copy(update={"store_key": observed.key})
     progress = observed.progress.model_copy(update={"percent": _percent(observed.progress)})
@@ -335,7 +497,7 @@ def decide(spec: ProjectSpec, status: ProjectStatus, observed: Observed, now: da
                 stalled_reason=stalled_reason,
                 message=message,
                 now=now,
-                delivering=delivering,
+                delivering=deliver.delivering,
             ),
         }
     )

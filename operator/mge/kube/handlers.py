@@ -8,7 +8,6 @@ with ``mge operator run`` arguments).
 from __future__ import annotations
 
 import logging
-import os
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
@@ -20,12 +19,12 @@ from mge import metrics
 from mge.errors import InputError, KubeAPIError, KubeUnavailable, MGEError
 from mge.kube.apply import Collaborators, apply
 from mge.kube.client import KubeClient, load_api_client
-from mge.kube.decide import decide, record_push
+from mge.kube.decide import decide, decide_deletion, record_push
 from mge.kube.decisions import carry_out
 from mge.kube.nudge import nudge_soon
 from mge.kube.observe import observe, project_key
 from mge.kube.reviews import decide_review, decided_by, settle
-from mge.kube.settings import OperatorSettings, configure_kopf
+from mge.kube.settings import configure_kopf, startup_settings
 from mge.kube.stages import StageRunner
 from mge.kube.worker import WorkerRegistry
 from mge.logs import log_context
@@ -38,8 +37,9 @@ log = logging.getLogger("mge.operator")
 _PHASES: dict[str, str] = {}
 """Project key → last phase this process saw, for the projects-by-phase gauge."""
 
-SETTINGS = OperatorSettings.from_env()
-"""Read once at import (= start-up): ``mge operator run`` imports this module to start."""
+SETTINGS = startup_settings()
+"""Read once at import (= start-up): ``mge operator run`` hands its settings over, then kopf
+imports this module to start."""
 PROJECTS = (API_GROUP, API_VERSION, "projects")
 REQUIREMENTS_RETRY_SECONDS = 10.0
 """Retry delay (seconds) while a requirements ConfigMap is missing."""
@@ -63,11 +63,11 @@ def _ctx(memo: Any) -> Collaborators:
 async def startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
     """The one settings hook: kopf settings, the store, the API client, the worker registry."""
     configure_kopf(settings)
-    port = metrics.start_from_env()  # /metrics (and the chart's probes) on MGE_METRICS_PORT
-    if port:
-        log.info("serving /metrics on port %d", port)
-    store = await Store.open(SETTINGS.database_url)
-    kube = KubeClient(load_api_client(os.environ.get("KUBECONFIG")))
+    op = SETTINGS.operator
+    if metrics.serve(op.metrics_port):  # /metrics (and the chart's probes), MGE_METRICS_PORT
+        log.info("serving /metrics on port %d", op.metrics_port)
+    store = await Store.open(SETTINGS.resolved_database_url())
+    kube = KubeClient(load_api_client(str(op.kubeconfig) if op.kubeconfig else None))
     stages = StageRunner(store, SETTINGS, kube=kube)
     workers = WorkerRegistry(runner=stages, on_change=lambda uid: nudge_soon(kube, workers, uid))
     memo.mge = Collaborators(store=store, kube=kube, workers=workers, stages=stages)
@@ -112,7 +112,7 @@ async def _resolve_requirements(
 @kopf.on.resume(*PROJECTS)
 @kopf.on.create(*PROJECTS)
 @kopf.on.update(*PROJECTS)
-@kopf.timer(*PROJECTS, interval=SETTINGS.reconcile_interval, idle=1.0)
+@kopf.timer(*PROJECTS, interval=SETTINGS.operator.reconcile_interval_seconds, idle=1.0)
 async def reconcile_project(body: kopf.Body, patch: kopf.Patch, memo: Any, **_: Any) -> None:
     """observe → decide → apply → status (only if changed)."""
     meta = body["metadata"]
@@ -186,10 +186,7 @@ async def delete_project(body: kopf.Body, memo: Any, **_: Any) -> None:
     meta = body["metadata"]
     key = project_key(meta["namespace"], meta["name"])
     status = ProjectStatus.model_validate(dict(body.get("status") or {}))
-    spec = ProjectSpec.model_construct()
-    from mge.kube.decide import Observed
-
-    plan = decide(spec, status, Observed(generation=0, deleting=True), _now())
+    plan = decide_deletion(status)
     await apply(plan.actions, body=dict(body), key=key, ctx=ctx)
     metrics.forget_project(key)
     _PHASES.pop(key, None)

@@ -1,73 +1,43 @@
-"""Operator settings, read once at start-up, and the kopf settings hook.
+"""The operator's start-up: which :class:`~mge.config.Settings` it runs with, and kopf's own
+settings (the one startup hook).
 
-Environment (all optional):
-
-- ``MGE_OPERATOR_NAMESPACE``: informational; the namespace scope is given to ``mge operator run``.
-- ``MGE_RECORDINGS_ROOT``: base folder for ``spec.llm.recordings`` (scripted provider); a
-  cluster has no manifest path, so recordings are looked up relative to this folder and may not
-  leave it.
-- ``MGE_DATABASE_URL``: the store (PostgreSQL in a cluster, SQLite file in tests).
-- ``MGE_JOB_POLL_MAX_SECONDS``: longest pause between two looks at a running sandbox Job.
+The operator's settings are the section ``settings.operator`` of the one settings object
+(:mod:`mge.config`: flags > ``MGE_*`` env > YAML file > defaults, the same error messages as
+the CLI). ``mge operator run`` resolves them with the global flags and hands them over with
+:func:`use` before kopf imports the handlers; a process that imports the handlers itself
+(kopf.testing) gets :func:`~mge.config.load_settings` from the environment.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from mge.errors import ConfigError
+from mge.config import Settings, load_settings
 from mge.models.project import API_GROUP
 
 FINALIZER = f"{API_GROUP}/cleanup"
 """Finalizer on every Project: store rows are deleted before the object goes."""
 ANNOTATION_PREFIX = API_GROUP
 """kopf's progress and diff-base annotations live under this prefix."""
-RECONCILE_INTERVAL_SECONDS = 30.0
-"""Timer period of the level-triggered reconcile (seconds)."""
 RECONCILE_IDLE_SECONDS = 5.0
 """The timer waits this long after the last change before firing (seconds)."""
-DEFAULT_DATABASE_URL = "sqlite:///mge-operator.db"
-JOB_POLL_MAX_SECONDS = 5.0
-"""Longest wait between two looks at a running sandbox Job (seconds; polling backs off to it)."""
+
+_chosen: Settings | None = None
 
 
-@dataclass(frozen=True)
-class OperatorSettings:
-    """What the operator needs to know besides the Projects themselves."""
+def use(settings: Settings) -> None:
+    """Run the operator with ``settings`` (the CLI's, flags included); call before the
+    handlers are imported, as their timer interval is read at import."""
+    global _chosen
+    _chosen = settings
 
-    database_url: str = DEFAULT_DATABASE_URL
-    """Store URL: PostgreSQL (asyncpg) in a cluster, SQLite for tests."""
-    recordings_root: Path | None = None
-    """Base folder of scripted-provider recordings (``spec.llm.recordings`` is relative)."""
-    reconcile_interval: float = RECONCILE_INTERVAL_SECONDS
-    """Seconds between timer-driven reconciles."""
-    job_poll_max: float = JOB_POLL_MAX_SECONDS
-    """Seconds, at most, between two looks at a running sandbox Job."""
 
-    @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> OperatorSettings:
-        """Settings from ``MGE_*`` environment variables."""
-        e = dict(os.environ if env is None else env)
-        root = e.get("MGE_RECORDINGS_ROOT")
-        interval = float(e.get("MGE_RECONCILE_INTERVAL", RECONCILE_INTERVAL_SECONDS))
-        return cls(
-            database_url=e.get("MGE_DATABASE_URL", DEFAULT_DATABASE_URL),
-            recordings_root=Path(root) if root else None,
-            reconcile_interval=interval,
-            job_poll_max=float(e.get("MGE_JOB_POLL_MAX_SECONDS", JOB_POLL_MAX_SECONDS)),
-        )
-
-    def recordings_for(self, relative: str) -> Path:
-        """The recordings folder for a Project, which must stay under ``recordings_root``."""
-        if self.recordings_root is None:
-            raise ConfigError("spec.llm.recordings needs MGE_RECORDINGS_ROOT set on the operator")
-        root = self.recordings_root.resolve()
-        path = (root / relative).resolve()
-        if path != root and root not in path.parents:
-            raise ConfigError(f"spec.llm.recordings {relative!r} leaves MGE_RECORDINGS_ROOT")
-        return path
+def startup_settings() -> Settings:
+    """The settings handed over by :func:`use`, else loaded from the environment (read once)."""
+    global _chosen
+    if _chosen is None:
+        _chosen = load_settings()
+    return _chosen
 
 
 def configure_kopf(settings: Any) -> None:

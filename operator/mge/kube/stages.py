@@ -25,7 +25,6 @@ from mge.config import Settings, load_settings
 from mge.errors import InputError
 from mge.kube.client import KubeClient
 from mge.kube.jobs import JobTarget, KubeBatchValidator, KubeJobRunner
-from mge.kube.settings import OperatorSettings
 from mge.llm import LLMClient, make_provider
 from mge.models.project import LLMSpec, Phase, ProjectSpec, SecretKeyRef
 from mge.pipeline.cluster import ClusterTools, run_cluster_phase
@@ -52,13 +51,12 @@ class StageRunner:
     def __init__(
         self,
         store: Store,
-        operator: OperatorSettings,
         settings: Settings | None = None,
         kube: KubeClient | None = None,
     ) -> None:
         self.store = store
-        self.operator = operator
         self.settings = settings or load_settings()
+        self.operator = self.settings.operator
         self.kube = kube
 
     def _recordings(self, llm: LLMSpec) -> Path | None:
@@ -101,7 +99,7 @@ class StageRunner:
             reporter=LogReporter(lambda line: log.info("%s: %s", key, line)),
             answers={a.id: a.answer for a in spec.discovery.answers},
             workdir=self.settings.workdir,
-            extras={"settings": self.settings},
+            settings=self.settings,
         )
 
     async def _api_key(self, key: str, ref: SecretKeyRef | None, field: str) -> SecretStr | None:
@@ -145,7 +143,7 @@ class StageRunner:
             generation=generation,
             execution=spec.execution,
         )
-        return KubeJobRunner(self.kube, target, poll_max=self.operator.job_poll_max)
+        return KubeJobRunner(self.kube, target, poll_max=self.operator.job_poll_max_seconds)
 
     def validator_factory(self, jobs: KubeJobRunner) -> Callable[[Workspace], BatchValidator]:
         """Builds the L1 validator (sandbox Jobs, mypy in the operator as locally)."""

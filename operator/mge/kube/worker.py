@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from mge.errors import BudgetExceeded, KubeAPIError, KubeUnavailable, MGEError, NotAvailableYet
+from mge.execution.budget import BudgetLimit
 from mge.kube.decide import WorkerState
 from mge.models.project import Phase
 from mge.pipeline.phases import TERMINAL
@@ -58,7 +59,7 @@ class WorkerInfo:
     error: str = ""
     reason: str = ""
     """CamelCase reason of the error (e.g. ``KubernetesForbidden``); empty for a plain failure."""
-    budget_limit: tuple[str, float] | None = None
+    budget_limit: tuple[BudgetLimit, float] | None = None
     """With state ``budget``: which limit stopped the run and its value then."""
     task: asyncio.Task[None] | None = None
 
@@ -132,7 +133,7 @@ class WorkerRegistry:
             info.state = "finished"
         except BudgetExceeded as e:
             info.state, info.error = "budget", str(e)
-            info.budget_limit = (e.what, e.limit)
+            info.budget_limit = (BudgetLimit(e.what), e.limit)
         except NotAvailableYet as e:
             info.state, info.error = "blocked", str(e)
         except KubeAPIError as e:

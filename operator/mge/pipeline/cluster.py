@@ -22,6 +22,7 @@ from typing import Any
 
 from mge.errors import BudgetExceeded, InputError
 from mge.execution import ExecutionResult, load_state
+from mge.execution.budget import BudgetLimit
 from mge.execution.journal import SKELETON_DOC, accepted_codes, load_codebase
 from mge.execution.output import output_files, render_tree
 from mge.execution.report import compute_report
@@ -46,8 +47,8 @@ from mge.validation.sandboxed import SandboxTestRunner
 
 OUTPUT_DOC = "output"
 """The generated codebase kept in the store (``status.output.storeKey`` names the project)."""
-BUDGET_ATOMS = "atoms"
-BUDGET_COST = "cost"
+BUDGET_ATOMS = BudgetLimit.ATOMS
+BUDGET_COST = BudgetLimit.COST
 
 
 @dataclass(frozen=True)
@@ -73,11 +74,12 @@ async def _analysed(ctx: RunContext) -> tuple[DiscoveryResult, Masterplan, Analy
     return discovery, plan, await atomize_stage(ctx, plan, files)
 
 
-def budget_error(message: str, ctx: RunContext, spent: float) -> BudgetExceeded:
-    """The BudgetExceeded an execution stopped with (which limit, from its message)."""
-    if "maxAtoms" in message:
-        return BudgetExceeded(BUDGET_ATOMS, float(ctx.spec.budget.max_atoms), spent)
-    return BudgetExceeded(BUDGET_COST, ctx.spec.budget.max_cost_usd, spent)
+def budget_error(limit: BudgetLimit | None, ctx: RunContext, spent: float) -> BudgetExceeded:
+    """The BudgetExceeded an execution stopped with: the limit the result names (cost when it
+    names none) and that limit's value in the spec, which the reconcile compares a new spec to."""
+    if limit == BudgetLimit.ATOMS:
+        return BudgetExceeded(BudgetLimit.ATOMS, float(ctx.spec.budget.max_atoms), spent)
+    return BudgetExceeded(BudgetLimit.COST, ctx.spec.budget.max_cost_usd, spent)
 
 
 async def stored_execution(ctx: RunContext, analysis: Analysis) -> Execution:
@@ -176,7 +178,8 @@ async def run_cluster_phase(ctx: RunContext, phase: Phase, tools: ClusterTools |
         if ex.result.status != "completed":
             message = ex.result.message or ex.result.status
             await ctx.store.set_phase(ctx.key, phase.value, {**summary, "stalled": message})
-            raise budget_error(message, ctx, await ctx.store.total_cost(ctx.key))
+            spent = await ctx.store.total_cost(ctx.key)
+            raise budget_error(ex.result.budget_limit, ctx, spent)
         await ctx.store.set_phase(ctx.key, phase.value, summary)
     elif phase == Phase.INTEGRATING:
         sandbox = _need(tools, phase)

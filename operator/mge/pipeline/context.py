@@ -11,8 +11,9 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
+from mge.config import Settings
 from mge.llm.client import LLMClient
 from mge.models.project import ProjectSpec
 from mge.planning import PatternSource
@@ -63,8 +64,9 @@ class RunContext:
     answers: dict[str, str] = field(default_factory=dict)
     """Answers to clarifying questions by id (file, terminal or spec.discovery.answers)."""
     workdir: Path = Path(".mge")
-    extras: dict[str, Any] = field(default_factory=dict)
-    """Driver-specific collaborators (the batch validator, the output folder, …)."""
+    settings: Settings | None = None
+    """Process settings the stages need (the local validator's sandbox choice, workdir);
+    every driver passes its own, a test context may leave it out."""
     planner: LLMClient | None = None
     """The client for discovery, masterplan and skeletons when ``spec.llm.planner`` names
     another model; None: ``llm`` does those too."""

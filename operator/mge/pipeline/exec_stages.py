@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mge.errors import InputError
 from mge.execution import (
     Budget,
     ExecutionResult,
@@ -72,7 +73,9 @@ async def execution_stage(
     if validator is None:
         from mge.validation.local import local_validator
 
-        validator = local_validator(workspace, runner, ctx.extras["settings"])
+        if ctx.settings is None:
+            raise InputError("the local execution stage needs the run's settings (ctx.settings)")
+        validator = local_validator(workspace, runner, ctx.settings)
     # Spend includes discovery, planning and skeletons (the ledger), not only attempts.
     started_atoms = [a for a, p in state.atoms.items() if p.attempts]
     budget = Budget.from_spec(ctx.spec.budget, await ctx.store.total_cost(ctx.key), started_atoms)

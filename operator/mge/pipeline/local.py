@@ -112,7 +112,7 @@ async def run_local(
             reporter=reporter,
             answers=answers or {},
             workdir=settings.workdir,
-            extras={"settings": settings},
+            settings=settings,
         )
 
         async def enter(phase: Phase, detail: str = "") -> None:

@@ -27,6 +27,7 @@ from shop_project import (
 )
 
 from mge.errors import LLMError, RecordingMissing
+from mge.execution.budget import BudgetLimit
 from mge.execution.executor import Progress
 from mge.execution.journal import load_state
 from mge.execution.output import write_output
@@ -219,6 +220,7 @@ async def test_budget_stops_cleanly_and_a_higher_budget_resumes(
     stopped = await rig.generator.run(LEVELS)
     assert stopped.status == "budget_exceeded"
     assert "maxAtoms" in stopped.message and "nothing done so far is lost" in stopped.message
+    assert stopped.budget_limit == BudgetLimit.ATOMS  # as data: drivers do not parse the message
     assert stopped.levels_done == 0
     started = {a for a, p in stopped.state.atoms.items() if p.attempts}
     assert started == {SUBTOTAL.id, DISCOUNT.id}  # the in-flight calls were validated and kept

@@ -16,7 +16,6 @@ from tests.integration.controlplane import ControlPlane
 
 from mge.errors import InputError
 from mge.kube.client import KubeClient
-from mge.kube.settings import OperatorSettings
 from mge.kube.stages import StageRunner
 from mge.models.project import ProjectSpec
 from mge.store import Store
@@ -56,7 +55,7 @@ async def test_secret_ref_key_reaches_the_provider_and_a_missing_one_is_named(
     store = await Store.open(f"sqlite:///{tmp_path / 'store.db'}")
     kube = KubeClient(api)
     try:
-        stages = StageRunner(store, OperatorSettings(database_url="sqlite://"), kube=kube)
+        stages = StageRunner(store, kube=kube)
         await store.upsert_project(f"{namespace}/good", anthropic_spec("llm-key"), 1)
         ctx = await stages.context(f"{namespace}/good")
         provider = ctx.llm.provider

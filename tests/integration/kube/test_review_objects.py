@@ -12,7 +12,6 @@ from tests.integration.kube.helpers import kubectl, project_body
 
 from mge.kube.apply import Collaborators, ensure_reviews
 from mge.kube.client import KubeClient
-from mge.kube.settings import OperatorSettings
 from mge.kube.stages import StageRunner
 from mge.kube.worker import WorkerRegistry
 from mge.models.atoms import AtomicUnit
@@ -65,7 +64,7 @@ async def test_review_queue_becomes_atom_reviews_once(
         ctx = Collaborators(
             store=store,
             kube=KubeClient(api),
-            workers=WorkerRegistry(runner=StageRunner(store, OperatorSettings())),
+            workers=WorkerRegistry(runner=StageRunner(store)),
         )
         assert await ensure_reviews(body=body, key=key, ctx=ctx) == 2
         assert await ensure_reviews(body=body, key=key, ctx=ctx) == 0  # a repeated reconcile

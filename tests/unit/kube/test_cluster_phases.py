@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from mge.errors import InputError
+from mge.execution.budget import BudgetLimit
 from mge.kube.decide import Observed, decide
 from mge.models.project import Phase, ProjectSpec, ProjectStatus
 from mge.pipeline.cluster import BUDGET_ATOMS, BUDGET_COST, budget_error, run_cluster_phase
@@ -31,28 +32,28 @@ def ctx(**budget: Any) -> RunContext:
 
 
 @pytest.mark.parametrize(
-    ("message", "what", "limit"),
+    ("stopped_by", "what", "limit"),
     [
-        (
-            "budget exceeded: maxAtoms limit 20, spent 20; stopped before level 2 finished",
-            "atoms",
-            20,
-        ),
-        ("budget exceeded: maxCostUSD limit 1.5, spent 1.52; stopped", "cost", 1.5),
+        (BudgetLimit.ATOMS, BUDGET_ATOMS, 20),
+        (BudgetLimit.COST, BUDGET_COST, 1.5),
+        (None, BUDGET_COST, 1.5),  # a result that names no limit: the cost limit
     ],
 )
 def test_budget_error_names_the_limit_decide_resumes_on(
-    message: str, what: str, limit: float
+    stopped_by: BudgetLimit | None, what: str, limit: float
 ) -> None:
-    err = budget_error(message, ctx(maxAtoms=20, maxCostUSD=1.5), 1.52)
+    err = budget_error(stopped_by, ctx(maxAtoms=20, maxCostUSD=1.5), 1.52)
     assert (err.what, err.limit) == (what, limit)
     assert what in (BUDGET_ATOMS, BUDGET_COST)
     # The reconcile resumes only once that same limit is raised.
     status = ProjectStatus(phase="Executing", observed_generation=1)
     stopped = Observed(
-        generation=1, worker="budget", budget_limit=(err.what, err.limit), spent_usd=1.0
+        generation=1,
+        worker="budget",
+        budget_limit=(BudgetLimit(err.what), err.limit),
+        spent_usd=1.0,
     )
-    raised = {"maxAtoms": 40, "maxCostUSD": 1.5} if what == "atoms" else {"maxCostUSD": 3}
+    raised = {"maxAtoms": 40, "maxCostUSD": 1.5} if what == BUDGET_ATOMS else {"maxCostUSD": 3}
     spec = ProjectSpec.model_validate({"requirements": "x", "budget": raised})
     resumed = decide(spec, status, stopped, NOW)
     assert not any(

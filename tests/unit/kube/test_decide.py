@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from mge.execution.budget import BudgetLimit
 from mge.kube.decide import (
     AutoApprovePending,
     DeleteStoreRows,
@@ -247,7 +248,9 @@ def test_spec_change_mid_run_resets_the_store_phase_and_restarts() -> None:
 
 def test_atom_budget_resumes_only_when_raised() -> None:
     status = ProjectStatus(phase="Executing", observed_generation=1)
-    obs = Observed(generation=1, worker="budget", budget_limit=("atoms", 100.0), spent_usd=1.0)
+    obs = Observed(
+        generation=1, worker="budget", budget_limit=(BudgetLimit.ATOMS, 100.0), spent_usd=1.0
+    )
     same = decide(spec(budget={"maxAtoms": 100}), status, obs, NOW)
     assert not [a for a in same.actions if isinstance(a, StartWorker)]
     assert cond(same.status, "Stalled") == ("True", "BudgetExceeded")

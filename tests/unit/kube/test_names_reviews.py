@@ -10,10 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mge.cli.operator import kopf_args
+from mge.config import OperatorSettings
 from mge.kube import reviews
 from mge.kube.client import KubeClient
 from mge.kube.jobs import JobTarget, KubeJobRunner, Slot
-from mge.kube.settings import OperatorSettings
 from mge.models.project import ExecutionSpec
 from mge.models.review import AtomReviewSpec, AtomReviewStatus
 
