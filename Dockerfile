@@ -28,7 +28,7 @@ RUN --mount=type=secret,id=ca-bundle --mount=type=cache,id=mge-pip,target=/root/
     if [ -s /run/secrets/ca-bundle ]; then export PIP_CERT=/run/secrets/ca-bundle; fi \
  && /opt/mge/bin/pip install --disable-pip-version-check --no-deps . \
  && find /opt/mge -name '__pycache__' -prune -exec rm -rf {} + \
- && /opt/mge/bin/python -c 'import mge.rag; assert (mge.rag.default_patterns_dir() / "README.md").is_file()' \
+ && /opt/mge/bin/python -B -c 'import importlib.resources as r; assert r.files("mge").joinpath("rag/library/README.md").is_file(), "pattern library missing"' \
  && rm -rf /opt/mge/lib/python3*/site-packages/pip /opt/mge/lib/python3*/site-packages/pip-* /opt/mge/bin/pip*
 
 FROM ${BASE_IMAGE}
