@@ -28,12 +28,8 @@ RUN --mount=type=secret,id=ca-bundle --mount=type=cache,id=mge-pip,target=/root/
     if [ -s /run/secrets/ca-bundle ]; then export PIP_CERT=/run/secrets/ca-bundle; fi \
  && /opt/mge/bin/pip install --disable-pip-version-check --no-deps . \
  && find /opt/mge -name '__pycache__' -prune -exec rm -rf {} + \
- && /opt/mge/bin/python -c 'import mge' \
+ && /opt/mge/bin/python -B -c 'import importlib.resources as r; assert r.files("mge").joinpath("rag/library/README.md").is_file(), "pattern library missing"' \
  && rm -rf /opt/mge/lib/python3*/site-packages/pip /opt/mge/lib/python3*/site-packages/pip-* /opt/mge/bin/pip*
-# The pattern library is read from `patterns/` three folders above the package
-# (mge.rag.patterns.default_patterns_dir), i.e. /opt/mge/lib/python3.X/patterns in this venv.
-COPY patterns /opt/mge/patterns
-RUN ln -s /opt/mge/patterns "$(dirname "$(/opt/mge/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')")/patterns"
 
 FROM ${BASE_IMAGE}
 # git: the operator pushes a finished Project's codebase to spec.output.git with the git CLI.

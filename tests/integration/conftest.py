@@ -39,9 +39,6 @@ _REPORT_KEY = pytest.StashKey[list[str]]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "kube: runs against the real kube-apiserver test control plane"
-    )
     config.stash[_REPORT_KEY] = []
 
 

@@ -22,6 +22,13 @@ from pathlib import PurePosixPath
 from tree_sitter import Node, QueryCursor
 
 from mge.atomization.languages import Grammar, compiled_query
+from mge.atomization.nodes import (
+    fill_names,
+    in_test_dir,
+    name_calls,
+    node_text,
+    one_line,
+)
 from mge.atomization.rules import RawDef, RawKind, References
 from mge.atomization.syntax import CallRef, ImportRef, Param
 
@@ -124,31 +131,8 @@ _DEFINITION_TYPES = frozenset(
     }
 )
 _TEST_DIRS = frozenset({"__tests__", "tests", "test"})
-
-
-def _text(node: Node | None) -> str:
-    if node is None or node.text is None:
-        return ""
-    return node.text.decode("utf-8", "replace")
-
-
-def _texts(nodes: list[Node], skip: set[int] | None = None) -> list[tuple[int, str]]:
-    """(position, text) of each node — the hot loop of reference extraction."""
-    if skip is None:
-        return [(n.start_byte, t.decode("utf-8", "replace")) for n in nodes if (t := n.text)]
-    return [
-        (n.start_byte, t.decode("utf-8", "replace"))
-        for n in nodes
-        if n.start_byte not in skip and (t := n.text)
-    ]
-
-
-def _one_line(text: str) -> str:
-    if "\n" not in text and "  " not in text:
-        return text.strip()
-    text = re.sub(r"\s+", " ", text).strip()
-    text = re.sub(r"([(\[{<]) ", r"\1", text)
-    return re.sub(r",? ([)\]}>])", r"\1", text)
+#: Opening and closing brackets for one_line: TS adds object/type-literal braces and generics.
+_BRACKETS = ("([{<", ")]}>")
 
 
 def clean_jsdoc(comment: str) -> str:
@@ -165,7 +149,7 @@ def clean_jsdoc(comment: str) -> str:
 def _string_label(node: Node) -> str | None:
     if node.type not in ("string", "template_string"):
         return None
-    return "".join(_text(c) for c in node.named_children if c.type == "string_fragment")
+    return "".join(node_text(c) for c in node.named_children if c.type == "string_fragment")
 
 
 def _is_stub_block(block: Node | None) -> bool:
@@ -177,7 +161,7 @@ def _is_stub_block(block: Node | None) -> bool:
     thrown = stmts[0].named_children[0] if stmts[0].named_child_count else None
     if thrown is None or thrown.type != "new_expression":
         return False
-    return _STUB_MESSAGE.search(_text(thrown.child_by_field_name("arguments"))) is not None
+    return _STUB_MESSAGE.search(node_text(thrown.child_by_field_name("arguments"))) is not None
 
 
 class EcmaScriptRules:
@@ -197,14 +181,16 @@ class EcmaScriptRules:
         caps = QueryCursor(compiled_query(self.grammar, self._definitions)).captures(root)
         found: list[RawDef] = []
         for node in caps.get("function", []):
-            found.append(self._raw(node, "function", _text(node.child_by_field_name("name"))))
+            found.append(self._raw(node, "function", node_text(node.child_by_field_name("name"))))
         for node in caps.get("class", []):
-            found.append(self._raw(node, "class", _text(node.child_by_field_name("name"))))
+            found.append(self._raw(node, "class", node_text(node.child_by_field_name("name"))))
         for node in caps.get("type", []):
-            found.append(self._raw(node, "type", _text(node.child_by_field_name("name"))))
+            found.append(self._raw(node, "type", node_text(node.child_by_field_name("name"))))
         for node in caps.get("method", []):
             if node.parent is not None and node.parent.type == "class_body":
-                found.append(self._raw(node, "function", _text(node.child_by_field_name("name"))))
+                found.append(
+                    self._raw(node, "function", node_text(node.child_by_field_name("name")))
+                )
         for node in caps.get("arrow", []):
             raw = self._arrow(node)
             if raw is not None:
@@ -249,13 +235,13 @@ class EcmaScriptRules:
             node=value,
             outer=outer,
             kind="function",
-            name=_text(declarators[0].child_by_field_name("name")),
+            name=node_text(declarators[0].child_by_field_name("name")),
             body=value.child_by_field_name("body"),
         )
 
     def _test(self, call: Node) -> RawDef | None:
         fn = call.child_by_field_name("function")
-        if _text(fn) not in TEST_FUNCTIONS:
+        if node_text(fn) not in TEST_FUNCTIONS:
             return None
         args = call.child_by_field_name("arguments")
         if args is None or args.named_child_count < 2:
@@ -267,9 +253,8 @@ class EcmaScriptRules:
         scope: list[str] = []
         node = call.parent
         while node is not None:
-            if node.type == "call_expression" and _text(node.child_by_field_name("function")) in (
-                SUITE_FUNCTIONS
-            ):
+            is_call = node.type == "call_expression"
+            if is_call and node_text(node.child_by_field_name("function")) in SUITE_FUNCTIONS:
                 suite_args = node.child_by_field_name("arguments")
                 if suite_args is not None and suite_args.named_child_count:
                     suite = _string_label(suite_args.named_children[0])
@@ -292,7 +277,7 @@ class EcmaScriptRules:
         prev = raw.outer.prev_named_sibling
         if prev is None or prev.type != "comment":
             return "", None
-        text = _text(prev)
+        text = node_text(prev)
         if not text.startswith("/**") or prev.end_point[0] < raw.outer.start_point[0] - 1:
             return "", None
         return clean_jsdoc(text), prev
@@ -300,17 +285,17 @@ class EcmaScriptRules:
     def module_docstring(self, root: Node) -> str:
         """A leading ``/** … */`` block not attached to the first declaration."""
         first = root.named_children[0] if root.named_child_count else None
-        if first is None or first.type != "comment" or not _text(first).startswith("/**"):
+        if first is None or first.type != "comment" or not node_text(first).startswith("/**"):
             return ""
         nxt = first.next_named_sibling
         if nxt is not None and nxt.start_point[0] <= first.end_point[0] + 1:
             return ""
-        return clean_jsdoc(_text(first))
+        return clean_jsdoc(node_text(first))
 
     def signature(self, raw: RawDef, src: bytes) -> str:
         """The header up to the body, on one line (``export`` kept, decorators dropped)."""
         if raw.kind == "type" and raw.node.type == "type_alias_declaration":
-            return _one_line(_text(raw.outer)).removesuffix(";")
+            return one_line(node_text(raw.outer), *_BRACKETS).removesuffix(";")
         start = raw.outer.start_byte
         for child in raw.outer.children:
             if child.type != "decorator":
@@ -319,10 +304,10 @@ class EcmaScriptRules:
         end = raw.body.start_byte if raw.body is not None else raw.outer.end_byte
         header = src[start:end].decode("utf-8", "replace")
         return (
-            _one_line(header).rstrip("=> ").rstrip()
+            one_line(header, *_BRACKETS).rstrip("=> ").rstrip()
             if raw.node.type == "arrow_function"
             and (raw.body is not None and raw.body.type != "statement_block")
-            else _one_line(header)
+            else one_line(header, *_BRACKETS)
         )
 
     def params(self, raw: RawDef, is_method: bool) -> tuple[Param, ...]:
@@ -342,14 +327,14 @@ class EcmaScriptRules:
                 continue
             if p.type in ("required_parameter", "optional_parameter"):
                 pattern = p.child_by_field_name("pattern")
-                name = _text(pattern)
+                name = node_text(pattern)
                 if name == "this":
                     continue
                 ann = p.child_by_field_name("type")
-                params.append(Param(name, _text(ann).lstrip(":").strip() if ann else None))
+                params.append(Param(name, node_text(ann).lstrip(":").strip() if ann else None))
                 continue
             target = p.child_by_field_name("left") if p.type == "assignment_pattern" else p
-            name = _text(target).lstrip(".")
+            name = node_text(target).lstrip(".")
             params.append(Param(name, jsdoc_types.get(name)))
         return tuple(params)
 
@@ -357,7 +342,7 @@ class EcmaScriptRules:
         """The return annotation, or JSDoc ``@returns {T}`` in JavaScript."""
         node = raw.node.child_by_field_name("return_type")
         if node is not None:
-            return _text(node).lstrip(":").strip()
+            return node_text(node).lstrip(":").strip()
         if not self.typed:
             doc, _ = self.docstring(raw)
             m = _JSDOC_RETURNS.search(doc)
@@ -370,14 +355,14 @@ class EcmaScriptRules:
         found = [c for c in raw.node.children if c.type == "decorator"]
         if raw.outer is not raw.node:
             found += [c for c in raw.outer.children if c.type == "decorator"]
-        return tuple(_text(c).lstrip("@").strip() for c in found)
+        return tuple(node_text(c).lstrip("@").strip() for c in found)
 
     def bases(self, raw: RawDef) -> tuple[str, ...]:
         """Names after ``extends`` and ``implements``."""
         out: list[str] = []
         for child in raw.node.named_children:
             if child.type in ("class_heritage", "extends_type_clause", "extends_clause"):
-                text = re.sub(r"\b(extends|implements)\b", " ", _text(child))
+                text = re.sub(r"\b(extends|implements)\b", " ", node_text(child))
                 out.extend(_NAME.findall(re.sub(r"<[^>]*>", "", text)))
         return tuple(out)
 
@@ -481,39 +466,30 @@ class EcmaScriptRules:
         """Calls (also ``new``), type names, reads, declarations, assignments, mutations."""
         caps = QueryCursor(compiled_query(self.grammar, self._references)).captures(root)
         refs = References(outer_needs_undeclared=True)
-        for node in caps.get("call.name", []):
-            refs.calls.append(
-                (node.start_byte, CallRef(_text(node), None, node.start_point[0] + 1))
-            )
+        name_calls(refs, caps.get("call.name", []))
         for node in caps.get("new.name", []):
-            call = CallRef(_text(node), None, node.start_point[0] + 1, constructor=True)
+            call = CallRef(node_text(node), None, node.start_point[0] + 1, constructor=True)
             refs.calls.append((node.start_byte, call))
         for capture, constructor in (("call.member", False), ("new.member", True)):
             for node in caps.get(capture, []):
                 obj = node.child_by_field_name("object")
                 prop = node.child_by_field_name("property")
                 simple = obj is not None and obj.type in ("identifier", "this", "member_expression")
-                receiver = _text(obj) if simple else "?"
-                call = CallRef(_text(prop), receiver, node.start_point[0] + 1, constructor)
+                receiver = node_text(obj) if simple else "?"
+                call = CallRef(node_text(prop), receiver, node.start_point[0] + 1, constructor)
                 refs.calls.append((node.start_byte, call))
         skip_types = {n.start_byte for n in caps.get("nontype", [])}
         for node in caps.get("type", []):
             if node.start_byte not in skip_types:
-                refs.types.extend((node.start_byte, n) for n in _NAME.findall(_text(node)))
-        bound = caps.get("bind", [])
-        skip = {n.start_byte for n in caps.get("nonread", [])}
-        skip.update(n.start_byte for n in bound)
-        refs.binds = _texts(bound)
-        refs.reads = _texts(caps.get("id", []), skip)
-        refs.mutates = _texts(caps.get("mut", []))
-        refs.assigns_outer = _texts(caps.get("assign", []))
+                refs.types.extend((node.start_byte, n) for n in _NAME.findall(node_text(node)))
+        fill_names(refs, caps, outer="assign")
         if not self.typed:
             for node in (
                 QueryCursor(compiled_query(self.grammar, "(comment) @c"))
                 .captures(root)
                 .get("c", [])
             ):
-                text = _text(node)
+                text = node_text(node)
                 if text.startswith("/**"):
                     for t in _JSDOC_TYPE.findall(text):
                         refs.types.extend((node.end_byte, n) for n in _NAME.findall(t))
@@ -536,22 +512,22 @@ class EcmaScriptRules:
         fns = caps.get("require.fn", [])
         sources = caps.get("require.source", [])
         for binding, fn, src_node in zip(bindings, fns, sources, strict=False):
-            if _text(fn) != "require":
+            if node_text(fn) != "require":
                 continue
             module = _string_label(src_node)
             if module is None:
                 continue
             line = binding.start_point[0] + 1
             if binding.type == "identifier":
-                out.append((binding.start_byte, ImportRef(_text(binding), module, None, line)))
+                out.append((binding.start_byte, ImportRef(node_text(binding), module, None, line)))
             elif binding.type == "object_pattern":
                 for item in binding.named_children:
                     if item.type == "shorthand_property_identifier_pattern":
-                        name = _text(item)
+                        name = node_text(item)
                         out.append((binding.start_byte, ImportRef(name, module, name, line)))
                     elif item.type == "pair_pattern":
-                        key = _text(item.child_by_field_name("key"))
-                        alias = _text(item.child_by_field_name("value"))
+                        key = node_text(item.child_by_field_name("key"))
+                        alias = node_text(item.child_by_field_name("value"))
                         out.append((binding.start_byte, ImportRef(alias, module, key, line)))
         return out
 
@@ -559,10 +535,8 @@ class EcmaScriptRules:
 
     def is_test_file(self, path: str) -> bool:
         """``*.test.ts``, ``*.spec.js`` and files under ``__tests__``/``tests``."""
-        p = PurePosixPath(path)
-        if ".test." in p.name or ".spec." in p.name:
-            return True
-        return any(part in _TEST_DIRS for part in p.parts[:-1])
+        name = PurePosixPath(path).name
+        return ".test." in name or ".spec." in name or in_test_dir(path, _TEST_DIRS)
 
     def is_test_definition(self, raw: RawDef, parents: tuple[RawDef, ...]) -> bool:
         """``it``/``test`` cases."""
@@ -576,8 +550,8 @@ def _import_bindings(node: Node, module: str, line: int, type_only: bool) -> lis
         if clause is None:
             return [ImportRef("*", module, None, line, type_only=type_only)]
         for spec in clause.named_children:
-            name = _text(spec.child_by_field_name("name"))
-            alias = _text(spec.child_by_field_name("alias")) or name
+            name = node_text(spec.child_by_field_name("name"))
+            alias = node_text(spec.child_by_field_name("alias")) or name
             refs.append(ImportRef(alias, module, name, line, type_only=type_only))
         return refs
     clause = next((c for c in node.named_children if c.type == "import_clause"), None)
@@ -585,16 +559,16 @@ def _import_bindings(node: Node, module: str, line: int, type_only: bool) -> lis
         return [ImportRef("", module, None, line, type_only=type_only)]
     for item in clause.named_children:
         if item.type == "identifier":
-            refs.append(ImportRef(_text(item), module, "default", line, type_only=type_only))
+            refs.append(ImportRef(node_text(item), module, "default", line, type_only=type_only))
         elif item.type == "namespace_import":
-            alias = _text(item.named_children[-1]) if item.named_child_count else ""
+            alias = node_text(item.named_children[-1]) if item.named_child_count else ""
             refs.append(ImportRef(alias, module, None, line, type_only=type_only))
         elif item.type == "named_imports":
             for spec in item.named_children:
                 if spec.type != "import_specifier":
                     continue
-                name = _text(spec.child_by_field_name("name"))
-                alias = _text(spec.child_by_field_name("alias")) or name
+                name = node_text(spec.child_by_field_name("name"))
+                alias = node_text(spec.child_by_field_name("alias")) or name
                 spec_type_only = type_only or any(c.type == "type" for c in spec.children)
                 refs.append(ImportRef(alias, module, name, line, type_only=spec_type_only))
     return refs

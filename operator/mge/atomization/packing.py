@@ -96,20 +96,11 @@ def _fits(limits: Limits, loc: int, decisions: int) -> bool:
 def _split_statement(stmt: Stmt, limits: Limits) -> Group:
     """An oversized statement: its blocks packed as children, the rest as residual."""
     children = [g for block in stmt.blocks for g in pack(block, limits, nest=False)]
-    if not children:
-        return Group(
-            stmt.start_byte,
-            stmt.end_byte,
-            stmt.start_line,
-            stmt.end_line,
-            stmt.loc,
-            stmt.decisions,
-            stmt.loc,
-            stmt.decisions,
-        )
-    children = _nest(children, limits)
-    inner_loc = sum(c.total_loc for c in children)
-    inner_dec = sum(c.total_decisions for c in children)
+    own_loc, own_decisions = stmt.loc, stmt.decisions
+    if children:  # else the statement stays whole: it owns all its lines and decisions
+        children = _nest(children, limits)
+        own_loc = max(stmt.loc - sum(c.total_loc for c in children), 0) + len(children)
+        own_decisions = max(stmt.decisions - sum(c.total_decisions for c in children), 0)
     return Group(
         stmt.start_byte,
         stmt.end_byte,
@@ -117,8 +108,8 @@ def _split_statement(stmt: Stmt, limits: Limits) -> Group:
         stmt.end_line,
         stmt.loc,
         stmt.decisions,
-        max(stmt.loc - inner_loc, 0) + len(children),
-        max(stmt.decisions - inner_dec, 0),
+        own_loc,
+        own_decisions,
         tuple(children),
     )
 

@@ -18,6 +18,13 @@ from pathlib import PurePosixPath
 from tree_sitter import Node, QueryCursor
 
 from mge.atomization.languages import Grammar, compiled_query
+from mge.atomization.nodes import (
+    fill_names,
+    in_test_dir,
+    name_calls,
+    node_text,
+    one_line,
+)
 from mge.atomization.rules import RawDef, References
 from mge.atomization.syntax import CallRef, ImportRef, Param
 
@@ -81,34 +88,9 @@ _CLAUSES = frozenset(
 _TEST_DIRS = frozenset({"tests", "test"})
 
 
-def _text(node: Node | None) -> str:
-    if node is None or node.text is None:
-        return ""
-    return node.text.decode("utf-8", "replace")
-
-
 def type_names(text: str) -> list[str]:
     """Names in an annotation, including those inside string forward references."""
     return _NAME.findall(text)
-
-
-def _texts(nodes: list[Node], skip: set[int] | None = None) -> list[tuple[int, str]]:
-    """(position, text) of each node — the hot loop of reference extraction."""
-    if skip is None:
-        return [(n.start_byte, t.decode("utf-8", "replace")) for n in nodes if (t := n.text)]
-    return [
-        (n.start_byte, t.decode("utf-8", "replace"))
-        for n in nodes
-        if n.start_byte not in skip and (t := n.text)
-    ]
-
-
-def _one_line(text: str) -> str:
-    if "\n" not in text and "  " not in text:
-        return text.strip()
-    text = re.sub(r"\s+", " ", text).strip()
-    text = re.sub(r"([(\[]) ", r"\1", text)
-    return re.sub(r",? ([)\]])", r"\1", text)
 
 
 def _string_value(node: Node) -> str:
@@ -154,7 +136,7 @@ class PythonRules:
                         node=node,
                         outer=outer,
                         kind="function" if kind == "function" else "class",
-                        name=_text(node.child_by_field_name("name")),
+                        name=node_text(node.child_by_field_name("name")),
                         body=node.child_by_field_name("body"),
                     )
                 )
@@ -171,7 +153,7 @@ class PythonRules:
         """``def name(params) -> ret`` / ``class Name(bases)``, on one line."""
         end = raw.body.start_byte if raw.body is not None else raw.node.end_byte
         header = src[raw.node.start_byte : end].decode("utf-8", "replace").rstrip()
-        return _one_line(header.removesuffix(":").rstrip())
+        return one_line(header.removesuffix(":").rstrip())
 
     def params(self, raw: RawDef, is_method: bool) -> tuple[Param, ...]:
         """Parameters with annotations; a method's first ``self``/``cls`` is left out."""
@@ -184,15 +166,15 @@ class PythonRules:
                 "list_splat_pattern",
                 "dictionary_splat_pattern",
             ):
-                out.append(Param(_text(p), None))
+                out.append(Param(node_text(p), None))
             elif p.type == "default_parameter":
-                out.append(Param(_text(p.child_by_field_name("name")), None))
+                out.append(Param(node_text(p.child_by_field_name("name")), None))
             elif p.type == "typed_default_parameter":
-                ann = _text(p.child_by_field_name("type"))
-                out.append(Param(_text(p.child_by_field_name("name")), ann))
+                ann = node_text(p.child_by_field_name("type"))
+                out.append(Param(node_text(p.child_by_field_name("name")), ann))
             elif p.type == "typed_parameter":
-                ann = _text(p.child_by_field_name("type"))
-                out.append(Param(_text(p.named_children[0]), ann))
+                ann = node_text(p.child_by_field_name("type"))
+                out.append(Param(node_text(p.named_children[0]), ann))
         if is_method and out and out[0].name in ("self", "cls") and out[0].annotation is None:
             out = out[1:]
         return tuple(out)
@@ -200,14 +182,16 @@ class PythonRules:
     def returns(self, raw: RawDef) -> str | None:
         """The ``-> T`` annotation."""
         node = raw.node.child_by_field_name("return_type")
-        return _text(node) if node is not None else None
+        return node_text(node) if node is not None else None
 
     def decorators(self, raw: RawDef) -> tuple[str, ...]:
         """Decorators of a decorated definition."""
         if raw.outer is raw.node:
             return ()
         return tuple(
-            _text(c).lstrip("@").strip() for c in raw.outer.named_children if c.type == "decorator"
+            node_text(c).lstrip("@").strip()
+            for c in raw.outer.named_children
+            if c.type == "decorator"
         )
 
     def bases(self, raw: RawDef) -> tuple[str, ...]:
@@ -215,7 +199,7 @@ class PythonRules:
         node = raw.node.child_by_field_name("superclasses")
         if node is None:
             return ()
-        return tuple(_text(c) for c in node.named_children if c.type != "keyword_argument")
+        return tuple(node_text(c) for c in node.named_children if c.type != "keyword_argument")
 
     def is_stub(self, raw: RawDef) -> bool:
         """A body of only ``...``, ``pass`` or ``raise NotImplementedError`` (after a docstring)."""
@@ -227,9 +211,9 @@ class PythonRules:
         for s in stmts:
             if s.type == "pass_statement":
                 continue
-            if s.type == "expression_statement" and _text(s).strip() == "...":
+            if s.type == "expression_statement" and node_text(s).strip() == "...":
                 continue
-            if s.type == "raise_statement" and "NotImplementedError" in _text(s):
+            if s.type == "raise_statement" and "NotImplementedError" in node_text(s):
                 continue
             return False
         return True
@@ -309,27 +293,18 @@ class PythonRules:
         """Calls, annotations, names read and bound, mutations, global declarations."""
         caps = QueryCursor(compiled_query(self.grammar, REFERENCES_QUERY)).captures(root)
         refs = References()
-        for node in caps.get("call.name", []):
-            refs.calls.append(
-                (node.start_byte, CallRef(_text(node), None, node.start_point[0] + 1))
-            )
+        name_calls(refs, caps.get("call.name", []))
         for node in caps.get("call.attr", []):
             obj = node.child_by_field_name("object")
             attr = node.child_by_field_name("attribute")
             simple = obj is not None and obj.type in ("identifier", "attribute")
-            receiver = _text(obj) if simple else "?"
+            receiver = node_text(obj) if simple else "?"
             refs.calls.append(
-                (node.start_byte, CallRef(_text(attr), receiver, node.start_point[0] + 1))
+                (node.start_byte, CallRef(node_text(attr), receiver, node.start_point[0] + 1))
             )
         for node in caps.get("type", []):
-            refs.types.extend((node.start_byte, n) for n in type_names(_text(node)))
-        skip = {n.start_byte for n in caps.get("nonread", [])}
-        bound = caps.get("bind", [])
-        skip.update(n.start_byte for n in bound)
-        refs.binds = _texts(bound)
-        refs.reads = _texts(caps.get("id", []), skip)
-        refs.mutates = _texts(caps.get("mut", []))
-        refs.assigns_outer = _texts(caps.get("outer", []))
+            refs.types.extend((node.start_byte, n) for n in type_names(node_text(node)))
+        fill_names(refs, caps, outer="outer")
         return refs
 
     def imports(self, root: Node) -> list[tuple[int, ImportRef]]:
@@ -344,40 +319,39 @@ class PythonRules:
             if node.type == "import_statement":
                 for item in node.named_children:
                     if item.type == "aliased_import":
-                        module = _text(item.child_by_field_name("name"))
-                        alias = _text(item.child_by_field_name("alias"))
+                        module = node_text(item.child_by_field_name("name"))
+                        alias = node_text(item.child_by_field_name("alias"))
                     else:
-                        module = _text(item)
+                        module = node_text(item)
                         alias = module.split(".")[0]
                     ref = ImportRef(alias, module, None, line, type_only=type_only)
                     out.append((node.start_byte, ref))
                 continue
             mod_node = node.child_by_field_name("module_name")
-            level, module = 0, _text(mod_node)
+            level, module = 0, node_text(mod_node)
             if mod_node is not None and mod_node.type == "relative_import":
                 parts = {c.type: c for c in mod_node.named_children}
-                level = _text(parts.get("import_prefix")).count(".")
-                module = _text(parts.get("dotted_name"))
+                level = node_text(parts.get("import_prefix")).count(".")
+                module = node_text(parts.get("dotted_name"))
             if any(c.type == "wildcard_import" for c in node.named_children):
                 star = ImportRef("*", module, None, line, level=level, type_only=type_only)
                 out.append((node.start_byte, star))
             for item in node.children_by_field_name("name"):
                 if item.type == "aliased_import":
-                    name = _text(item.child_by_field_name("name"))
-                    alias = _text(item.child_by_field_name("alias"))
+                    name = node_text(item.child_by_field_name("name"))
+                    alias = node_text(item.child_by_field_name("alias"))
                 else:
-                    name = alias = _text(item)
+                    name = alias = node_text(item)
                 ref = ImportRef(alias, module, name, line, level=level, type_only=type_only)
                 out.append((node.start_byte, ref))
         return out
 
     def is_test_file(self, path: str) -> bool:
         """pytest's conventions: ``test_*.py``, ``*_test.py``, ``conftest.py``, a ``tests/`` dir."""
-        p = PurePosixPath(path)
-        name = p.name
+        name = PurePosixPath(path).name
         if name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py":
             return True
-        return any(part in _TEST_DIRS for part in p.parts[:-1])
+        return in_test_dir(path, _TEST_DIRS)
 
     def is_test_definition(self, raw: RawDef, parents: tuple[RawDef, ...]) -> bool:
         """``test*`` functions at top level or in a ``Test*`` class."""
@@ -395,7 +369,7 @@ def _irrefutable(case: Node) -> bool:
     for child in case.named_children:
         if child.type == "case_pattern":
             if child.named_child_count == 0:
-                return _text(child).strip() == "_"
+                return node_text(child).strip() == "_"
             only = child.named_children[0]
             return (
                 child.named_child_count == 1
@@ -410,7 +384,7 @@ def _under_type_checking(node: Node) -> bool:
     while parent is not None:
         if parent.type == "if_statement":
             cond = parent.child_by_field_name("condition")
-            if cond is not None and _text(cond).endswith("TYPE_CHECKING"):
+            if cond is not None and node_text(cond).endswith("TYPE_CHECKING"):
                 return True
         if parent.type in ("function_definition", "class_definition"):
             return False

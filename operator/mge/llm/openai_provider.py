@@ -35,6 +35,7 @@ from pydantic import SecretStr
 
 from mge.errors import LLMAuthError, LLMError, LLMUnavailable
 from mge.llm.base import LLMRequest, LLMResponse
+from mge.llm.chat import chat_messages, stop_reason_of
 from mge.llm.credentials import redact
 from mge.llm.pricing import ModelPrice
 from mge.models.execution import Usage
@@ -66,18 +67,6 @@ NO_KEY = "no-key"
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
 AUTH_STATUSES = frozenset({401, 403})
-
-FINISH_TO_STOP = {"stop": "end_turn", "length": "max_tokens"}
-"""Chat-completions finish reasons in the vocabulary of LLMResponse.stop_reason."""
-
-
-def chat_messages(request: LLMRequest) -> list[dict[str, str]]:
-    """The chat messages of ``request``: the system blocks joined, then the prompt (pure)."""
-    messages: list[dict[str, str]] = []
-    if request.system:
-        messages.append({"role": "system", "content": "\n\n".join(request.system)})
-    messages.append({"role": "user", "content": request.prompt})
-    return messages
 
 
 def usage_from_body(usage: Any) -> Usage:
@@ -168,7 +157,7 @@ class OpenAICompatibleProvider:
             )
         choice = choices[0]
         text = choice.message.content if choice.message is not None else None
-        stop = FINISH_TO_STOP.get(choice.finish_reason or "", choice.finish_reason)
+        stop = stop_reason_of(choice.finish_reason)
         if stop == "max_tokens":
             log.warning(
                 "%s: the answer was cut off at max_tokens=%d", request.key, request.max_tokens

@@ -66,11 +66,15 @@ _MARKDOWN = MarkdownIt("commonmark")
 
 
 def default_patterns_dir() -> Path:
-    """The ``patterns/`` folder of the source tree this package runs from."""
-    return Path(__file__).resolve().parents[3] / "patterns"
+    """The pattern library shipped inside the package (``mge/rag/library/``).
+
+    It is package data (pyproject's ``package-data``), so a wheel, an editable install, the
+    source tree and the operator image all find it next to this module, with no copy or link.
+    """
+    return Path(__file__).resolve().parent / "library"
 
 
-#: Where the pattern library is when MGE runs from its source tree (or an editable install).
+#: The pattern library that ships with MGE; ``--patterns`` options default to it.
 DEFAULT_PATTERNS_DIR = default_patterns_dir()
 
 

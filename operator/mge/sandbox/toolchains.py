@@ -33,9 +33,7 @@ PYTHON_AS_HEADROOM = GIB // 2
 """Address space Python needs beyond its resident memory (thread stacks, mapped libraries)."""
 NODE_AS_HEADROOM = 3 * GIB
 """Node/V8 reserves a large virtual cage up front; below ~1 GiB total it does not start."""
-PYTEST_BASE_ARGS = (
-    "-m",
-    "pytest",
+PYTEST_OPTIONS: tuple[str, ...] = (
     "-q",
     "--no-header",
     "-p",
@@ -43,6 +41,9 @@ PYTEST_BASE_ARGS = (
     "--tb=short",
     "-rfE",
 )
+"""pytest options for every run of an atom's tests, here and in the validation driver: quiet,
+no cache folder in the atom's tree, short tracebacks, a summary of failures and errors."""
+PYTEST_BASE_ARGS = ("-m", "pytest", *PYTEST_OPTIONS)
 
 
 def minimal_cover(paths: Iterable[str], covered: Sequence[str] = SYSTEM_ROOTS) -> list[str]:

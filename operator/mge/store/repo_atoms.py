@@ -259,10 +259,7 @@ class AtomsRepo(StoreCore):
         """Replace the project's dependency edges (repeated edges are stored once)."""
         unique = {(e.src, e.dst, e.kind): e for e in edge_list}
         values = [{"project": key, "src": s, "dst": d, "kind": k} for s, d, k in unique]
-        async with self._write(f"saving edges of project {key!r}") as conn:
-            await conn.execute(sa.delete(edges).where(edges.c.project == key))
-            if values:
-                await conn.execute(sa.insert(edges), values)
+        await self._replace_rows(edges, key, values, "edges")
 
     async def list_edges(self, key: str) -> list[Edge]:
         """The project's edges, sorted by src, dst, kind."""

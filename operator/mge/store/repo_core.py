@@ -154,6 +154,19 @@ class StoreCore:
         async with self._guard(what), self._reader.connect() as conn:
             yield conn
 
+    async def _replace_rows(
+        self, table: sa.Table, key: str, values: Sequence[dict[str, Any]], what: str
+    ) -> None:
+        """Make ``table`` hold exactly ``values`` for project ``key``, in one transaction.
+
+        For the lists a stage writes whole (tasks, edges): a re-run replaces them rather than
+        merging, so a row the new run no longer produces cannot linger.
+        """
+        async with self._write(f"saving {what} of project {key!r}") as conn:
+            await conn.execute(sa.delete(table).where(table.c.project == key))
+            if values:
+                await conn.execute(sa.insert(table), list(values))
+
     def _insert(self, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
         """An INSERT that can say ON CONFLICT (both dialects spell it the same way)."""
         if self._backend == "postgresql":

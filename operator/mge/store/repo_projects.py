@@ -182,10 +182,7 @@ class ProjectsRepo(StoreCore):
             raise StoreError(f"save_tasks got task ids more than once: {', '.join(dups)}")
         now = self._now()
         values = [rows.task_row(key, i, t, now) for i, t in enumerate(task_list)]
-        async with self._write(f"saving tasks of project {key!r}") as conn:
-            await conn.execute(sa.delete(tasks).where(tasks.c.project == key))
-            if values:
-                await conn.execute(sa.insert(tasks), values)
+        await self._replace_rows(tasks, key, values, "tasks")
 
     async def list_tasks(self, key: str) -> list[Task]:
         """The project's tasks in plan order."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mge.models import ReviewItem
 from mge.store import rows
@@ -31,18 +32,7 @@ class ReviewsRepo(StoreCore):
     async def get_review_item(self, key: str, atom_id: str) -> ReviewItem | None:
         """One review item, or None."""
         async with self._read(f"reading review item {atom_id!r} of {key!r}") as conn:
-            row = (
-                (
-                    await conn.execute(
-                        sa.select(review_items).where(
-                            review_items.c.project == key, review_items.c.atom_id == atom_id
-                        )
-                    )
-                )
-                .mappings()
-                .one_or_none()
-            )
-        return None if row is None else rows.review_from_row(row)
+            return await _read_item(conn, key, atom_id)
 
     async def list_review_items(self, key: str, *, decision: str | None = None) -> list[ReviewItem]:
         """Review items, least confident first; optionally only those with ``decision``."""
@@ -83,17 +73,16 @@ class ReviewsRepo(StoreCore):
                     updated_at=now,
                 )
             )
-            if result.rowcount == 0:
+            item = None if result.rowcount == 0 else await _read_item(conn, key, atom_id)
+            if item is None:
                 raise self._missing(f"review item {atom_id!r}", key)
-            row = (
-                (
-                    await conn.execute(
-                        sa.select(review_items).where(
-                            review_items.c.project == key, review_items.c.atom_id == atom_id
-                        )
-                    )
-                )
-                .mappings()
-                .one()
-            )
-        return rows.review_from_row(row)
+        return item
+
+
+async def _read_item(conn: AsyncConnection, key: str, atom_id: str) -> ReviewItem | None:
+    """The review item of ``atom_id`` read on ``conn`` (inside the caller's transaction)."""
+    query = sa.select(review_items).where(
+        review_items.c.project == key, review_items.c.atom_id == atom_id
+    )
+    row = (await conn.execute(query)).mappings().one_or_none()
+    return None if row is None else rows.review_from_row(row)

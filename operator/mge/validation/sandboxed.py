@@ -25,6 +25,7 @@ from mge.models.sandbox import (
     SandboxLimits,
     SandboxResult,
 )
+from mge.sandbox.toolchains import PYTEST_OPTIONS
 from mge.validation.runner import TestJob, TestOutcome
 
 BatchRunner = Callable[[SandboxBatch], Awaitable[SandboxResult]]
@@ -35,15 +36,7 @@ RESULTS_MARKER = "MGE-RESULTS "
 MESSAGE_BUDGET = 5000
 """Characters of failure text the driver reports for all tests together (the sandbox keeps
 only the last TAIL_BYTES (64 KiB) of stderr)."""
-PYTEST_ARGS: tuple[str, ...] = (
-    "-q",
-    "--no-header",
-    "-p",
-    "no:cacheprovider",
-    "--tb=short",
-    "-rfE",
-    "--rootdir=.",
-)
+PYTEST_ARGS: tuple[str, ...] = (*PYTEST_OPTIONS, "--rootdir=.")
 
 # The driver every Python item runs (python -s -c). It is the only code MGE adds to what runs
 # in the sandbox: import the modules, run pytest on the node ids with a small plugin that

@@ -118,15 +118,45 @@ def definitions(source: str, language: SourceLanguage) -> dict[str, Definition]:
     return found
 
 
+def _unwrap(child: Node, wrappers: frozenset[str], field: str) -> Node | None:
+    """The definition inside a decorator/export wrapper (``child`` itself when not wrapped)."""
+    return child.child_by_field_name(field) if child.type in wrappers else child
+
+
+def _definition(
+    qualname: str,
+    kind: DefinitionKind,
+    outer: Node,
+    header: Node,
+    header_end: int,
+    body: Node,
+    *,
+    column: int,
+    docstring_end: int | None = None,
+) -> Definition:
+    """The spans every kind of definition has: ``outer`` (wrappers included), header, body."""
+    text = (header.text or b"")[: header_end - header.start_byte].decode()
+    return Definition(
+        qualname=qualname,
+        kind=kind,
+        start=outer.start_byte,
+        end=outer.end_byte,
+        header_start=header.start_byte,
+        header_end=header_end,
+        body_start=body.start_byte,
+        body_end=body.end_byte,
+        start_line=outer.start_point.row + 1,
+        end_line=outer.end_point.row + 1,
+        column=column,
+        signature=normalize_signature(text),
+        docstring_end=docstring_end,
+    )
+
+
 def _walk_python(node: Node, prefix: str, found: dict[str, Definition]) -> None:
     for child in node.children:
-        target = child
-        if child.type in _PY_WRAPPERS:
-            inner = child.child_by_field_name("definition")
-            if inner is None:
-                continue
-            target = inner
-        if target.type not in (_PY_FUNCTION, _PY_CLASS):
+        target = _unwrap(child, _PY_WRAPPERS, "definition")
+        if target is None or target.type not in (_PY_FUNCTION, _PY_CLASS):
             continue
         name_node = target.child_by_field_name("name")
         body = target.child_by_field_name("body")
@@ -144,28 +174,16 @@ def _walk_python(node: Node, prefix: str, found: dict[str, Definition]) -> None:
 def _python_definition(
     outer: Node, target: Node, body: Node, qualname: str, kind: DefinitionKind
 ) -> Definition:
-    colon = _python_colon(target, body)
-    header = (target.text or b"")[: colon - target.start_byte].decode()
     docstring_end = None
     first = body.named_children[0] if body.named_children else None
     if first is not None and first.type == "expression_statement":
         expr = first.named_children[0] if first.named_children else None
         if expr is not None and expr.type == "string":
             docstring_end = first.end_byte
-    return Definition(
-        qualname=qualname,
-        kind=kind,
-        start=outer.start_byte,
-        end=outer.end_byte,
-        header_start=target.start_byte,
-        header_end=colon,
-        body_start=body.start_byte,
-        body_end=body.end_byte,
-        start_line=outer.start_point.row + 1,
-        end_line=outer.end_point.row + 1,
-        column=target.start_point.column,
-        signature=normalize_signature(header),
-        docstring_end=docstring_end,
+    colon = _python_colon(target, body)
+    column = target.start_point.column
+    return _definition(
+        qualname, kind, outer, target, colon, body, column=column, docstring_end=docstring_end
     )
 
 
@@ -180,12 +198,9 @@ def _python_colon(target: Node, body: Node) -> int:
 
 def _walk_script(node: Node, prefix: str, found: dict[str, Definition]) -> None:
     for child in node.children:
-        target = child
-        if child.type in _TS_WRAPPERS:
-            inner = child.child_by_field_name("declaration")
-            if inner is None:
-                continue
-            target = inner
+        target = _unwrap(child, _TS_WRAPPERS, "declaration")
+        if target is None:
+            continue
         if target.type in _TS_FUNCTIONS:
             _add_script(found, child, target, prefix, "method" if prefix else "function")
         elif target.type in _TS_CLASSES:
@@ -211,20 +226,9 @@ def _add_script(
     if name_node is None or body is None:
         return None
     qualname = prefix + _text(name_node)
-    header = (target.text or b"")[: body.start_byte - target.start_byte].decode()
-    found[qualname] = Definition(
-        qualname=qualname,
-        kind=kind,
-        start=outer.start_byte,
-        end=outer.end_byte,
-        header_start=target.start_byte,
-        header_end=body.start_byte,
-        body_start=body.start_byte,
-        body_end=body.end_byte,
-        start_line=outer.start_point.row + 1,
-        end_line=outer.end_point.row + 1,
-        column=target.start_point.column,
-        signature=normalize_signature(header),
+    column = target.start_point.column
+    found[qualname] = _definition(
+        qualname, kind, outer, target, body.start_byte, body, column=column
     )
     return qualname
 
@@ -237,20 +241,9 @@ def _add_arrow(
     if name_node is None or body is None or body.type != "statement_block":
         return
     qualname = prefix + _text(name_node)
-    header = (declarator.text or b"")[: body.start_byte - declarator.start_byte].decode()
-    found[qualname] = Definition(
-        qualname=qualname,
-        kind="function",
-        start=outer.start_byte,
-        end=outer.end_byte,
-        header_start=declarator.start_byte,
-        header_end=body.start_byte,
-        body_start=body.start_byte,
-        body_end=body.end_byte,
-        start_line=outer.start_point.row + 1,
-        end_line=outer.end_point.row + 1,
-        column=outer.start_point.column,
-        signature=normalize_signature(header),
+    column = outer.start_point.column
+    found[qualname] = _definition(
+        qualname, "function", outer, declarator, body.start_byte, body, column=column
     )
 
 

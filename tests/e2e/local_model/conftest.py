@@ -10,15 +10,7 @@ from __future__ import annotations
 
 import os
 
-import pytest
-
 ENABLE_ENV = "MGE_LOCAL_MODEL"
 
 if os.environ.get(ENABLE_ENV) != "1":
     collect_ignore_glob = ["test_*.py"]
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "local_model: needs the compiled llama-cpp-python and the SmolLM2 GGUF"
-    )

@@ -24,10 +24,6 @@ KUBE_VERSION = "1.34.4"
 RELEASE, NAMESPACE = "mge", "mge-system"
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "images: builds and runs the container images (podman)")
-
-
 @pytest.fixture(scope="session")
 def tools() -> Path:
     """The folder holding helm and kubeconform."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from planning_support import EXAMPLES, REPO
+from planning_support import EXAMPLES
 
 from mge.config import Settings
 from mge.discovery import answers_from_spec, discover, load_answers, resolve_answers
@@ -82,9 +82,9 @@ def test_recorded_patterns_exist_in_the_pattern_library() -> None:
     """The one place recorded pattern ids are aligned with the shipped library."""
     from mge.llm.recordings import load_folder
     from mge.models.plan import Masterplan
-    from mge.rag import PatternLibrary
+    from mge.rag import PatternLibrary, default_patterns_dir
 
-    library = {p.id for p in PatternLibrary.load(REPO / "patterns")}
+    library = {p.id for p in PatternLibrary.load(default_patterns_dir())}
     for name in EXAMPLE_NAMES:
         (entry,) = load_folder(EXAMPLES / name / "recordings")["plan"]
         cited = Masterplan.model_validate_json(entry.text).patterns_used
@@ -94,12 +94,12 @@ def test_recorded_patterns_exist_in_the_pattern_library() -> None:
 @pytest.mark.slow
 async def test_examples_plan_with_patterns_retrieved_from_the_library(tmp_path: Path) -> None:
     """Real retrieval: every pattern a recorded plan cites was actually offered to it."""
-    from mge.rag import PatternLibrary, Retriever
+    from mge.rag import PatternLibrary, Retriever, default_patterns_dir
 
     settings = Settings(workdir=tmp_path)
     retriever = await Retriever.open(settings)
     # Both examples are Python and search filters by language: index the Python patterns only.
-    python = [p for p in PatternLibrary.load(REPO / "patterns") if p.language == "python"]
+    python = [p for p in PatternLibrary.load(default_patterns_dir()) if p.language == "python"]
     await retriever.index(python)
     for name in EXAMPLE_NAMES:
         client, _ = scripted_client(name, settings)
