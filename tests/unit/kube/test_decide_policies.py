@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from mge.kube.resources import OutputStatus, ProjectStatus
 
 from mge.execution.budget import BudgetLimit
 from mge.kube.decide import (
@@ -32,7 +33,6 @@ from mge.kube.decide import (
     worker_failed,
     worker_retrying,
 )
-from mge.kube.resources import OutputStatus, ProjectStatus
 from mge.models.project import ProjectSpec
 from mge.pipeline.phases import Phase
 
