@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from mge.kube.resources import OutputStatus, ProjectStatus
 
 from mge.execution.budget import BudgetLimit
 from mge.kube.decide import (
@@ -33,7 +32,7 @@ from mge.kube.decide import (
     worker_failed,
     worker_retrying,
 )
-from mge.models.project import ProjectSpec
+from mge.models.project import OutputStatus, ProjectSpec, ProjectStatus
 from mge.pipeline.phases import Phase
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
