@@ -28,7 +28,7 @@ from mge.execution.report import compute_report
 from mge.models.domain import DiscoveryResult
 from mge.models.plan import Masterplan
 from mge.models.project import ProjectSpec
-from mge.pipeline.atom_stages import Analysis, atomize_stage, skeleton_stage
+from mge.pipeline.atom_stages import Analysis, atomize_stage
 from mge.pipeline.context import RunContext
 from mge.pipeline.exec_stages import (
     Execution,
@@ -37,7 +37,13 @@ from mge.pipeline.exec_stages import (
     review_stage,
 )
 from mge.pipeline.phases import Phase, next_phase
-from mge.pipeline.planning_stages import discovery_stage, planning_stage, retrieval_stage, save
+from mge.pipeline.planning_stages import (
+    discovery_stage,
+    planning_stage,
+    retrieval_stage,
+    save,
+    skeleton_stage,
+)
 from mge.planning import PatternRef
 from mge.store import Store
 from mge.validation.batch import BatchValidator, Workspace

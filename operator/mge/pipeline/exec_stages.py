@@ -26,8 +26,9 @@ from mge.models.domain import DiscoveryResult
 from mge.models.execution import ValidationResult
 from mge.models.plan import Masterplan
 from mge.models.review import ConfidenceParts, ReviewItem
-from mge.pipeline.atom_stages import Analysis, conventions
+from mge.pipeline.atom_stages import Analysis
 from mge.pipeline.context import RunContext
+from mge.pipeline.planning_stages import conventions
 from mge.review.confidence import ConfidenceScorer
 from mge.review.queue import ReviewQueue, save_review, select
 from mge.validation.batch import BatchValidator, Workspace

@@ -20,7 +20,7 @@ from mge.execution.output import Written
 from mge.execution.report import RunReport
 from mge.llm import LLMClient, make_provider
 from mge.models.project import ProjectManifest
-from mge.pipeline.atom_stages import atomize_stage, skeleton_stage
+from mge.pipeline.atom_stages import atomize_stage
 from mge.pipeline.context import Reporter, RunContext
 from mge.pipeline.exec_stages import (
     execution_stage,
@@ -34,6 +34,7 @@ from mge.pipeline.planning_stages import (
     planning_stage,
     retrieval_stage,
     save,
+    skeleton_stage,
 )
 from mge.planning import PatternLike, PatternSource
 from mge.store import Store
