@@ -26,9 +26,9 @@ from mge.errors import InputError
 from mge.kube.client import KubeClient
 from mge.kube.jobs import JobTarget, KubeBatchValidator, KubeJobRunner
 from mge.kube.settings import OperatorSettings
-from mge.llm import LLMClient, make_provider
 from mge.models.project import LLMSpec, ProjectSpec, SecretKeyRef
 from mge.pipeline.cluster import ClusterTools, run_cluster_phase
+from mge.pipeline.collaborators import open_llms
 from mge.pipeline.context import LogReporter, RunContext
 from mge.pipeline.phases import Phase
 from mge.store import Store
@@ -73,25 +73,13 @@ class StageRunner:
         if stored is None:
             raise InputError(f"project {key} is not in the store")
         spec = stored.spec
-        api_key = await self._api_key(key, spec.llm.secret_ref, "spec.llm.secretRef")
-        provider = make_provider(
-            spec.llm, self.settings, self._recordings(spec.llm), api_key=api_key
+
+        async def api_key(llm: LLMSpec, field: str) -> SecretStr | None:
+            return await self._api_key(key, llm.secret_ref, field)
+
+        llm, planner = await open_llms(
+            spec.llm, self.settings, self.store, recordings=self._recordings, api_key=api_key
         )
-        llm = LLMClient.from_settings(provider, self.settings, cache=self.store, ledger=self.store)
-        planner: LLMClient | None = None
-        if spec.llm.planner is not None:
-            planning = spec.llm.for_planning()
-            planner_key = await self._api_key(
-                key, planning.secret_ref, "spec.llm.planner.secretRef"
-            )
-            planner = LLMClient.from_settings(
-                make_provider(
-                    planning, self.settings, self._recordings(planning), api_key=planner_key
-                ),
-                self.settings,
-                cache=self.store,
-                ledger=self.store,
-            )
         return RunContext(
             key=key,
             spec=spec,
@@ -173,9 +161,7 @@ class StageRunner:
                 tools = await self.tools(key, ctx.spec, generation) if needs_jobs else None
                 reached = await run_cluster_phase(ctx, phase, tools)
             finally:
-                await ctx.llm.aclose()
-                if ctx.planner is not None:
-                    await ctx.planner.aclose()
+                await ctx.aclose()
         if reached != phase:
             await self.store.set_phase(key, reached.value)
         return reached

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,9 +17,9 @@ from mge.discovery.intake import Ask
 from mge.execution.executor import ProgressCallback
 from mge.execution.output import Written
 from mge.execution.report import RunReport
-from mge.llm import LLMClient, make_provider
 from mge.models.project import ProjectManifest
 from mge.pipeline.atom_stages import atomize_stage
+from mge.pipeline.collaborators import open_llms, open_pattern_source, recordings_beside
 from mge.pipeline.context import Reporter, RunContext
 from mge.pipeline.exec_stages import (
     execution_stage,
@@ -36,13 +35,9 @@ from mge.pipeline.planning_stages import (
     save,
     skeleton_stage,
 )
-from mge.planning import PatternLike, PatternSource
 from mge.store import Store
 
 log = logging.getLogger(__name__)
-
-PATTERNS_PER_QUERY = 3
-"""Hits asked of the retriever per query; the planner keeps the best few across queries."""
 
 
 @dataclass(frozen=True)
@@ -54,18 +49,6 @@ class LocalRun:
     report: RunReport | None
     written: Written | None
     message: str = ""
-
-
-async def _pattern_source(settings: Settings, language: str) -> PatternSource:
-    from mge.rag import PatternLibrary, Retriever, default_patterns_dir
-
-    retriever = await Retriever.open(settings)
-    await retriever.index(PatternLibrary.load(default_patterns_dir()))
-
-    async def source(query: str) -> Sequence[PatternLike]:
-        return await retriever.search(query, PATTERNS_PER_QUERY, language)
-
-    return source
 
 
 async def run_local(
@@ -85,24 +68,15 @@ async def run_local(
     spec = manifest.spec
     key = manifest.metadata.name
     settings.workdir.mkdir(parents=True, exist_ok=True)
-    recordings = (manifest_dir / spec.llm.recordings) if spec.llm.recordings else None
     store = await Store.open(settings.resolved_database_url())
-    client = LLMClient.from_settings(
-        make_provider(spec.llm, settings, recordings), settings, cache=store, ledger=store
+    client, planner = await open_llms(
+        spec.llm, settings, store, recordings=recordings_beside(manifest_dir)
     )
-    planner: LLMClient | None = None
-    if spec.llm.planner is not None:
-        planning = spec.llm.for_planning()
-        planning_recordings = (manifest_dir / planning.recordings) if planning.recordings else None
-        planner = LLMClient.from_settings(
-            make_provider(planning, settings, planning_recordings),
-            settings,
-            cache=store,
-            ledger=store,
-        )
     try:
         await store.upsert_project(key, spec, 1)
-        patterns = await _pattern_source(settings, spec.hints.language) if use_patterns else None
+        patterns = (
+            await open_pattern_source(settings, spec.hints.language) if use_patterns else None
+        )
         ctx = RunContext(
             key=key,
             spec=spec,
