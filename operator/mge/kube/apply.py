@@ -36,7 +36,7 @@ from mge.kube.reviews import (
 )
 from mge.kube.stages import StageRunner
 from mge.kube.worker import WorkerRegistry
-from mge.pipeline.cluster import output_tree, store_output
+from mge.pipeline.exec_stages import output_tree, store_output
 from mge.pipeline.phases import Phase
 from mge.store import Store
 

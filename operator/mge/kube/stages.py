@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +27,12 @@ from mge.errors import InputError
 from mge.kube.client import KubeClient
 from mge.kube.jobs import JobTarget, KubeBatchValidator, KubeJobRunner
 from mge.kube.settings import OperatorSettings
+from mge.llm import LLMClient
 from mge.models.project import LLMSpec, ProjectSpec, SecretKeyRef
-from mge.pipeline.cluster import ClusterTools, run_cluster_phase
-from mge.pipeline.collaborators import open_llms
+from mge.pipeline.cluster import run_cluster_phase
+from mge.pipeline.collaborators import KeyFor, open_llm, open_llms
 from mge.pipeline.context import LogReporter, RunContext
+from mge.pipeline.phase_table import SandboxTools, without_work
 from mge.pipeline.phases import Phase
 from mge.store import Store
 from mge.validation.batch import BatchValidator, Workspace
@@ -67,18 +70,36 @@ class StageRunner:
             return None
         return self.operator.recordings_for(llm.recordings)
 
+    def _key_for(self, key: str) -> KeyFor:
+        """Reads the API key of an ``llm`` spec from the Project's Secret."""
+
+        async def api_key(llm: LLMSpec, field: str) -> SecretStr | None:
+            return await self._api_key(key, llm.secret_ref, field)
+
+        return api_key
+
+    async def llm(self, key: str, spec: ProjectSpec) -> LLMClient:
+        """The Project's own LLM client (not the planner's): a review's regeneration."""
+        return await open_llm(
+            spec.llm,
+            self.settings,
+            self.store,
+            recordings=self._recordings,
+            api_key=self._key_for(key),
+        )
+
     async def context(self, key: str) -> RunContext:
         """The RunContext of one Project, from its stored spec."""
         stored = await self.store.get_project(key)
         if stored is None:
             raise InputError(f"project {key} is not in the store")
         spec = stored.spec
-
-        async def api_key(llm: LLMSpec, field: str) -> SecretStr | None:
-            return await self._api_key(key, llm.secret_ref, field)
-
         llm, planner = await open_llms(
-            spec.llm, self.settings, self.store, recordings=self._recordings, api_key=api_key
+            spec.llm,
+            self.settings,
+            self.store,
+            recordings=self._recordings,
+            api_key=self._key_for(key),
         )
         return RunContext(
             key=key,
@@ -145,21 +166,19 @@ class StageRunner:
 
         return make
 
-    async def tools(self, key: str, spec: ProjectSpec, generation: int) -> ClusterTools:
+    async def tools(self, key: str, spec: ProjectSpec, generation: int) -> SandboxTools:
         """Sandbox Jobs for the phases that run generated code."""
         jobs = self.job_runner(await self.project_body(key), spec, generation)
-        return ClusterTools(tests=jobs.suite_runner(), make_validator=self.validator_factory(jobs))
+        return SandboxTools(tests=jobs.suite_runner(), make_validator=self.validator_factory(jobs))
 
     async def __call__(self, key: str, generation: int, phase: Phase) -> Phase:
         """Run ``phase`` and checkpoint the phase reached."""
-        if phase == Phase.PENDING:
-            reached = Phase.DISCOVERING
-        else:
+        reached = without_work(phase)  # Pending: no context, no LLM client, no Secret read
+        if reached is None:
             ctx = await self.context(key)
             try:
-                needs_jobs = phase in (Phase.EXECUTING, Phase.INTEGRATING)
-                tools = await self.tools(key, ctx.spec, generation) if needs_jobs else None
-                reached = await run_cluster_phase(ctx, phase, tools)
+                sandbox = partial(self.tools, key, ctx.spec, generation)
+                reached = await run_cluster_phase(ctx, phase, sandbox)
             finally:
                 await ctx.aclose()
         if reached != phase:

@@ -20,17 +20,9 @@ class Phase(StrEnum):
     FAILED = "Failed"
 
 
-ORDER: tuple[Phase, ...] = (
-    Phase.PENDING,
-    Phase.DISCOVERING,
-    Phase.PLANNING,
-    Phase.ATOMIZING,
-    Phase.ANALYZING,
-    Phase.EXECUTING,
-    Phase.INTEGRATING,
-    Phase.REVIEWING,
-    Phase.COMPLETED,
-)
+ORDER: tuple[Phase, ...] = tuple(p for p in Phase if p is not Phase.FAILED)
+"""The normal order: the declaration order above without Failed (reachable from any phase).
+What each phase computes is its row in :data:`mge.pipeline.phase_table.PIPELINE`."""
 TERMINAL = frozenset({Phase.COMPLETED, Phase.FAILED})
 
 
