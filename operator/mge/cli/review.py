@@ -21,11 +21,12 @@ import typer
 
 from mge.cli.app import State, app
 from mge.errors import InputError
+from mge.models.review import ReviewDecision
 
 if TYPE_CHECKING:
     from mge.config import Settings
     from mge.llm import LLMClient
-    from mge.models.review import Decision, ReviewItem
+    from mge.models.review import ReviewItem
     from mge.pipeline.review_decision import DecisionTools
     from mge.review.decisions import DecisionResult
     from mge.store import Store
@@ -123,7 +124,7 @@ def show(project: ProjectArg, atom: AtomArg) -> None:
 @review_app.command("approve")
 def approve_cmd(project: ProjectArg, atom: AtomArg, by: ByOpt = None) -> None:
     """Accept the item's code as it is."""
-    result = asyncio.run(_decide(project, atom, "approve", by=_by(by)))
+    result = asyncio.run(_decide(project, ReviewDecision(atom, "approve", by=_by(by))))
     _finish(result)
 
 
@@ -145,7 +146,7 @@ def edit_cmd(
             raise InputError(f"cannot read {file}: {e}") from e
     else:
         code = _edit_in_editor(project, atom)
-    result = asyncio.run(_decide(project, atom, "edit", code=code, by=_by(by)))
+    result = asyncio.run(_decide(project, ReviewDecision(atom, "edit", code=code, by=_by(by))))
     _finish(result)
 
 
@@ -161,9 +162,8 @@ def regenerate_cmd(
     by: ByOpt = None,
 ) -> None:
     """Ask for a new attempt with your feedback; accepted if it passes validation."""
-    result = asyncio.run(
-        _decide(project, atom, "regenerate", feedback=feedback, recordings=recordings, by=_by(by))
-    )
+    decision = ReviewDecision(atom, "regenerate", feedback=feedback, by=_by(by))
+    result = asyncio.run(_decide(project, decision, recordings))
     _finish(result)
 
 
@@ -190,14 +190,7 @@ def _edit_in_editor(project: str, atom: str) -> str:
 
 
 async def _decide(
-    project: str,
-    atom: str,
-    decision: Decision,
-    *,
-    code: str | None = None,
-    feedback: str | None = None,
-    recordings: Path | None = None,
-    by: str | None = None,
+    project: str, decision: ReviewDecision, recordings: Path | None = None
 ) -> DecisionResult:
     from mge.pipeline.review_decision import carry_out_decision
 
@@ -205,9 +198,7 @@ async def _decide(
     store = await _open_store(settings)
     try:
         tools = _local_tools(settings, store, recordings)
-        return await carry_out_decision(
-            store, project, atom, decision, tools, code=code, feedback=feedback, by=by
-        )
+        return await carry_out_decision(store, project, decision, tools)
     finally:
         await store.close()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from mge.kube.resources import AtomReviewSpec
 from mge.kube.stages import StageRunner
 from mge.llm import LLMClient
+from mge.models.review import ReviewDecision
 from mge.pipeline.review_decision import DecisionTools, carry_out_decision
 from mge.review.decisions import DecisionResult
 from mge.store import Store
@@ -45,13 +46,5 @@ async def carry_out(
 
     Raises InputError when the store has no such item or the decision lacks what it needs.
     """
-    return await carry_out_decision(
-        store,
-        key,
-        spec.atom_id,
-        spec.decision,
-        decision_tools(stages),
-        code=spec.code,
-        feedback=spec.feedback,
-        by=by,
-    )
+    request = ReviewDecision(spec.atom_id, spec.decision, spec.code, spec.feedback, by)
+    return await carry_out_decision(store, key, request, decision_tools(stages))

@@ -30,7 +30,7 @@ from mge.kube.settings import OperatorSettings
 from mge.llm import LLMClient
 from mge.models.project import LLMSpec, ProjectSpec, SecretKeyRef
 from mge.pipeline.cluster import run_cluster_phase
-from mge.pipeline.collaborators import KeyFor, open_llm, open_llms
+from mge.pipeline.collaborators import KeyFor, open_context, open_llm
 from mge.pipeline.context import LogReporter, RunContext
 from mge.pipeline.phase_table import SandboxTools, without_work
 from mge.pipeline.phases import Phase
@@ -93,25 +93,15 @@ class StageRunner:
         stored = await self.store.get_project(key)
         if stored is None:
             raise InputError(f"project {key} is not in the store")
-        spec = stored.spec
-        llm, planner = await open_llms(
-            spec.llm,
+        return await open_context(
+            key,
+            stored.spec,
             self.settings,
             self.store,
+            LogReporter(lambda line: log.info("%s: %s", key, line)),
+            answers={a.id: a.answer for a in stored.spec.discovery.answers},
             recordings=self._recordings,
             api_key=self._key_for(key),
-        )
-        return RunContext(
-            key=key,
-            spec=spec,
-            store=self.store,
-            llm=llm,
-            planner=planner,
-            patterns=None,
-            reporter=LogReporter(lambda line: log.info("%s: %s", key, line)),
-            answers={a.id: a.answer for a in spec.discovery.answers},
-            workdir=self.settings.workdir,
-            extras={"settings": self.settings},
         )
 
     async def _api_key(self, key: str, ref: SecretKeyRef | None, field: str) -> SecretStr | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -44,3 +45,19 @@ class ReviewItem(WireModel):
     feedback: str | None = None
     decided_by: str | None = None
     decided_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ReviewDecision:
+    """What a reviewer decided about one atom, as any front end receives it (`mge review`, an
+    AtomReview patch, the web review interface); carried out by
+    :func:`mge.pipeline.review_decision.carry_out_decision`."""
+
+    atom: str
+    decision: Decision
+    code: str | None = None
+    """The reviewer's code (``edit``)."""
+    feedback: str | None = None
+    """What should change (``regenerate``)."""
+    by: str | None = None
+    """Who decided (recorded on the item)."""

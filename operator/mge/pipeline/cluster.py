@@ -42,7 +42,7 @@ async def run_cluster_phase(ctx: RunContext, phase: Phase, sandbox: SandboxFacto
     reached = without_work(phase)
     if reached is not None:
         return reached  # Pending advances; Reviewing onwards: the reconcile decides
-    outcome = await run_step(Products(ctx, sandbox=sandbox), STEPS[phase])
+    outcome = await run_step(Products(ctx, sandbox_factory=sandbox), STEPS[phase])
     if outcome.stalled:
         raise budget_error(outcome.stalled, ctx, await ctx.store.total_cost(ctx.key))
     return next_phase(phase)

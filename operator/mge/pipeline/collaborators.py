@@ -16,7 +16,8 @@ from pydantic import SecretStr
 
 from mge.config import Settings
 from mge.llm import LLMClient, make_provider
-from mge.models.project import LLMSpec
+from mge.models.project import LLMSpec, ProjectSpec
+from mge.pipeline.context import Reporter, RunContext
 from mge.planning import PatternLike, PatternSource
 from mge.store import Store
 
@@ -24,6 +25,7 @@ __all__ = [
     "PATTERNS_PER_QUERY",
     "KeyFor",
     "RecordingsFor",
+    "open_context",
     "open_llm",
     "open_llms",
     "open_pattern_source",
@@ -96,6 +98,37 @@ async def open_llms(
         await client.aclose()
         raise
     return client, planner
+
+
+async def open_context(
+    key: str,
+    spec: ProjectSpec,
+    settings: Settings,
+    store: Store,
+    reporter: Reporter,
+    *,
+    answers: dict[str, str],
+    patterns: PatternSource | None = None,
+    recordings: RecordingsFor | None = None,
+    api_key: KeyFor | None = None,
+) -> RunContext:
+    """The RunContext of one project run with its LLM clients open (``ctx.aclose`` closes
+    them; the store stays the caller's)."""
+    llm, planner = await open_llms(
+        spec.llm, settings, store, recordings=recordings, api_key=api_key
+    )
+    return RunContext(
+        key=key,
+        spec=spec,
+        store=store,
+        llm=llm,
+        planner=planner,
+        patterns=patterns,
+        reporter=reporter,
+        answers=answers,
+        workdir=settings.workdir,
+        extras={"settings": settings},
+    )
 
 
 async def open_pattern_source(settings: Settings, language: str) -> PatternSource:

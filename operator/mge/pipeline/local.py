@@ -20,8 +20,8 @@ from mge.execution.executor import ProgressCallback
 from mge.execution.output import Written
 from mge.execution.report import RunReport
 from mge.models.project import ProjectManifest
-from mge.pipeline.collaborators import open_llms, open_pattern_source, recordings_beside
-from mge.pipeline.context import Reporter, RunContext
+from mge.pipeline.collaborators import open_context, open_pattern_source, recordings_beside
+from mge.pipeline.context import Reporter
 from mge.pipeline.exec_stages import output_stage
 from mge.pipeline.phase_table import PIPELINE, Products, SandboxTools, run_step
 from mge.pipeline.phases import Phase, next_phase
@@ -59,24 +59,18 @@ async def run_local(
     key = manifest.metadata.name
     settings.workdir.mkdir(parents=True, exist_ok=True)
     store = await Store.open(settings.resolved_database_url())
-    client, planner = await open_llms(
-        spec.llm, settings, store, recordings=recordings_beside(manifest_dir)
-    )
     try:
         await store.upsert_project(key, spec, 1)
         language = spec.hints.language
-        patterns = await open_pattern_source(settings, language) if use_patterns else None
-        ctx = RunContext(
-            key=key,
-            spec=spec,
-            store=store,
-            llm=client,
-            planner=planner,
-            patterns=patterns,
-            reporter=reporter,
+        ctx = await open_context(
+            key,
+            spec,
+            settings,
+            store,
+            reporter,
             answers=answers or {},
-            workdir=settings.workdir,
-            extras={"settings": settings},
+            patterns=await open_pattern_source(settings, language) if use_patterns else None,
+            recordings=recordings_beside(manifest_dir),
         )
 
         async def process_sandbox() -> SandboxTools:
@@ -85,40 +79,47 @@ async def run_local(
             runner = local_runner(settings, spec.execution)
             return SandboxTools(runner, lambda ws: local_validator(ws, runner, settings))
 
-        run = Products(ctx, sandbox=process_sandbox, ask=ask, progress=on_progress)
-        for step in PIPELINE:
-            if step.work is None:
-                continue
-            reporter.phase(step.phase.value, await step.detail(run) if step.detail else "")
-            await store.set_phase(key, step.phase.value)
-            outcome = await run_step(run, step)
-            if outcome.stalled:
-                reporter.note(f"stopped: {outcome.stalled}")
-                return LocalRun(key, step.phase, None, None, outcome.stalled)
-        reviewing = next_phase(PIPELINE[-1].phase)  # after the table: the output folder is ours
-        reporter.phase(reviewing.value)
-        await store.set_phase(key, reviewing.value)
-        # Relative output paths are relative to the current directory, like any CLI's.
-        folder = output or Path(spec.output.path or f"out/{key}")
-        provider = spec.llm.provider
-        ex = await run.execution()
-        report, written = await output_stage(
-            ctx,
-            await run.discovery(),
-            await run.analysis(),
-            ex,
-            folder,
-            provider=provider,
-            model="recording" if provider == "scripted" else spec.llm.model,
-            recorded=provider == "scripted",
-            wall_s=time.monotonic() - started,
-        )
-        pending = [i for i in ex.review if i.decision == "pending"]
-        final = Phase.REVIEWING if pending else Phase.COMPLETED
-        await store.set_phase(key, final.value, {"output": str(written.folder)})
-        return LocalRun(key, final, report, written)
+        run = Products(ctx, sandbox_factory=process_sandbox, ask=ask, progress=on_progress)
+        try:
+            return await _walk(run, started, output)
+        finally:
+            await ctx.aclose()
     finally:
-        await client.aclose()
-        if planner is not None:
-            await planner.aclose()
         await store.close()
+
+
+async def _walk(run: Products, started: float, output: Path | None) -> LocalRun:
+    """Every row of the phase table, then the output folder (this driver's own)."""
+    ctx = run.ctx
+    key, spec, store, reporter = ctx.key, ctx.spec, ctx.store, ctx.reporter
+    for step in PIPELINE:
+        if step.work is None:
+            continue
+        reporter.phase(step.phase.value, await step.detail(run) if step.detail else "")
+        await store.set_phase(key, step.phase.value)
+        outcome = await run_step(run, step)
+        if outcome.stalled:
+            reporter.note(f"stopped: {outcome.stalled}")
+            return LocalRun(key, step.phase, None, None, outcome.stalled)
+    reviewing = next_phase(PIPELINE[-1].phase)  # after the table: the output folder is ours
+    reporter.phase(reviewing.value)
+    await store.set_phase(key, reviewing.value)
+    # Relative output paths are relative to the current directory, like any CLI's.
+    folder = output or Path(spec.output.path or f"out/{key}")
+    provider = spec.llm.provider
+    ex = await run.execution()
+    report, written = await output_stage(
+        ctx,
+        await run.discovery(),
+        await run.analysis(),
+        ex,
+        folder,
+        provider=provider,
+        model="recording" if provider == "scripted" else spec.llm.model,
+        recorded=provider == "scripted",
+        wall_s=time.monotonic() - started,
+    )
+    pending = [i for i in ex.review if i.decision == "pending"]
+    final = Phase.REVIEWING if pending else Phase.COMPLETED
+    await store.set_phase(key, final.value, {"output": str(written.folder)})
+    return LocalRun(key, final, report, written)

@@ -21,7 +21,7 @@ the order) and its row here. No Kubernetes import: the sandbox is passed in as
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mge.discovery.intake import Ask
@@ -79,6 +79,7 @@ SandboxFactory = Callable[[], Awaitable[SandboxTools]]
 """Builds the sandbox when a step first needs it (only Executing and Integrating do)."""
 
 
+@dataclass
 class Products:
     """What the stages made so far for one run, each made or read back at most once.
 
@@ -87,38 +88,30 @@ class Products:
     knowing whether this process made it a moment ago (`mge run`) or a killed one did (operator).
     """
 
-    def __init__(
-        self,
-        ctx: RunContext,
-        *,
-        sandbox: SandboxFactory | None = None,
-        ask: Ask | None = None,
-        progress: ProgressCallback | None = None,
-    ) -> None:
-        self.ctx = ctx
-        self.ask = ask
-        """Asks open clarifying questions (a terminal prompt locally; None in the cluster)."""
-        self.progress = progress
-        """Execution progress (the progress bar locally)."""
-        self._sandbox_factory = sandbox
-        self._sandbox: SandboxTools | None = None
-        self._discovery: DiscoveryResult | None = None
-        self._patterns: list[PatternRef] | None = None
-        self._plan: Masterplan | None = None
-        self._skeleton: dict[str, str] | None = None
-        self._analysis: Analysis | None = None
-        self.executed: Execution | None = None
-        """Set by the Executing step; later steps read the store's when this process did not
-        execute (the cluster's next phase call)."""
+    ctx: RunContext
+    sandbox_factory: SandboxFactory | None = None
+    ask: Ask | None = None
+    """Asks open clarifying questions (a terminal prompt locally; None in the cluster)."""
+    progress: ProgressCallback | None = None
+    """Execution progress (the progress bar locally)."""
+    executed: Execution | None = None
+    """Set by the Executing step; later steps read the store's when this process did not
+    execute (the cluster's next phase call)."""
+    _sandbox: SandboxTools | None = field(default=None, init=False)
+    _discovery: DiscoveryResult | None = field(default=None, init=False)
+    _patterns: list[PatternRef] | None = field(default=None, init=False)
+    _plan: Masterplan | None = field(default=None, init=False)
+    _skeleton: dict[str, str] | None = field(default=None, init=False)
+    _analysis: Analysis | None = field(default=None, init=False)
 
     async def sandbox(self, phase: Phase) -> SandboxTools:
         """The sandbox tools; InputError when the driver gave none (a step that runs code)."""
         if self._sandbox is None:
-            if self._sandbox_factory is None:
+            if self.sandbox_factory is None:
                 raise InputError(
                     f"phase {phase.value} runs generated code: it needs the sandbox tools"
                 )
-            self._sandbox = await self._sandbox_factory()
+            self._sandbox = await self.sandbox_factory()
         return self._sandbox
 
     async def discovery(self) -> DiscoveryResult:
@@ -136,22 +129,26 @@ class Products:
     async def plan(self) -> Masterplan:
         """The validated masterplan."""
         if self._plan is None:
-            discovery, patterns = await self.discovery(), await self.patterns()
-            self._plan = await planning_stage(self.ctx, discovery, patterns)
+            self._plan = await planning_stage(
+                self.ctx, await self.discovery(), await self.patterns()
+            )
         return self._plan
 
     async def skeleton(self) -> dict[str, str]:
         """Every task's skeleton files (path → text)."""
         if self._skeleton is None:
-            discovery, plan = await self.discovery(), await self.plan()
-            self._skeleton = await skeleton_stage(self.ctx, discovery, plan, await self.patterns())
+            discovery, plan, patterns = (
+                await self.discovery(),
+                await self.plan(),
+                await self.patterns(),
+            )
+            self._skeleton = await skeleton_stage(self.ctx, discovery, plan, patterns)
         return self._skeleton
 
     async def analysis(self) -> Analysis:
         """Atoms and their levelled dependency graph."""
         if self._analysis is None:
-            plan, files = await self.plan(), await self.skeleton()
-            self._analysis = await atomize_stage(self.ctx, plan, files)
+            self._analysis = await atomize_stage(self.ctx, await self.plan(), await self.skeleton())
         return self._analysis
 
     async def execution(self) -> Execution:

@@ -22,7 +22,7 @@ from mge.execution.budget import Budget
 from mge.execution.executor import AtomExecutorWithRetry
 from mge.execution.journal import StoreJournal, accepted_codes, load_codebase, load_state
 from mge.llm import LLMClient
-from mge.models.review import Decision
+from mge.models.review import ReviewDecision
 from mge.review.decisions import DecisionResult, ReviewDeps, apply_decision
 from mge.store import Store
 from mge.store.records import StoredProject
@@ -42,22 +42,15 @@ class DecisionTools:
 
 
 async def carry_out_decision(
-    store: Store,
-    key: str,
-    atom: str,
-    decision: Decision,
-    tools: DecisionTools,
-    *,
-    code: str | None = None,
-    feedback: str | None = None,
-    by: str | None = None,
+    store: Store, key: str, request: ReviewDecision, tools: DecisionTools
 ) -> DecisionResult:
-    """Apply ``decision`` to the review item of ``atom`` in project ``key`` and persist it.
+    """Apply ``request`` to the review item of its atom in project ``key`` and persist it.
 
     An accepted decision is recorded as decided; one that did not pass validation keeps the
     item open with the new code and failure. Raises InputError when the store has no such
     item, atom or project, or the decision lacks what it needs (code, feedback).
     """
+    atom, decision = request.atom, request.decision
     item = await store.get_review_item(key, atom)
     if item is None:
         raise InputError(f"project {key!r} has no review item for atom {atom!r}")
@@ -85,16 +78,18 @@ async def carry_out_decision(
             decision,
             history,
             deps,
-            code=code,
-            feedback=feedback,
+            code=request.code,
+            feedback=request.feedback,
             level=stored_atom.level or 0,
-            by=by,
+            by=request.by,
         )
     finally:
         if llm is not None:
             await llm.aclose()
     if result.accepted:
-        await store.decide_review(key, atom, decision, code=code, feedback=feedback, by=by)
+        await store.decide_review(
+            key, atom, decision, code=request.code, feedback=request.feedback, by=request.by
+        )
     else:
         await store.upsert_review_item(key, result.item)
     return result
