@@ -1,7 +1,7 @@
 """The operator's PhaseRunner: advances a Project one phase with the pipeline's stage functions.
 
 Each call builds a :class:`~mge.pipeline.context.RunContext` for the Project from the store (its
-spec was upserted by the reconcile), runs the phase through
+spec was upserted by the reconcile), runs the phase's row of the pipeline's phase table through
 :func:`mge.pipeline.cluster.run_cluster_phase`, checkpoints the phase reached in the store and
 returns it. Stages keep their outputs keyed by input hashes and every LLM response is cached in
 the store, so a phase re-run after a kill costs no second LLM call.
@@ -9,7 +9,9 @@ the store, so a phase re-run after a kill costs no second LLM call.
 Generated code never runs in the operator process: the execution stage validates through
 :class:`~mge.kube.jobs.KubeBatchValidator` (one Job per batch per level) and module,
 integration and system runs go through :meth:`~mge.kube.jobs.KubeJobRunner.suite_runner`
-(one Job per run). Both need the Project object (owner references, generation), read here.
+(one Job per run). Both need the Project object (owner references, generation), read here, and
+are built only when the row runs generated code. A review's regeneration opens the Project's
+LLM client through :meth:`StageRunner.llm` (kube/decisions.py).
 """
 
 from __future__ import annotations

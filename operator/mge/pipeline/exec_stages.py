@@ -64,26 +64,20 @@ async def execution_stage(
     analysis: Analysis,
     *,
     runner: SandboxTestRunner,
-    validator: BatchValidator | None = None,
+    make_validator: Callable[[Workspace], BatchValidator],
     progress: ProgressCallback | None = None,
-    make_validator: Callable[[Workspace], BatchValidator] | None = None,
 ) -> Execution:
     """Generate and validate every atom, level by level, resuming from the store.
 
-    ``make_validator`` builds the batch validator over this run's workspace (the operator's
-    sandbox Jobs need the workspace the executor fills); it wins over ``validator``.
+    ``make_validator`` builds the batch validator over this run's workspace (the process
+    sandbox locally, sandbox Jobs in the cluster; both need the workspace the executor fills).
     """
     codebase = Codebase(analysis.files, {a.id: a for a in analysis.atoms})
     workspace = Workspace(codebase)
     state = await load_state(ctx.store, ctx.key, codebase.atoms)
     workspace.validated.update(state.validated_codes())
     journal = StoreJournal(ctx.store, ctx.key)
-    if make_validator is not None:
-        validator = make_validator(workspace)
-    if validator is None:
-        from mge.validation.local import local_validator
-
-        validator = local_validator(workspace, runner, ctx.extras["settings"])
+    validator = make_validator(workspace)
     # Spend includes discovery, planning and skeletons (the ledger), not only attempts.
     started_atoms = [a for a, p in state.atoms.items() if p.attempts]
     budget = Budget.from_spec(ctx.spec.budget, await ctx.store.total_cost(ctx.key), started_atoms)
