@@ -26,10 +26,10 @@ from mge.config import Settings, describe_error
 from mge.discovery import answers_from_spec, discover, load_answers, resolve_answers
 from mge.discovery.intake import Ask
 from mge.errors import ConfigError, InputError
-from mge.llm import LLMClient, make_provider
 from mge.models.domain import DiscoveryResult, Question
 from mge.models.plan import Masterplan
 from mge.models.project import ProjectManifest
+from mge.pipeline.collaborators import open_llm, open_pattern_source, recordings_beside
 from mge.planning import (
     Finding,
     PatternRef,
@@ -40,9 +40,6 @@ from mge.planning import (
 )
 
 __all__ = ["PlanOutcome", "domain_tree", "load_manifest", "plan_command", "plan_tree"]
-
-PATTERNS_PER_QUERY = 3
-"""Hits asked of the retriever per query; the planner keeps the best few across queries."""
 
 
 def load_manifest(path: Path) -> ProjectManifest:
@@ -78,21 +75,6 @@ class PlanOutcome:
         }
 
 
-async def _retrieve(discovery: DiscoveryResult, settings: Settings) -> list[PatternRef]:
-    """Patterns for the planner from the shipped library (indexed incrementally first)."""
-    from mge.rag import PatternLibrary, Retriever, default_patterns_dir
-
-    retriever = await Retriever.open(settings)
-    await retriever.index(PatternLibrary.load(default_patterns_dir()))
-    language = discovery.stack.language
-
-    async def source(query: str) -> list[PatternRef]:
-        hits = await retriever.search(query, PATTERNS_PER_QUERY, language)
-        return [PatternRef(h.pattern_id, h.title, h.snippet) for h in hits]
-
-    return await gather_patterns(discovery, source)
-
-
 async def run_plan(
     manifest_path: Path,
     settings: Settings,
@@ -110,16 +92,19 @@ async def run_plan(
             "put the requirements inline in spec.requirements to plan locally"
         )
     file_answers = load_answers(answers_file) if answers_file else {}
-    planning = spec.llm.for_planning()  # spec.llm.planner when set
-    recordings = manifest_path.parent / planning.recordings if planning.recordings else None
-    client = LLMClient.from_settings(make_provider(planning, settings, recordings), settings)
+    client = await open_llm(  # spec.llm.planner when set; nothing stored, so no cache
+        spec.llm.for_planning(), settings, None, recordings=recordings_beside(manifest_path.parent)
+    )
     name = manifest.metadata.name
     try:
         found = await discover(spec.requirements, spec.hints, client, project=name)
         answered = resolve_answers(
             found, answers_from_spec(spec.discovery.answers), file_answers, ask=ask
         )
-        patterns = await _retrieve(answered, settings) if retrieve else []
+        patterns: list[PatternRef] = []
+        if retrieve:
+            source = await open_pattern_source(settings, answered.stack.language)
+            patterns = await gather_patterns(answered, source)
         plan = await make_plan(answered, patterns, client, project=name)
     finally:
         await client.aclose()

@@ -21,16 +21,17 @@ import typer
 
 from mge.cli.app import State, app
 from mge.errors import InputError
+from mge.models.review import ReviewDecision
 
 if TYPE_CHECKING:
     from mge.config import Settings
-    from mge.execution.executor import AtomExecutorWithRetry
-    from mge.execution.journal import StoreJournal
-    from mge.models.project import ProjectSpec
-    from mge.models.review import Decision, ReviewItem
+    from mge.llm import LLMClient
+    from mge.models.review import ReviewItem
+    from mge.pipeline.review_decision import DecisionTools
     from mge.review.decisions import DecisionResult
     from mge.store import Store
-    from mge.validation.batch import LocalBatchValidator, Workspace
+    from mge.store.records import StoredProject
+    from mge.validation.batch import BatchValidator, Workspace
 
 review_app = typer.Typer(
     name="review",
@@ -123,7 +124,7 @@ def show(project: ProjectArg, atom: AtomArg) -> None:
 @review_app.command("approve")
 def approve_cmd(project: ProjectArg, atom: AtomArg, by: ByOpt = None) -> None:
     """Accept the item's code as it is."""
-    result = asyncio.run(_decide(project, atom, "approve", by=_by(by)))
+    result = asyncio.run(_decide(project, ReviewDecision(atom, "approve", by=_by(by))))
     _finish(result)
 
 
@@ -145,7 +146,7 @@ def edit_cmd(
             raise InputError(f"cannot read {file}: {e}") from e
     else:
         code = _edit_in_editor(project, atom)
-    result = asyncio.run(_decide(project, atom, "edit", code=code, by=_by(by)))
+    result = asyncio.run(_decide(project, ReviewDecision(atom, "edit", code=code, by=_by(by))))
     _finish(result)
 
 
@@ -161,9 +162,8 @@ def regenerate_cmd(
     by: ByOpt = None,
 ) -> None:
     """Ask for a new attempt with your feedback; accepted if it passes validation."""
-    result = asyncio.run(
-        _decide(project, atom, "regenerate", feedback=feedback, recordings=recordings, by=_by(by))
-    )
+    decision = ReviewDecision(atom, "regenerate", feedback=feedback, by=_by(by))
+    result = asyncio.run(_decide(project, decision, recordings))
     _finish(result)
 
 
@@ -190,100 +190,35 @@ def _edit_in_editor(project: str, atom: str) -> str:
 
 
 async def _decide(
-    project: str,
-    atom: str,
-    decision: Decision,
-    *,
-    code: str | None = None,
-    feedback: str | None = None,
-    recordings: Path | None = None,
-    by: str | None = None,
+    project: str, decision: ReviewDecision, recordings: Path | None = None
 ) -> DecisionResult:
-    from mge.execution.journal import StoreJournal, accepted_codes, load_codebase
-    from mge.review.decisions import ReviewDeps, apply_decision
-    from mge.validation.batch import Workspace
+    from mge.pipeline.review_decision import carry_out_decision
 
     settings = State.settings()
     store = await _open_store(settings)
     try:
-        item = await _item(store, project, atom)
-        stored = await store.get_atom(project, atom)
-        if stored is None:
-            raise InputError(f"project {project!r} has no atom {atom!r}")
-        journal = StoreJournal(store, project)
-        history = await store.list_attempts(project, atom)
-        deps = ReviewDeps(journal=journal)
-        if decision in ("edit", "regenerate"):
-            stored_project = await store.get_project(project)
-            if stored_project is None:
-                raise InputError(f"no project {project!r} in the store")
-            spec = stored_project.spec
-            codebase = await load_codebase(store, project)
-            workspace = Workspace(codebase, await accepted_codes(store, project))
-            workspace.validated.pop(atom, None)
-            from mge.validation.local import local_runner, local_validator
-
-            validator = local_validator(workspace, local_runner(settings, spec.execution), settings)
-            executor = None
-            if decision == "regenerate":
-                executor = await _executor(
-                    store, settings, project, spec, workspace, validator, journal, recordings
-                )
-            deps = ReviewDeps(journal, workspace, validator, executor)
-        result = await apply_decision(
-            item,
-            decision,
-            history,
-            deps,
-            code=code,
-            feedback=feedback,
-            level=stored.level or 0,
-            by=by,
-        )
-        if result.accepted:
-            await store.decide_review(project, atom, decision, code=code, feedback=feedback, by=by)
-        else:
-            await store.upsert_review_item(project, result.item)
-        return result
+        tools = _local_tools(settings, store, recordings)
+        return await carry_out_decision(store, project, decision, tools)
     finally:
         await store.close()
 
 
-async def _executor(
-    store: Store,
-    settings: Settings,
-    project: str,
-    spec: ProjectSpec,
-    workspace: Workspace,
-    validator: LocalBatchValidator,
-    journal: StoreJournal,
-    recordings: Path | None,
-) -> AtomExecutorWithRetry:
-    from mge.execution.budget import Budget
-    from mge.execution.executor import AtomExecutorWithRetry
-    from mge.execution.journal import load_state
-    from mge.llm.client import LLMClient
-    from mge.llm.factory import make_provider
+def _local_tools(settings: Settings, store: Store, recordings: Path | None) -> DecisionTools:
+    """The process sandbox for validation; the project's model (or ``recordings``) to
+    regenerate."""
+    from mge.pipeline.collaborators import open_llm
+    from mge.pipeline.review_decision import DecisionTools
 
-    provider = make_provider(spec.llm, settings, recordings)
-    client = LLMClient.from_settings(provider, settings, cache=store, ledger=store)
-    state = await load_state(store, project, workspace.codebase.atoms)
-    budget = Budget.from_spec(
-        spec.budget,
-        await store.total_cost(project),
-        [a for a, p in state.atoms.items() if p.attempts],
-    )
-    return AtomExecutorWithRetry(
-        llm=client,
-        validator=validator,
-        workspace=workspace,
-        state=state,
-        journal=journal,
-        budget=budget,
-        spec=spec.execution,
-        base_temperature=spec.llm.temperature,
-        project=project,
-    )
+    async def make_validator(workspace: Workspace, project: StoredProject) -> BatchValidator:
+        from mge.validation.local import local_runner, local_validator
+
+        runner = local_runner(settings, project.spec.execution)
+        return local_validator(workspace, runner, settings)
+
+    async def llm(project: StoredProject) -> LLMClient:
+        return await open_llm(project.spec.llm, settings, store, recordings=lambda _: recordings)
+
+    return DecisionTools(make_validator, llm)
 
 
 def _finish(result: DecisionResult) -> None:

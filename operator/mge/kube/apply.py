@@ -37,7 +37,7 @@ from mge.kube.reviews import (
 from mge.kube.stages import StageRunner
 from mge.kube.worker import WorkerRegistry
 from mge.models.project import Phase
-from mge.pipeline.cluster import output_tree, store_output
+from mge.pipeline.exec_stages import output_tree, store_output
 from mge.store import Store
 
 AUTO_APPROVER = "mge-operator (policy autoApprove)"

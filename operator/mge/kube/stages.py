@@ -1,7 +1,7 @@
 """The operator's PhaseRunner: advances a Project one phase with the pipeline's stage functions.
 
 Each call builds a :class:`~mge.pipeline.context.RunContext` for the Project from the store (its
-spec was upserted by the reconcile), runs the phase through
+spec was upserted by the reconcile), runs the phase's row of the pipeline's phase table through
 :func:`mge.pipeline.cluster.run_cluster_phase`, checkpoints the phase reached in the store and
 returns it. Stages keep their outputs keyed by input hashes and every LLM response is cached in
 the store, so a phase re-run after a kill costs no second LLM call.
@@ -9,13 +9,16 @@ the store, so a phase re-run after a kill costs no second LLM call.
 Generated code never runs in the operator process: the execution stage validates through
 :class:`~mge.kube.jobs.KubeBatchValidator` (one Job per batch per level) and module,
 integration and system runs go through :meth:`~mge.kube.jobs.KubeJobRunner.suite_runner`
-(one Job per run). Both need the Project object (owner references, generation), read here.
+(one Job per run). Both need the Project object (owner references, generation), read here, and
+are built only when the row runs generated code. A review's regeneration opens the Project's
+LLM client through :meth:`StageRunner.llm` (kube/decisions.py).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +28,12 @@ from mge.config import Settings, load_settings
 from mge.errors import InputError
 from mge.kube.client import KubeClient
 from mge.kube.jobs import JobTarget, KubeBatchValidator, KubeJobRunner
-from mge.llm import LLMClient, make_provider
+from mge.llm import LLMClient
 from mge.models.project import LLMSpec, Phase, ProjectSpec, SecretKeyRef
-from mge.pipeline.cluster import ClusterTools, run_cluster_phase
+from mge.pipeline.cluster import run_cluster_phase
+from mge.pipeline.collaborators import KeyFor, open_context, open_llm
 from mge.pipeline.context import LogReporter, RunContext
+from mge.pipeline.phase_table import SandboxTools, without_work
 from mge.store import Store
 from mge.validation.batch import BatchValidator, Workspace
 from mge.validation.local import MYPY_CACHE
@@ -64,42 +69,38 @@ class StageRunner:
             return None
         return self.operator.recordings_for(llm.recordings)
 
+    def _key_for(self, key: str) -> KeyFor:
+        """Reads the API key of an ``llm`` spec from the Project's Secret."""
+
+        async def api_key(llm: LLMSpec, field: str) -> SecretStr | None:
+            return await self._api_key(key, llm.secret_ref, field)
+
+        return api_key
+
+    async def llm(self, key: str, spec: ProjectSpec) -> LLMClient:
+        """The Project's own LLM client (not the planner's): a review's regeneration."""
+        return await open_llm(
+            spec.llm,
+            self.settings,
+            self.store,
+            recordings=self._recordings,
+            api_key=self._key_for(key),
+        )
+
     async def context(self, key: str) -> RunContext:
         """The RunContext of one Project, from its stored spec."""
         stored = await self.store.get_project(key)
         if stored is None:
             raise InputError(f"project {key} is not in the store")
-        spec = stored.spec
-        api_key = await self._api_key(key, spec.llm.secret_ref, "spec.llm.secretRef")
-        provider = make_provider(
-            spec.llm, self.settings, self._recordings(spec.llm), api_key=api_key
-        )
-        llm = LLMClient.from_settings(provider, self.settings, cache=self.store, ledger=self.store)
-        planner: LLMClient | None = None
-        if spec.llm.planner is not None:
-            planning = spec.llm.for_planning()
-            planner_key = await self._api_key(
-                key, planning.secret_ref, "spec.llm.planner.secretRef"
-            )
-            planner = LLMClient.from_settings(
-                make_provider(
-                    planning, self.settings, self._recordings(planning), api_key=planner_key
-                ),
-                self.settings,
-                cache=self.store,
-                ledger=self.store,
-            )
-        return RunContext(
-            key=key,
-            spec=spec,
-            store=self.store,
-            llm=llm,
-            planner=planner,
-            patterns=None,
-            reporter=LogReporter(lambda line: log.info("%s: %s", key, line)),
-            answers={a.id: a.answer for a in spec.discovery.answers},
-            workdir=self.settings.workdir,
-            settings=self.settings,
+        return await open_context(
+            key,
+            stored.spec,
+            self.settings,
+            self.store,
+            LogReporter(lambda line: log.info("%s: %s", key, line)),
+            answers={a.id: a.answer for a in stored.spec.discovery.answers},
+            recordings=self._recordings,
+            api_key=self._key_for(key),
         )
 
     async def _api_key(self, key: str, ref: SecretKeyRef | None, field: str) -> SecretStr | None:
@@ -154,25 +155,21 @@ class StageRunner:
 
         return make
 
-    async def tools(self, key: str, spec: ProjectSpec, generation: int) -> ClusterTools:
+    async def tools(self, key: str, spec: ProjectSpec, generation: int) -> SandboxTools:
         """Sandbox Jobs for the phases that run generated code."""
         jobs = self.job_runner(await self.project_body(key), spec, generation)
-        return ClusterTools(tests=jobs.suite_runner(), make_validator=self.validator_factory(jobs))
+        return SandboxTools(tests=jobs.suite_runner(), make_validator=self.validator_factory(jobs))
 
     async def __call__(self, key: str, generation: int, phase: Phase) -> Phase:
         """Run ``phase`` and checkpoint the phase reached."""
-        if phase == Phase.PENDING:
-            reached = Phase.DISCOVERING
-        else:
+        reached = without_work(phase)  # Pending: no context, no LLM client, no Secret read
+        if reached is None:
             ctx = await self.context(key)
             try:
-                needs_jobs = phase in (Phase.EXECUTING, Phase.INTEGRATING)
-                tools = await self.tools(key, ctx.spec, generation) if needs_jobs else None
-                reached = await run_cluster_phase(ctx, phase, tools)
+                sandbox = partial(self.tools, key, ctx.spec, generation)
+                reached = await run_cluster_phase(ctx, phase, sandbox)
             finally:
-                await ctx.llm.aclose()
-                if ctx.planner is not None:
-                    await ctx.planner.aclose()
+                await ctx.aclose()
         if reached != phase:
             await self.store.set_phase(key, reached.value)
         return reached

@@ -8,6 +8,7 @@ sees and decides the same item. They share :data:`Decision`, so they live togeth
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -107,3 +108,22 @@ class AtomReviewStatus(WireModel):
     message: str = ""
     history: list[DecisionRecord] = Field(default_factory=list)
     observed_generation: int = 0
+
+
+# ---------------------------------------------------------------------------- decisions
+
+
+@dataclass(frozen=True)
+class ReviewDecision:
+    """What a reviewer decided about one atom, as any front end receives it (`mge review`, an
+    AtomReview patch, the web review interface); carried out by
+    :func:`mge.pipeline.review_decision.carry_out_decision`."""
+
+    atom: str
+    decision: Decision
+    code: str | None = None
+    """The reviewer's code (``edit``)."""
+    feedback: str | None = None
+    """What should change (``regenerate``)."""
+    by: str | None = None
+    """Who decided (recorded on the item)."""

@@ -1,5 +1,8 @@
 """The pipeline driver: stages run in order, each checkpointed in the store.
 
-`local.run_local` runs every phase in one go (`mge run`); `cluster.run_cluster_phase` runs one
-phase per call for the operator. Both call the same stage functions.
+`phase_table.PIPELINE` is the one table of phases (stage step, what it reads, what it
+checkpoints). `local.run_local` walks every row in one go (`mge run`);
+`cluster.run_cluster_phase` runs one row per call for the operator. `collaborators` builds what
+every driver hands the stages; `review_decision` carries out a reviewer's decision for every
+front end.
 """

@@ -1,4 +1,8 @@
-"""Phases 3–4 as checkpointed stages: skeletons per task → atoms (tree-sitter) → graph/levels."""
+"""Phase 4 as a checkpointed stage: skeleton files → atoms (tree-sitter) → graph with levels.
+
+The skeletons themselves are written in the Atomizing phase by
+:func:`~mge.pipeline.planning_stages.skeleton_stage`, beside the masterplan they follow.
+"""
 
 from __future__ import annotations
 
@@ -8,65 +12,13 @@ from mge.atomization import RecursiveDecomposer
 from mge.errors import InputError
 from mge.graph import CyclePolicy, DependencyAnalyzer, DependencyGraph
 from mge.models.atoms import AtomicUnit
-from mge.models.domain import DiscoveryResult
 from mge.models.plan import Masterplan
 from mge.pipeline.context import RunContext, input_hash
-from mge.pipeline.planning_stages import checkpoint, save
-from mge.pipeline.skeleton import check_ownership, skeleton_files, skeleton_request, task_order
-from mge.planning import PatternRef, render_patterns
+from mge.pipeline.planning_stages import save
 
-TASK_SKELETON_DOC = "skeleton/{task_id}"
-"""Checkpoint of one task's skeleton files. All tasks' files together are a different
-document, :data:`mge.execution.journal.SKELETON_DOC`, which the run saves after this stage."""
 CYCLE_POLICY: CyclePolicy = "merge-untested"
 """Mutually recursive atoms without tests of their own are merged into one unit (see
 docs/atomization.md); any other cycle is an error that names it."""
-
-
-def conventions(discovery: DiscoveryResult) -> str:
-    """Project-wide conventions for every prompt (stable, so prompt caching hits)."""
-    stack = discovery.stack
-    lines = [f"- language: {stack.language}"]
-    if stack.framework:
-        lines.append(f"- framework: {stack.framework}")
-    lines += [f"- {c.name}: {c.reason}" for c in stack.choices]
-    lines += [f"- assumption: {a}" for a in discovery.assumptions]
-    return "\n".join(lines)
-
-
-async def skeleton_stage(
-    ctx: RunContext, discovery: DiscoveryResult, plan: Masterplan, patterns: list[PatternRef]
-) -> dict[str, str]:
-    """Every task's skeleton, in dependency order; returns all files (path → text)."""
-    language = discovery.stack.language
-    conv = conventions(discovery)
-    rendered_patterns = render_patterns(patterns)
-    by_task: dict[str, dict[str, str]] = {}
-    ordered = task_order(plan)
-    for n, task in enumerate(ordered, start=1):
-        deps: dict[str, str] = {}
-        for dep in task.depends_on:
-            deps.update(by_task.get(dep, {}))
-        request = skeleton_request(
-            task,
-            language=language,
-            conventions=conv,
-            dependency_files=deps,
-            patterns=rendered_patterns,
-        )
-        kind = TASK_SKELETON_DOC.format(task_id=task.id)
-        inputs = request.content_hash("skeleton")
-        stored = await checkpoint(ctx, kind, inputs)
-        if stored is not None:
-            files = {str(k): str(v) for k, v in stored.items()}
-        else:
-            response = await ctx.planning_llm.complete(request, project=ctx.key)
-            files = skeleton_files(response.text)
-            check_ownership(task, files)
-            await save(ctx, kind, inputs, files)
-        by_task[task.id] = files
-        ctx.reporter.progress(n, len(ordered), f"skeleton {task.id} ({len(files)} files)")
-    return {path: text for files in by_task.values() for path, text in files.items()}
 
 
 @dataclass(frozen=True)

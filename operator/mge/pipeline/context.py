@@ -76,6 +76,12 @@ class RunContext:
         """Who answers the planning stages (discovery, masterplan, skeletons)."""
         return self.planner or self.llm
 
+    async def aclose(self) -> None:
+        """Close the LLM clients this run opened (the store belongs to the driver)."""
+        await self.llm.aclose()
+        if self.planner is not None:
+            await self.planner.aclose()
+
 
 def input_hash(*parts: object) -> str:
     """A stable hash of a stage's inputs: a stage whose inputs hash the same is not re-run."""

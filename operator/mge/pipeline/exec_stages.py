@@ -1,5 +1,8 @@
 """Phases 5–7 and the output: execute level by level, system validation, review queue, write.
 
+The output is written to a folder by `mge run` (:func:`output_stage`) and kept in the store for
+the operator (:func:`store_output`, :func:`output_tree` for the git push).
+
 The batch validator is passed in by the driver: locally it runs the process sandbox; in the
 cluster it creates one Job per batch per level. Everything else is the same code.
 """
@@ -9,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from mge.errors import InputError
 from mge.execution import (
     Budget,
     ExecutionResult,
@@ -20,21 +23,28 @@ from mge.execution import (
     load_state,
 )
 from mge.execution.executor import ProgressCallback
-from mge.execution.output import Written, output_files, write_output
+from mge.execution.journal import accepted_codes, load_codebase
+from mge.execution.output import Written, output_files, render_tree, write_output
 from mge.execution.report import RunReport, compute_report
 from mge.models.atoms import AtomState
 from mge.models.domain import DiscoveryResult
 from mge.models.execution import ValidationResult
 from mge.models.plan import Masterplan
+from mge.models.project import ProjectSpec
 from mge.models.review import ConfidenceParts, ReviewItem
-from mge.pipeline.atom_stages import Analysis, conventions
+from mge.pipeline.atom_stages import Analysis
 from mge.pipeline.context import RunContext
+from mge.pipeline.planning_stages import conventions
 from mge.review.confidence import ConfidenceScorer
 from mge.review.queue import ReviewQueue, save_review, select
+from mge.store import Store
 from mge.validation.batch import BatchValidator, Workspace
 from mge.validation.codebase import Codebase
 from mge.validation.hierarchy import HierarchicalValidator
 from mge.validation.sandboxed import SandboxTestRunner
+
+OUTPUT_DOC = "output"
+"""The generated codebase kept in the store (``status.output.storeKey`` names the project)."""
 
 
 @dataclass
@@ -54,28 +64,20 @@ async def execution_stage(
     analysis: Analysis,
     *,
     runner: SandboxTestRunner,
-    validator: BatchValidator | None = None,
+    make_validator: Callable[[Workspace], BatchValidator],
     progress: ProgressCallback | None = None,
-    make_validator: Callable[[Workspace], BatchValidator] | None = None,
 ) -> Execution:
     """Generate and validate every atom, level by level, resuming from the store.
 
-    ``make_validator`` builds the batch validator over this run's workspace (the operator's
-    sandbox Jobs need the workspace the executor fills); it wins over ``validator``.
+    ``make_validator`` builds the batch validator over this run's workspace (the process
+    sandbox locally, sandbox Jobs in the cluster; both need the workspace the executor fills).
     """
     codebase = Codebase(analysis.files, {a.id: a for a in analysis.atoms})
     workspace = Workspace(codebase)
     state = await load_state(ctx.store, ctx.key, codebase.atoms)
     workspace.validated.update(state.validated_codes())
     journal = StoreJournal(ctx.store, ctx.key)
-    if make_validator is not None:
-        validator = make_validator(workspace)
-    if validator is None:
-        from mge.validation.local import local_validator
-
-        if ctx.settings is None:
-            raise InputError("the local execution stage needs the run's settings (ctx.settings)")
-        validator = local_validator(workspace, runner, ctx.settings)
+    validator = make_validator(workspace)
     # Spend includes discovery, planning and skeletons (the ledger), not only attempts.
     started_atoms = [a for a, p in state.atoms.items() if p.attempts]
     budget = Budget.from_spec(ctx.spec.budget, await ctx.store.total_cost(ctx.key), started_atoms)
@@ -199,3 +201,61 @@ async def output_stage(
         git_branch=git.branch if git else None,
     )
     return report, written
+
+
+async def stored_execution(ctx: RunContext, analysis: Analysis) -> Execution:
+    """The finished execution as the store has it (for the phases after Executing)."""
+    codebase = Codebase(analysis.files, {a.id: a for a in analysis.atoms})
+    state = await load_state(ctx.store, ctx.key, codebase.atoms)
+    workspace = Workspace(codebase)
+    workspace.validated.update(state.validated_codes())
+    result = ExecutionResult(
+        status="completed",
+        state=state,
+        levels=len(analysis.graph.levels),
+        levels_done=len(analysis.graph.levels),
+    )
+    return Execution(workspace=workspace, result=result)
+
+
+async def store_output(store: Store, key: str) -> dict[str, Any]:
+    """Keep the codebase (accepted code spliced into the skeletons) in the store; returns it.
+
+    Run when the review queue is made and again when every review is decided, so edits and
+    regenerations are in the output.
+    """
+    codebase = await load_codebase(store, key)
+    codes = await accepted_codes(store, key)
+    document = {
+        "files": output_files(codebase, codes),
+        "missing": sorted(set(codebase.atoms) - set(codes)),
+    }
+    await store.put_document(key, OUTPUT_DOC, document)
+    return document
+
+
+async def output_tree(store: Store, key: str, spec: ProjectSpec) -> dict[str, str]:
+    """Path → text of what `mge run` writes into its output folder for this project — the
+    codebase with the accepted code, README.md and report.json — from the store. Deterministic
+    (no clock in it): the operator pushes it to ``spec.output.git``."""
+    codebase = await load_codebase(store, key)
+    codes = await accepted_codes(store, key)
+    state = await load_state(store, key, codebase.atoms)
+    scripted = spec.llm.provider == "scripted"
+    report = compute_report(
+        key,
+        codebase.atoms,
+        state,
+        review=await store.list_review_items(key),
+        provider=spec.llm.provider,
+        model="recording" if scripted else spec.llm.model,
+        recorded=scripted,
+        cost_usd=await store.total_cost(key),
+        wall_s=0.0,
+    )
+    return render_tree(
+        output_files(codebase, codes),
+        report,
+        language=spec.hints.language,
+        missing=sorted(set(codebase.atoms) - set(codes)),
+    )

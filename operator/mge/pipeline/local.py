@@ -1,47 +1,33 @@
-"""The local driver: `mge run` runs every phase in order on embedded defaults.
+"""The local driver: `mge run` walks every row of the phase table in one process.
 
 SQLite (or MGE_DATABASE_URL), embedded Chroma, the process sandbox. Each phase is checkpointed
 in the store, so a killed run started again resumes: stored stage outputs are reused, the LLM
-response cache answers repeated calls for free, and validated atoms are not regenerated.
+response cache answers repeated calls for free, and validated atoms are not regenerated. The
+rows are :data:`~mge.pipeline.phase_table.PIPELINE`, the same the operator runs one at a time;
+what follows the last row — writing the output folder — is this driver's own.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from mge.config import Settings
 from mge.discovery.intake import Ask
 from mge.execution.executor import ProgressCallback
-from mge.execution.journal import SKELETON_DOC
 from mge.execution.output import Written
 from mge.execution.report import RunReport
-from mge.llm import LLMClient, make_provider
 from mge.models.project import Phase, ProjectManifest
-from mge.pipeline.atom_stages import atomize_stage, skeleton_stage
-from mge.pipeline.context import Reporter, RunContext
-from mge.pipeline.exec_stages import (
-    execution_stage,
-    integration_stage,
-    output_stage,
-    review_stage,
-)
-from mge.pipeline.planning_stages import (
-    discovery_stage,
-    planning_stage,
-    retrieval_stage,
-    save,
-)
-from mge.planning import PatternLike, PatternSource
+from mge.pipeline.collaborators import open_context, open_pattern_source, recordings_beside
+from mge.pipeline.context import Reporter
+from mge.pipeline.exec_stages import output_stage
+from mge.pipeline.phase_table import PIPELINE, Products, SandboxTools, run_step
+from mge.pipeline.phases import next_phase
 from mge.store import Store
 
 log = logging.getLogger(__name__)
-
-PATTERNS_PER_QUERY = 3
-"""Hits asked of the retriever per query; the planner keeps the best few across queries."""
 
 
 @dataclass(frozen=True)
@@ -53,18 +39,6 @@ class LocalRun:
     report: RunReport | None
     written: Written | None
     message: str = ""
-
-
-async def _pattern_source(settings: Settings, language: str) -> PatternSource:
-    from mge.rag import PatternLibrary, Retriever, default_patterns_dir
-
-    retriever = await Retriever.open(settings)
-    await retriever.index(PatternLibrary.load(default_patterns_dir()))
-
-    async def source(query: str) -> Sequence[PatternLike]:
-        return await retriever.search(query, PATTERNS_PER_QUERY, language)
-
-    return source
 
 
 async def run_local(
@@ -84,94 +58,68 @@ async def run_local(
     spec = manifest.spec
     key = manifest.metadata.name
     settings.workdir.mkdir(parents=True, exist_ok=True)
-    recordings = (manifest_dir / spec.llm.recordings) if spec.llm.recordings else None
     store = await Store.open(settings.resolved_database_url())
-    client = LLMClient.from_settings(
-        make_provider(spec.llm, settings, recordings), settings, cache=store, ledger=store
-    )
-    planner: LLMClient | None = None
-    if spec.llm.planner is not None:
-        planning = spec.llm.for_planning()
-        planning_recordings = (manifest_dir / planning.recordings) if planning.recordings else None
-        planner = LLMClient.from_settings(
-            make_provider(planning, settings, planning_recordings),
-            settings,
-            cache=store,
-            ledger=store,
-        )
     try:
         await store.upsert_project(key, spec, 1)
-        patterns = await _pattern_source(settings, spec.hints.language) if use_patterns else None
-        ctx = RunContext(
-            key=key,
-            spec=spec,
-            store=store,
-            llm=client,
-            planner=planner,
-            patterns=patterns,
-            reporter=reporter,
+        language = spec.hints.language
+        ctx = await open_context(
+            key,
+            spec,
+            settings,
+            store,
+            reporter,
             answers=answers or {},
-            workdir=settings.workdir,
-            settings=settings,
+            patterns=await open_pattern_source(settings, language) if use_patterns else None,
+            recordings=recordings_beside(manifest_dir),
         )
 
-        async def enter(phase: Phase, detail: str = "") -> None:
-            reporter.phase(phase.value, detail)
-            await store.set_phase(key, phase.value)
+        async def process_sandbox() -> SandboxTools:
+            from mge.validation.local import local_runner, local_validator
 
-        await enter(Phase.DISCOVERING)
-        discovery = await discovery_stage(ctx, ask)
-        refs = await retrieval_stage(ctx, discovery)
-        await enter(Phase.PLANNING)
-        plan = await planning_stage(ctx, discovery, refs)
-        await enter(Phase.ATOMIZING, f"{len(plan.tasks())} tasks")
-        files = await skeleton_stage(ctx, discovery, plan, refs)
-        await save(ctx, SKELETON_DOC, "", files)  # read back by `mge review` / load_codebase
-        await enter(Phase.ANALYZING)
-        analysis = await atomize_stage(ctx, plan, files)
+            runner = local_runner(settings, spec.execution)
+            return SandboxTools(runner, lambda ws: local_validator(ws, runner, settings))
 
-        from mge.validation.local import local_runner
-
-        runner = local_runner(settings, spec.execution)
-        await enter(
-            Phase.EXECUTING,
-            f"{len(analysis.atoms)} atoms in {len(analysis.graph.levels)} levels",
-        )
-        ex = await execution_stage(ctx, discovery, analysis, runner=runner, progress=on_progress)
-        if ex.result.status != "completed":
-            message = ex.result.message or ex.result.status
-            await store.set_phase(key, Phase.EXECUTING.value, {"stalled": message})
-            reporter.note(f"stopped: {message}")
-            return LocalRun(key, Phase.EXECUTING, None, None, message)
-        await enter(Phase.INTEGRATING, "L4: the whole suite and the acceptance criteria")
-        system = await integration_stage(ctx, discovery, plan, ex, runner)
-        reporter.note(
-            "system validation: "
-            + ", ".join(f"{c.name} {'ok' if c.passed else 'FAILED'}" for c in system.checks)
-        )
-        await enter(Phase.REVIEWING)
-        items = await review_stage(ctx, ex)
-        reporter.note(f"{len(items)} atoms queued for review (`mge review list`)")
-        # Relative output paths are relative to the current directory, like any CLI's.
-        folder = output or Path(spec.output.path or f"out/{key}")
-        provider = spec.llm.provider
-        report, written = await output_stage(
-            ctx,
-            discovery,
-            analysis,
-            ex,
-            folder,
-            provider=provider,
-            model="recording" if provider == "scripted" else spec.llm.model,
-            recorded=provider == "scripted",
-            wall_s=time.monotonic() - started,
-        )
-        pending = [i for i in items if i.decision == "pending"]
-        final = Phase.REVIEWING if pending else Phase.COMPLETED
-        await store.set_phase(key, final.value, {"output": str(written.folder)})
-        return LocalRun(key, final, report, written)
+        run = Products(ctx, sandbox_factory=process_sandbox, ask=ask, progress=on_progress)
+        try:
+            return await _walk(run, started, output)
+        finally:
+            await ctx.aclose()
     finally:
-        await client.aclose()
-        if planner is not None:
-            await planner.aclose()
         await store.close()
+
+
+async def _walk(run: Products, started: float, output: Path | None) -> LocalRun:
+    """Every row of the phase table, then the output folder (this driver's own)."""
+    ctx = run.ctx
+    key, spec, store, reporter = ctx.key, ctx.spec, ctx.store, ctx.reporter
+    for step in PIPELINE:
+        if step.work is None:
+            continue
+        reporter.phase(step.phase.value, await step.detail(run) if step.detail else "")
+        await store.set_phase(key, step.phase.value)
+        outcome = await run_step(run, step)
+        if outcome.stalled:
+            reporter.note(f"stopped: {outcome.stalled}")
+            return LocalRun(key, step.phase, None, None, outcome.stalled)
+    reviewing = next_phase(PIPELINE[-1].phase)  # after the table: the output folder is ours
+    reporter.phase(reviewing.value)
+    await store.set_phase(key, reviewing.value)
+    # Relative output paths are relative to the current directory, like any CLI's.
+    folder = output or Path(spec.output.path or f"out/{key}")
+    provider = spec.llm.provider
+    ex = await run.execution()
+    report, written = await output_stage(
+        ctx,
+        await run.discovery(),
+        await run.analysis(),
+        ex,
+        folder,
+        provider=provider,
+        model="recording" if provider == "scripted" else spec.llm.model,
+        recorded=provider == "scripted",
+        wall_s=time.monotonic() - started,
+    )
+    pending = [i for i in ex.review if i.decision == "pending"]
+    final = Phase.REVIEWING if pending else Phase.COMPLETED
+    await store.set_phase(key, final.value, {"output": str(written.folder)})
+    return LocalRun(key, final, report, written)

@@ -8,17 +8,9 @@ from __future__ import annotations
 
 from mge.models.project import Phase
 
-ORDER: tuple[Phase, ...] = (
-    Phase.PENDING,
-    Phase.DISCOVERING,
-    Phase.PLANNING,
-    Phase.ATOMIZING,
-    Phase.ANALYZING,
-    Phase.EXECUTING,
-    Phase.INTEGRATING,
-    Phase.REVIEWING,
-    Phase.COMPLETED,
-)
+ORDER: tuple[Phase, ...] = tuple(p for p in Phase if p is not Phase.FAILED)
+"""The normal order: the declaration order above without Failed (reachable from any phase).
+What each phase computes is its row in :data:`mge.pipeline.phase_table.PIPELINE`."""
 TERMINAL = frozenset({Phase.COMPLETED, Phase.FAILED})
 
 

@@ -1,4 +1,8 @@
-"""Phases 0–2 as checkpointed stages: discovery (with answers), retrieval, masterplan.
+"""Phases 0–3 as checkpointed stages: discovery (with answers), retrieval, masterplan, skeletons.
+
+The skeletons (Atomizing) sit here because they are the masterplan's continuation: the planning
+model writes one per task, in task-dependency order, from the plan, the discovery and the
+patterns; parsing them into atoms is the next phase (atom_stages.py).
 
 Each stage stores its output as a document keyed by kind, together with the hash of its inputs;
 a stage whose inputs hash the same as last time returns the stored output without any LLM call.
@@ -14,7 +18,8 @@ from mge.discovery.intake import Ask
 from mge.models.domain import DiscoveryResult
 from mge.models.plan import Masterplan
 from mge.pipeline.context import RunContext, input_hash
-from mge.planning import PatternRef, gather_patterns, make_plan
+from mge.planning import PatternRef, gather_patterns, make_plan, render_patterns
+from mge.planning.skeleton import check_ownership, skeleton_files, skeleton_request, task_order
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +27,9 @@ DISCOVERY_DOC = "discovery"
 RAW_DISCOVERY_DOC = "discovery/raw"
 PLAN_DOC = "plan"
 PATTERNS_DOC = "patterns"
+TASK_SKELETON_DOC = "skeleton/{task_id}"
+"""Checkpoint of one task's skeleton files. All tasks' files together are a different
+document, :data:`mge.execution.journal.SKELETON_DOC`, which the run saves after this stage."""
 
 
 async def checkpoint(ctx: RunContext, kind: str, inputs: str) -> Any:
@@ -89,3 +97,49 @@ async def planning_stage(
     await save(ctx, PLAN_DOC, inputs, plan)
     await ctx.store.save_tasks(ctx.key, plan.tasks())
     return plan
+
+
+def conventions(discovery: DiscoveryResult) -> str:
+    """Project-wide conventions for every prompt (stable, so prompt caching hits)."""
+    stack = discovery.stack
+    lines = [f"- language: {stack.language}"]
+    if stack.framework:
+        lines.append(f"- framework: {stack.framework}")
+    lines += [f"- {c.name}: {c.reason}" for c in stack.choices]
+    lines += [f"- assumption: {a}" for a in discovery.assumptions]
+    return "\n".join(lines)
+
+
+async def skeleton_stage(
+    ctx: RunContext, discovery: DiscoveryResult, plan: Masterplan, patterns: list[PatternRef]
+) -> dict[str, str]:
+    """Every task's skeleton, in dependency order; returns all files (path → text)."""
+    language = discovery.stack.language
+    conv = conventions(discovery)
+    rendered_patterns = render_patterns(patterns)
+    by_task: dict[str, dict[str, str]] = {}
+    ordered = task_order(plan)
+    for n, task in enumerate(ordered, start=1):
+        deps: dict[str, str] = {}
+        for dep in task.depends_on:
+            deps.update(by_task.get(dep, {}))
+        request = skeleton_request(
+            task,
+            language=language,
+            conventions=conv,
+            dependency_files=deps,
+            patterns=rendered_patterns,
+        )
+        kind = TASK_SKELETON_DOC.format(task_id=task.id)
+        inputs = request.content_hash("skeleton")
+        stored = await checkpoint(ctx, kind, inputs)
+        if stored is not None:
+            files = {str(k): str(v) for k, v in stored.items()}
+        else:
+            response = await ctx.planning_llm.complete(request, project=ctx.key)
+            files = skeleton_files(response.text)
+            check_ownership(task, files)
+            await save(ctx, kind, inputs, files)
+        by_task[task.id] = files
+        ctx.reporter.progress(n, len(ordered), f"skeleton {task.id} ({len(files)} files)")
+    return {path: text for files in by_task.values() for path, text in files.items()}

@@ -3,6 +3,9 @@
 Pure pipeline code: takes the discovery result, retrieved patterns and an LLM client; returns a
 :class:`~mge.models.plan.Masterplan`. Retrieval comes in through :class:`PatternSource`, so
 planning does not depend on the vector index.
+
+The skeletons that follow the plan (one per task, bodies empty) are asked for and parsed in
+:mod:`mge.planning.skeleton`, beside the planner whose tasks they implement.
 """
 
 from mge.planning.findings import Finding, Severity, blocking, render_report

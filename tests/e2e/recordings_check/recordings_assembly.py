@@ -28,7 +28,7 @@ from mge.graph import DependencyAnalyzer
 from mge.llm import extract_code
 from mge.llm.recordings import RecordedResponse, load_folder
 from mge.models import AtomicUnit
-from mge.pipeline.skeleton import skeleton_files  # the parser `mge run` itself uses
+from mge.planning.skeleton import skeleton_files  # the parser `mge run` itself uses
 from mge.sandbox.junit import parse_junit
 from mge.validation.codebase import Codebase
 

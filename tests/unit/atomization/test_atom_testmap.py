@@ -10,7 +10,7 @@ from atom_support import REPO
 
 from mge.atomization import AtomicityValidator, ContextInjector, RecursiveDecomposer
 from mge.atomization.context import CONTEXT_TARGET
-from mge.pipeline.skeleton import skeleton_files
+from mge.planning.skeleton import skeleton_files
 
 API = {
     "shop/routes.py": '''from fastapi import APIRouter

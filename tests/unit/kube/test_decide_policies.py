@@ -32,8 +32,7 @@ from mge.kube.decide import (
     worker_failed,
     worker_retrying,
 )
-from mge.models.project import OutputStatus, ProjectSpec, ProjectStatus
-from mge.pipeline.phases import Phase
+from mge.models.project import OutputStatus, Phase, ProjectSpec, ProjectStatus
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 EX = Phase.EXECUTING

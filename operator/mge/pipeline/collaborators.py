@@ -1,0 +1,145 @@
+"""Build the collaborators every driver hands to the stages: LLM clients and the pattern source.
+
+`mge run`, `mge plan`, `mge review` and the operator each need the project's LLM client (plus the
+planner's when ``spec.llm.planner`` names another model) and, for planning, a retriever over the
+pattern library. They differ only in where recordings and API keys come from — beside the
+manifest, from ``--recordings``, from the operator's recordings folder, from a Secret — so those
+two are passed in as small functions and the wiring lives here once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from mge.config import Settings
+from mge.llm import LLMClient, make_provider
+from mge.models.project import LLMSpec, ProjectSpec
+from mge.pipeline.context import Reporter, RunContext
+from mge.planning import PatternLike, PatternSource
+from mge.store import Store
+
+__all__ = [
+    "PATTERNS_PER_QUERY",
+    "KeyFor",
+    "RecordingsFor",
+    "open_context",
+    "open_llm",
+    "open_llms",
+    "open_pattern_source",
+    "recordings_beside",
+]
+
+PATTERNS_PER_QUERY = 3
+"""Hits asked of the retriever per query; the planner keeps the best few across queries."""
+
+RecordingsFor = Callable[[LLMSpec], Path | None]
+"""The scripted provider's recordings folder for an ``llm`` spec, resolved by the driver
+(relative to the manifest, ``--recordings``, the operator's folder); None: as the spec says."""
+KeyFor = Callable[[LLMSpec, str], Awaitable[SecretStr | None]]
+"""The API key for an ``llm`` spec, given the field that names its Secret (for the message of
+a missing one); None: the provider's default (settings or environment)."""
+
+
+def recordings_beside(folder: Path) -> RecordingsFor:
+    """Recordings folders named in a manifest, resolved relative to the manifest's ``folder``."""
+
+    def resolve(llm: LLMSpec) -> Path | None:
+        return folder / llm.recordings if llm.recordings else None
+
+    return resolve
+
+
+async def open_llm(
+    llm: LLMSpec,
+    settings: Settings,
+    store: Store | None,
+    *,
+    field: str = "spec.llm",
+    recordings: RecordingsFor | None = None,
+    api_key: KeyFor | None = None,
+) -> LLMClient:
+    """One client for ``llm`` with the process-wide limits of ``settings``.
+
+    With a ``store`` its responses are cached and its costs booked there (a repeated request is
+    free); without one nothing is kept (``mge plan``). The caller closes the client.
+    """
+    key = await api_key(llm, f"{field}.secretRef") if api_key is not None else None
+    folder = recordings(llm) if recordings is not None else None
+    provider = make_provider(llm, settings, folder, api_key=key)
+    return LLMClient.from_settings(provider, settings, cache=store, ledger=store)
+
+
+async def open_llms(
+    llm: LLMSpec,
+    settings: Settings,
+    store: Store | None,
+    *,
+    recordings: RecordingsFor | None = None,
+    api_key: KeyFor | None = None,
+) -> tuple[LLMClient, LLMClient | None]:
+    """The project's client and the planner's (None when ``llm.planner`` is not set: the
+    project's client plans too). The caller closes both (``RunContext.aclose``)."""
+    client = await open_llm(llm, settings, store, recordings=recordings, api_key=api_key)
+    if llm.planner is None:
+        return client, None
+    try:
+        planner = await open_llm(
+            llm.for_planning(),
+            settings,
+            store,
+            field="spec.llm.planner",
+            recordings=recordings,
+            api_key=api_key,
+        )
+    except BaseException:
+        await client.aclose()
+        raise
+    return client, planner
+
+
+async def open_context(
+    key: str,
+    spec: ProjectSpec,
+    settings: Settings,
+    store: Store,
+    reporter: Reporter,
+    *,
+    answers: dict[str, str],
+    patterns: PatternSource | None = None,
+    recordings: RecordingsFor | None = None,
+    api_key: KeyFor | None = None,
+) -> RunContext:
+    """The RunContext of one project run with its LLM clients open (``ctx.aclose`` closes
+    them; the store stays the caller's)."""
+    llm, planner = await open_llms(
+        spec.llm, settings, store, recordings=recordings, api_key=api_key
+    )
+    return RunContext(
+        key=key,
+        spec=spec,
+        store=store,
+        llm=llm,
+        planner=planner,
+        patterns=patterns,
+        reporter=reporter,
+        answers=answers,
+        workdir=settings.workdir,
+        settings=settings,
+    )
+
+
+async def open_pattern_source(settings: Settings, language: str) -> PatternSource:
+    """Retrieval over the shipped pattern library (indexed incrementally first), as the
+    planner's :class:`~mge.planning.PatternSource`, limited to ``language``."""
+    from mge.rag import PatternLibrary, Retriever, default_patterns_dir  # chromadb loads slowly
+
+    retriever = await Retriever.open(settings)
+    await retriever.index(PatternLibrary.load(default_patterns_dir()))
+
+    async def source(query: str) -> Sequence[PatternLike]:
+        return await retriever.search(query, PATTERNS_PER_QUERY, language)
+
+    return source
