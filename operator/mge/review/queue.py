@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal, Protocol
 
 from mge import prompts
+from mge.atomization.contracts import parse_contract
 from mge.errors import BudgetExceeded, LLMAuthError, LLMError
 from mge.execution.budget import Budget
 from mge.execution.executor import Completer
@@ -67,8 +68,10 @@ def context_summary(atom: AtomicUnit, progress: AtomProgress, codebase: Codebase
         f"complexity {atom.complexity})",
         atom.signature,
     ]
-    if atom.spec:
-        lines.append(atom.spec.strip())
+    # The spec is the whole docstring; its contract lines are listed below, once.
+    description = parse_contract(atom.spec).description if atom.spec else ""
+    if description:
+        lines.append(description)
     if atom.preconditions:
         lines.append("Pre: " + "; ".join(atom.preconditions))
     if atom.postconditions:

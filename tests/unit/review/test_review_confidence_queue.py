@@ -281,6 +281,20 @@ def test_context_summary_and_suggestion_request() -> None:
     assert "Attempts used: 3" in req.prompt and "E   assert 3 == 4" in req.prompt
 
 
+def test_context_summary_says_each_contract_line_once() -> None:
+    """The spec is the whole docstring, contract lines included: they are listed once."""
+    atom, progress = _progress_failed()
+    atom = atom.model_copy(
+        update={
+            "spec": "Double x.\n\nPre: x >= 0\nPost: returns 2 * x\nUses: helper",
+            "postconditions": ["returns 2 * x"],
+        }
+    )
+    text = context_summary(atom, progress, Codebase({"m.py": "def f(x): ...\n"}, {"f": atom}))
+    assert text.count("x >= 0") == 1 and text.count("returns 2 * x") == 1, text
+    assert "Double x." in text and "Uses: helper" not in text
+
+
 async def test_approve_accepts_the_items_code() -> None:
     item = ReviewItem(
         atom_id="f",
