@@ -121,6 +121,7 @@ class DependencyAwareGenerator:
             batch_linger_s=batch_linger_s,
         )
         self._modules_checked: set[str] = set()
+        self._level_of: dict[str, int] = {}
 
     async def run(self, levels: Sequence[Sequence[str]]) -> ExecutionResult:
         """Execute ``levels`` in order; returns how it ended with the run's figures."""
@@ -134,6 +135,9 @@ class DependencyAwareGenerator:
                 + ", ".join(unspliceable)
             )
         self.workspace.validated.update(self.state.validated_codes())
+        self._level_of = {a: k for k, level in enumerate(levels) for a in level}
+        if self.integration is not None:
+            await self.integration.resume(levels)
         self.executor.levels_total = len(levels)
         start = self.clock()
         result = ExecutionResult(status="completed", state=self.state, levels=len(levels))
@@ -151,7 +155,7 @@ class DependencyAwareGenerator:
                     "spec.budget and run again to continue: nothing done so far is lost."
                 )
                 break
-            await self._check_modules(result, final=k == len(levels) - 1)
+            await self._check_modules(result, k, final=k == len(levels) - 1)
             result.levels_done = k + 1
         if self.integration is not None:
             result.integration = list(self.integration.results)
@@ -174,8 +178,20 @@ class DependencyAwareGenerator:
         result.cache_hits += outcome.cache_hits
         result.llm_calls += outcome.llm_calls
 
-    async def _check_modules(self, result: ExecutionResult, final: bool) -> None:
-        """L2 for each module whose atoms are all settled (once per module).
+    def _settled_by(self, atom_id: str, level: int) -> bool:
+        """Settled at the end of ``level`` in an uninterrupted run: of a level up to ``level``
+        and settled now. A resumed run replaying an early level must not count atoms of later
+        levels that an earlier process settled, or it checks code no uninterrupted run checked."""
+        progress = self.state.atoms.get(atom_id)
+        return (
+            progress is not None
+            and progress.settled
+            and self._level_of.get(atom_id, level) <= level
+        )
+
+    async def _check_modules(self, result: ExecutionResult, level: int, final: bool) -> None:
+        """L2 for each module whose atoms are all settled by the end of ``level`` (once per
+        module).
 
         A module whose tests fail only because they reach functions of *other* modules that
         are not settled yet is checked again after a later level (its tests are not ready);
@@ -184,13 +200,18 @@ class DependencyAwareGenerator:
         if self.hierarchy is None:
             return
         codebase = self.workspace.codebase
+        validated = {
+            a: code
+            for a, code in self.workspace.validated.items()
+            if self._level_of.get(a, level) <= level
+        }
         for path, atoms in sorted(codebase.atoms_by_file.items()):
             if path in self._modules_checked:
                 continue
-            if not all(self.state.atoms[a.id].settled for a in atoms if a.id in self.state.atoms):
+            if not all(self._settled_by(a.id, level) for a in atoms if a.id in self.state.atoms):
                 continue
-            check = await self.hierarchy.module(path, dict(self.workspace.validated))
-            if not final and self._waits_for_others(check):
+            check = await self.hierarchy.module(path, validated)
+            if not final and self._waits_for_others(check, level):
                 continue
             self._modules_checked.add(path)
             result.modules.append(check)
@@ -201,7 +222,7 @@ class DependencyAwareGenerator:
                     progress.integration_runs += 1
                     progress.integration_passes += int(check.passed)
 
-    def _waits_for_others(self, check: ValidationResult) -> bool:
+    def _waits_for_others(self, check: ValidationResult, level: int) -> bool:
         """True when only the tests failed, and only by reaching unsettled functions."""
         failing = [c for c in check.checks if not c.passed]
         if [c.name for c in failing] != ["tests"]:
@@ -212,7 +233,7 @@ class DependencyAwareGenerator:
         unsettled = {
             a.qualname
             for a in self.workspace.codebase.atoms.values()
-            if a.id in self.state.atoms and not self.state.atoms[a.id].settled
+            if a.id in self.state.atoms and not self._settled_by(a.id, level)
         }
         return bool(reached & unsettled)
 

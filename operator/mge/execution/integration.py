@@ -15,11 +15,17 @@ When a test fails:
 
 Culprits are sent back to the executor with the failure as feedback (a new attempt), or
 flagged for review when they have no attempts left.
+
+A restarted run makes the same checkpoints as an uninterrupted one: which atoms each checkpoint
+covered is kept in the journal (:data:`PROGRESS_NAME`), :meth:`resume` puts the validated atoms
+no checkpoint covered back in the queue, and a checkpoint at the end of level ``k`` only sees
+atoms of levels up to ``k`` (a replayed level does not check code of later levels, which an
+uninterrupted run had not written yet at that point).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -31,6 +37,8 @@ from mge.validation.codebase import python_module_name, stub_failures
 from mge.validation.diagnosis import truncate
 from mge.validation.runner import TestJob, TestOutcome, TestRunner
 
+PROGRESS_NAME = "integration"
+"""The journal's progress document of the checkpoints (see the module docstring)."""
 INTEGRATION_EVERY = 10
 """Validated atoms between two integration checkpoints."""
 
@@ -119,6 +127,29 @@ class ProgressiveIntegrationTester:
         self._passing: set[str] = set()
         self._snapshot: dict[str, str] = {}
         self._runs = 0
+        self._covered: set[str] = set()
+        """Atoms a checkpoint has covered (in this or an earlier process)."""
+        self._earlier = 0
+        """Checkpoints made by earlier processes of this run."""
+        self._level_of: dict[str, int] = {}
+
+    async def resume(self, levels: Sequence[Sequence[str]]) -> None:
+        """Pick up where an earlier process of this run stopped (a no-op on a fresh run)."""
+        self._level_of = {a: k for k, level in enumerate(levels) for a in level}
+        doc = await self.journal.progress(PROGRESS_NAME) if self.journal is not None else None
+        if not doc:
+            return
+        self._covered = {str(a) for a in doc.get("covered") or []}
+        self._passing = {str(t) for t in doc.get("passing") or []}
+        self._earlier = int(doc.get("checkpoints") or 0)
+        validated = self.workspace.validated
+        self._snapshot = {a: validated[a] for a in self._covered if a in validated}
+        order = [a for level in levels for a in level]
+        self._recent = [a for a in order if a in validated and a not in self._covered]
+
+    def _up_to(self, level: int, atoms: Iterable[str]) -> list[str]:
+        """The atoms of levels up to ``level`` (every atom when the levels are unknown)."""
+        return [a for a in atoms if self._level_of.get(a, level) <= level]
 
     async def observe(self, level: int, validated: Sequence[str]) -> list[Requeue]:
         """Note newly validated atoms; run a checkpoint once ``every`` have accumulated."""
@@ -130,16 +161,21 @@ class ProgressiveIntegrationTester:
     async def checkpoint(self, level: int) -> list[Requeue]:
         """Run the ready module tests of the recently touched modules now."""
         codebase = self.workspace.codebase
-        validated = dict(self.workspace.validated)
+        validated = {
+            a: self.workspace.validated[a] for a in self._up_to(level, self.workspace.validated)
+        }
         recent = [a for a in self._recent if a in validated]
-        self._recent = []
+        # Atoms of later levels wait for their own level (only a resumed run has them here).
+        self._recent = [a for a in self._recent if self._level_of.get(a, level) > level]
         if not recent:
             return []
+        self._covered |= set(recent)
         ready = set(codebase.ready_tests(validated))
         modules = sorted({codebase.module_of(a) for a in recent})
         tests = [t for t in dict.fromkeys(t for m in modules for t in codebase.module_tests(m))]
         tests = [t for t in tests if t in ready]
         if not tests:
+            await self._save_progress()
             return []
         outcome = await self._run(tests, validated, modules)
         failed = [t for t in tests if t in set(outcome.failed_tests)] or (
@@ -156,8 +192,9 @@ class ProgressiveIntegrationTester:
         # of each atom not blamed now (a blamed atom keeps its earlier, good code).
         self._passing |= set(tests) - set(failed)
         blamed = {r.atom_id for r in requeues}
+        self._covered -= blamed  # sent back: their next code is checked again
         self._snapshot.update({a: c for a, c in validated.items() if a not in blamed})
-        number = len(self.checkpoints) + 1
+        number = self._earlier + len(self.checkpoints) + 1
         result = ValidationResult(
             level="L2",
             subject=f"integration/{number}",
@@ -186,11 +223,22 @@ class ProgressiveIntegrationTester:
                 self._runs,
             )
         )
+        await self._save_progress()
         return requeues
+
+    async def _save_progress(self) -> None:
+        if self.journal is None:
+            return
+        doc = {
+            "covered": sorted(self._covered),
+            "passing": sorted(self._passing),
+            "checkpoints": self._earlier + len(self.checkpoints),
+        }
+        await self.journal.save_progress(PROGRESS_NAME, doc)
 
     async def flush(self, level: int) -> list[Requeue]:
         """Run a checkpoint for whatever accumulated (at the end of a level)."""
-        return await self.checkpoint(level) if self._recent else []
+        return await self.checkpoint(level) if self._up_to(level, self._recent) else []
 
     async def _blame(
         self,

@@ -9,6 +9,7 @@ attempts and atom states.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from mge import metrics
 from mge.errors import InputError
@@ -67,6 +68,24 @@ class StoreJournal:
                 [(str(a), int(n)) for a, n in b] for b in doc.get("batches") or []
             ]
         return [list(b) for b in self._batches[level]]
+
+    async def progress(self, name: str) -> dict[str, Any] | None:
+        """The progress document ``name`` (saved by this or an earlier process)."""
+        doc = await self.store.get_document(self.project, progress_document(name))
+        return dict(doc) if isinstance(doc, dict) else None
+
+    async def save_progress(self, name: str, doc: dict[str, Any]) -> None:
+        """Replace the progress document ``name``."""
+        await self.store.put_document(self.project, progress_document(name), doc)
+
+
+PROGRESS_DOC_PREFIX = "execution-progress/"
+"""Document kinds holding the checks' progress (which atoms a check covered), for resuming."""
+
+
+def progress_document(name: str) -> str:
+    """The document kind of progress document ``name``."""
+    return f"{PROGRESS_DOC_PREFIX}{name}"
 
 
 BATCHES_DOC_PREFIX = "execution-batches/"

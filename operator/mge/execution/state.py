@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from mge.execution.budget import BudgetLimit
 from mge.models.atoms import AtomState
@@ -128,6 +128,15 @@ class Journal(Protocol):
         """The batches recorded for ``level``, oldest first."""
         ...
 
+    async def progress(self, name: str) -> dict[str, Any] | None:
+        """The progress document ``name`` saved by this or an earlier process, if any."""
+        ...
+
+    async def save_progress(self, name: str, doc: dict[str, Any]) -> None:
+        """Replace the progress document ``name`` (what a resumed run needs to repeat the
+        checks an uninterrupted run would make)."""
+        ...
+
 
 class MemoryJournal:
     """A journal that keeps everything in memory (runs without a store, and tests)."""
@@ -137,6 +146,7 @@ class MemoryJournal:
         self.states: dict[str, tuple[AtomState, str | None]] = {}
         self.validations: list[ValidationResult] = []
         self.batches: dict[int, list[list[tuple[str, int]]]] = {}
+        self.progress_docs: dict[str, dict[str, Any]] = {}
 
     async def attempt(self, attempt: Attempt, state: AtomState, code: str | None) -> None:
         """Keep the attempt (replacing one with the same atom id and number) and the state."""
@@ -160,6 +170,14 @@ class MemoryJournal:
     async def planned_batches(self, level: int) -> list[list[tuple[str, int]]]:
         """The batches kept for ``level``."""
         return [list(b) for b in self.batches.get(level, [])]
+
+    async def progress(self, name: str) -> dict[str, Any] | None:
+        """The document kept under ``name``."""
+        return self.progress_docs.get(name)
+
+    async def save_progress(self, name: str, doc: dict[str, Any]) -> None:
+        """Keep ``doc`` under ``name``."""
+        self.progress_docs[name] = doc
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from mge.sandbox import LocalSandbox, RunnerOptions
 from mge.store import Store
 from mge.validation.batch import LocalBatchValidator, Workspace
 from mge.validation.hierarchy import HierarchicalValidator
+from mge.validation.runner import TestRunner
 from mge.validation.sandboxed import SandboxTestRunner
 from mge.validation.typecheck import MypyChecker
 
@@ -47,7 +49,9 @@ async def make_rig(
     project_spec: ProjectSpec,
     provider: Provider | None = None,
     progress: ProgressCallback | None = None,
+    wrap_runner: Callable[[TestRunner], TestRunner] | None = None,
 ) -> Rig:
+    """The run's parts; ``wrap_runner`` may wrap the sandbox runner (to watch or stop it)."""
     scripted = ScriptedProvider(RECORDINGS, priced_as="claude-sonnet-4-5")
     client = LLMClient(provider or scripted, cache=store, ledger=store)
     cb = codebase()
@@ -55,10 +59,11 @@ async def make_rig(
     workspace = Workspace(cb)
     sandbox = LocalSandbox(RunnerOptions(scratch_dir=tmp_path / "scratch"))
     runner = SandboxTestRunner(sandbox.run)
-    validator = LocalBatchValidator(workspace, runner, MypyChecker(cache_dir=tmp_path / "mypy"))
+    used: TestRunner = wrap_runner(runner) if wrap_runner is not None else runner
+    validator = LocalBatchValidator(workspace, used, MypyChecker(cache_dir=tmp_path / "mypy"))
     journal = StoreJournal(store, PROJECT)
-    integration = ProgressiveIntegrationTester(workspace, runner, state=state, journal=journal)
-    hierarchy = HierarchicalValidator(cb, runner)
+    integration = ProgressiveIntegrationTester(workspace, used, state=state, journal=journal)
+    hierarchy = HierarchicalValidator(cb, used)
     generator = DependencyAwareGenerator(
         workspace=workspace,
         llm=client,

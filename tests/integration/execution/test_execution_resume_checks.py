@@ -1,0 +1,138 @@
+"""A run killed mid-way and resumed makes the same sandbox runs as one that was never stopped.
+
+In the cluster every sandbox run is a Job named by its content, so "the same runs" is "the same
+Jobs": a restarted operator once created two extra suite Jobs checking an intermediate codebase
+that the uninterrupted run never checked (a replayed early level re-checked a module with code
+of later levels), and skipped the integration checkpoint that was due when it was killed.
+
+Real parts: the shop project through the executor, the local process sandbox, mypy and a SQLite
+store; the runner is wrapped only to record each run's content and to stop the run (the kill).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+from execution_rig import make_rig, plan
+from shop_project import ADD, CHECKOUT, DISCOUNT, SUBTOTAL, TOTAL, spec
+
+from mge.store import Store
+from mge.validation.batch import Workspace
+from mge.validation.runner import TestJob, TestOutcome
+from mge.validation.runner import TestRunner as Runner  # not collected by pytest
+
+LEVELS = [[SUBTOTAL.id, DISCOUNT.id], [TOTAL.id], [ADD.id], [CHECKOUT.id]]
+"""A valid order of the shop's atoms in which a module (pricing) is done at level 1 and a later
+level validates more code (Cart.add) before the kill (while Cart.checkout is validated)."""
+
+
+class Killed(BaseException):
+    """Stands in for SIGKILL: nothing below catches it."""
+
+
+class RecordingRunner:
+    """Records the content of every run (what a Job name is made from), then runs it."""
+
+    def __init__(
+        self,
+        inner: Runner,
+        seen: list[str],
+        kill: Callable[[TestJob], bool],
+        *,
+        started: bool = True,
+    ):
+        self.inner = inner
+        self.seen = seen
+        self.kill = kill
+        self.started = started
+        """Whether the run the kill lands on was started (its Job created) before the kill."""
+
+    async def run(self, jobs: Sequence[TestJob]) -> dict[str, TestOutcome]:
+        for job in jobs:
+            killed = self.kill(job)
+            if not killed or self.started:
+                self.seen.append(_content(job))
+            if killed:
+                raise Killed(job.id)
+        return await self.inner.run(jobs)
+
+
+def _content(job: TestJob) -> str:
+    doc = {"files": dict(job.files), "tests": job.tests, "imports": job.imports}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
+
+
+async def _runs(
+    store: Store, tmp_path: Path, kill: Callable[[TestJob], bool] = lambda _job: False
+) -> list[str]:
+    seen: list[str] = []
+    rig = await make_rig(
+        store, tmp_path, spec(), wrap_runner=lambda inner: RecordingRunner(inner, seen, kill)
+    )
+    try:
+        result = await rig.generator.run(LEVELS)
+        assert result.status == "completed"
+    except Killed:
+        pass
+    return seen
+
+
+async def _store(path: Path) -> Store:
+    store = await Store.open(f"sqlite+aiosqlite:///{path}")
+    await plan(store, spec())
+    return store
+
+
+def _first_integration_after_add(workspace: list[Workspace]) -> Callable[[TestJob], bool]:
+    """Kills at the first integration run once Cart.add is validated (``workspace`` is filled
+    in once the run's workspace exists)."""
+    return lambda job: job.id.startswith("integration") and ADD.id in workspace[0].validated
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("where", "started"),
+    [
+        ("checkout's L1 run", True),  # a module done at level 1, more code validated since
+        ("the checkpoint due for Cart.add", False),  # validated, its checkpoint not yet begun
+    ],
+)
+async def test_a_killed_run_resumes_with_the_same_runs(
+    tmp_path: Path, where: str, started: bool
+) -> None:
+    reference = await _store(tmp_path / "uninterrupted.db")
+    try:
+        uninterrupted = await _runs(reference, tmp_path / "a")
+    finally:
+        await reference.close()
+
+    store = await _store(tmp_path / "killed.db")
+    try:
+        seen: list[str] = []
+        workspace: list[Workspace] = []
+        kill = (
+            (lambda job: job.id == CHECKOUT.id)
+            if where.startswith("checkout")
+            else _first_integration_after_add(workspace)
+        )
+        rig = await make_rig(
+            store,
+            tmp_path / "b",
+            spec(),
+            wrap_runner=lambda inner: RecordingRunner(inner, seen, kill, started=started),
+        )
+        workspace.append(rig.workspace)
+        with pytest.raises(Killed):
+            await rig.generator.run(LEVELS)
+        resumed = await _runs(store, tmp_path / "c")
+    finally:
+        await store.close()
+
+    assert set(seen) | set(resumed) == set(uninterrupted), (
+        f"uninterrupted: {len(set(uninterrupted))} distinct runs; killed + resumed: "
+        f"{len(set(seen) | set(resumed))} ({len(set(resumed) - set(uninterrupted))} new)"
+    )
