@@ -1,5 +1,6 @@
-"""The output writer: the generated codebase in a folder, a README saying how it was made,
-``report.json``, and optionally a commit on a local git branch.
+"""The output writer: the generated codebase in a folder with its package manifest
+(:mod:`mge.execution.manifest`), a README saying how it was made, ``report.json``, and
+optionally a commit on a local git branch.
 
 The README states plainly which provider and model wrote the code, and when the answers
 were a scripted recording (written by people and replayed, no model ran). Atoms without
@@ -19,6 +20,7 @@ from pathlib import Path, PurePosixPath
 
 from mge.errors import InputError, MGEError
 from mge.execution.gitrun import run_git
+from mge.execution.manifest import with_manifest
 from mge.execution.report import RunReport
 from mge.validation.codebase import Codebase
 
@@ -105,7 +107,10 @@ def render_tree(
 ) -> dict[str, str]:
     """Path → text of everything :func:`write_output` writes (codebase, README, report.json),
     for writers that are not a folder (the operator's git push). Pure."""
-    tree = {_safe_relative(rel): text for rel, text in files.items()}
+    tree = {
+        _safe_relative(rel): text
+        for rel, text in with_manifest(files, report.project, language).items()
+    }
     tree[README_FILE] = render_readme(report, language=language, missing=missing)
     final = report.model_copy(update={"files": sorted([*tree, REPORT_FILE])})
     tree[REPORT_FILE] = json.dumps(final.wire(), indent=2, ensure_ascii=False) + "\n"
@@ -185,6 +190,7 @@ async def write_output(
     listed are replaced, nothing else is touched.
     """
     readme = render_readme(report, language=language, missing=missing)
+    files = with_manifest(files, report.project, language)
     written = await asyncio.to_thread(_write_sync, folder, files, report, readme)
     commit = None
     if git_branch:
