@@ -14,6 +14,7 @@ operator) can tell "our error, with a message for a person" from a bug::
     │   ├── ParseFailure         one answer did not parse into the model (repair comes next)
     │   └── StructuredOutputError the answer did not parse into the model, even after repair
     ├── StoreError               the database refused or lost a write
+    ├── RetrievalUnavailable     the pattern index (Chroma) could not be reached or read
     ├── PlanInvalid              a masterplan failed validation (carries the findings)
     ├── GraphCycleError          atoms depend on each other in a cycle (carries the cycle)
     ├── SandboxError             the sandbox could not run (not: the code under test failed)
@@ -43,6 +44,7 @@ __all__ = [
     "ParseFailure",
     "PlanInvalid",
     "RecordingMissing",
+    "RetrievalUnavailable",
     "SandboxError",
     "SandboxUnavailable",
     "StoreError",
@@ -107,6 +109,10 @@ class StructuredOutputError(LLMError):
 
 class StoreError(MGEError):
     """The database refused or lost a write."""
+
+
+class RetrievalUnavailable(MGEError):
+    """The pattern index (Chroma) could not be reached or read; planning goes on without it."""
 
 
 class PlanInvalid(MGEError):

@@ -31,7 +31,7 @@ from mge.kube.jobs import JobTarget, KubeBatchValidator, KubeJobRunner
 from mge.llm import LLMClient
 from mge.models.project import LLMSpec, Phase, ProjectSpec, SecretKeyRef
 from mge.pipeline.cluster import run_cluster_phase
-from mge.pipeline.collaborators import KeyFor, open_context, open_llm
+from mge.pipeline.collaborators import KeyFor, PatternIndex, open_context, open_llm
 from mge.pipeline.context import LogReporter, RunContext
 from mge.pipeline.phase_table import SandboxTools, without_work
 from mge.store import Store
@@ -63,6 +63,9 @@ class StageRunner:
         self.settings = settings or load_settings()
         self.operator = self.settings.operator
         self.kube = kube
+        self.patterns = PatternIndex(self.settings)
+        """Retrieval for every Project this operator plans (a Chroma server at ``chroma_url``,
+        else an embedded index in the workdir), opened at the first query."""
 
     def _recordings(self, llm: LLMSpec) -> Path | None:
         if llm.provider != "scripted" or not llm.recordings:
@@ -99,6 +102,7 @@ class StageRunner:
             self.store,
             LogReporter(lambda line: log.info("%s: %s", key, line)),
             answers={a.id: a.answer for a in stored.spec.discovery.answers},
+            patterns=self.patterns.source(stored.spec.hints.language),
             recordings=self._recordings,
             api_key=self._key_for(key),
         )

@@ -9,12 +9,15 @@ two are passed in as small functions and the wiring lives here once.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import SecretStr
 
 from mge.config import Settings
+from mge.errors import MGEError, RetrievalUnavailable
 from mge.llm import LLMClient, make_provider
 from mge.models.project import LLMSpec, ProjectSpec
 from mge.pipeline.context import Reporter, RunContext
@@ -24,6 +27,7 @@ from mge.store import Store
 __all__ = [
     "PATTERNS_PER_QUERY",
     "KeyFor",
+    "PatternIndex",
     "RecordingsFor",
     "open_context",
     "open_llm",
@@ -129,6 +133,49 @@ async def open_context(
         workdir=settings.workdir,
         settings=settings,
     )
+
+
+class PatternIndex:
+    """The pattern library's index, opened at the first query and kept (the operator's).
+
+    A long-lived process serves many Projects: Chroma and the embedder load once, and a phase
+    that plans nothing never loads them. Chroma failing (a server that does not answer, a broken
+    collection) is :class:`~mge.errors.RetrievalUnavailable`, which the retrieval stage turns into
+    planning without patterns, said plainly; a bad setting stays a ConfigError.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._retriever: Any = None
+        self._lock = asyncio.Lock()
+
+    async def _opened(self) -> Any:
+        from mge.rag import PatternLibrary, Retriever, default_patterns_dir  # loads slowly
+
+        async with self._lock:
+            if self._retriever is None:
+                retriever = await Retriever.open(self.settings)
+                await retriever.index(PatternLibrary.load(default_patterns_dir()))
+                self._retriever = retriever
+            return self._retriever
+
+    def source(self, language: str) -> PatternSource:
+        """The planner's pattern source over this index, limited to ``language``."""
+
+        async def search(query: str) -> Sequence[PatternLike]:
+            try:
+                retriever = await self._opened()
+                found: Sequence[PatternLike] = await retriever.search(
+                    query, PATTERNS_PER_QUERY, language
+                )
+                return found
+            except MGEError:
+                raise
+            except Exception as e:  # chromadb and its HTTP client raise many plain types
+                where = self.settings.chroma_url or "the embedded index"
+                raise RetrievalUnavailable(f"searching {where} failed: {e}") from e
+
+        return search
 
 
 async def open_pattern_source(settings: Settings, language: str) -> PatternSource:

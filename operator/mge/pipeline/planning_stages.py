@@ -15,6 +15,7 @@ from typing import Any
 
 from mge.discovery import discover, resolve_answers
 from mge.discovery.intake import Ask
+from mge.errors import RetrievalUnavailable
 from mge.models.domain import DiscoveryResult
 from mge.models.plan import Masterplan
 from mge.pipeline.context import RunContext, input_hash
@@ -70,15 +71,24 @@ async def discovery_stage(ctx: RunContext, ask: Ask | None = None) -> DiscoveryR
 
 
 async def retrieval_stage(ctx: RunContext, discovery: DiscoveryResult) -> list[PatternRef]:
-    """Patterns for the planner, or none (said plainly) when retrieval is off."""
-    if ctx.patterns is None:
-        ctx.reporter.note("retrieval: off (no pattern index); planning without patterns")
-        return []
+    """Patterns for the planner, or none (said plainly) when retrieval is off or unreachable.
+
+    The checkpoint is read first: a later phase (or a restarted operator) gets the patterns the
+    plan was made with even without an index at hand, so the plan's inputs do not change.
+    """
     inputs = input_hash(discovery.model_dump(mode="json"))
     stored = await checkpoint(ctx, PATTERNS_DOC, inputs)
     if stored is not None:
         return [PatternRef(**p) for p in stored]
-    refs = await gather_patterns(discovery, ctx.patterns)
+    if ctx.patterns is None:
+        ctx.reporter.note("retrieval: off (no pattern index); planning without patterns")
+        return []
+    try:
+        refs = await gather_patterns(discovery, ctx.patterns)
+    except RetrievalUnavailable as e:
+        # Kept like a result, so every later phase plans from the same (empty) inputs.
+        ctx.reporter.note(f"retrieval: unavailable ({e}); planning without patterns")
+        refs = []
     await save(ctx, PATTERNS_DOC, inputs, [vars(r) for r in refs])
     ctx.reporter.note(f"retrieval: {len(refs)} patterns: {', '.join(r.pattern_id for r in refs)}")
     return refs

@@ -14,7 +14,7 @@ from chromadb.api import ClientAPI
 from chromadb.config import Settings as ChromaSettings
 
 from mge.config import Settings
-from mge.errors import ConfigError
+from mge.errors import ConfigError, RetrievalUnavailable
 
 __all__ = ["CHROMA_SUBDIR", "make_client", "parse_chroma_url"]
 
@@ -49,7 +49,7 @@ def make_client(settings: Settings) -> ClientAPI:
         try:
             return chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=chroma_settings)
         except Exception as e:  # chromadb raises plain ValueError/ConnectionError here
-            raise ConfigError(
+            raise RetrievalUnavailable(
                 f"chroma_url: cannot reach Chroma at {settings.chroma_url}: {e}"
             ) from e
     path = Path(settings.workdir) / CHROMA_SUBDIR
