@@ -8,7 +8,10 @@ case named by its label and the labels of the ``describe(…)`` calls around it.
 Cyclomatic complexity: 1 + one per ``if``, ``for``/``for…in``/``for…of``, ``while``,
 ``do…while``, ``catch``, ``case`` (not ``default``), ternary ``?:``, and ``&&``, ``||``, ``??``
 (also their assignment forms). Arrow functions and function expressions inside a body count with
-that body.
+that body. Decision points in a definition's header count for it too: parameter defaults (also
+destructured ones and constructor parameter properties), a class's ``extends`` expression, its
+decorators and computed member names. In TypeScript the grammar places a member's decorators
+beside the member in the class body, so they count for the class.
 
 A stub body is ``{ throw new Error("TODO") }`` (any message containing "TODO" or "not
 implemented").
@@ -170,6 +173,9 @@ class EcmaScriptRules:
     def __init__(self, grammar: Grammar) -> None:
         self.grammar: Grammar = grammar
         self.comment_prefixes: tuple[str, ...] = ("//", "/*", "*")
+        # A default `v = a || b`, a decorator argument, `extends (c ? A : B)` or a computed
+        # name `[a ?? b]()` is a branch the definition's code takes: it counts for it.
+        self.header_decisions = True
         self.typed = grammar in ("typescript", "tsx")
         self._definitions = _COMMON_DEFINITIONS + (_TS_DEFINITIONS if self.typed else "")
         self._references = _COMMON_REFERENCES + (_TS_REFERENCES if self.typed else _JS_REFERENCES)

@@ -203,14 +203,15 @@ class _FileParser:
         """Own lines and decision points of a definition; split it when asked and too big."""
         assert unit.raw is not None
         stmts = self.rules.own_statements(unit.raw)
+        header = self._header_decisions(unit, stmts[0].start_byte if stmts else unit.end)
         if not stmts:
-            unit.loc, unit.decisions = 0, 0
+            unit.loc, unit.decisions = 0, header
             return
         first, last = stmts[0], stmts[-1]
         start_line, end_line = first.start_point[0] + 1, last.end_point[0] + 1
         nested_loc, nested_dec = self._nested(unit.children, first.start_byte, last.end_byte)
         unit.loc = self.code_lines(start_line, end_line) - nested_loc
-        unit.decisions = self.decisions_in(first.start_byte, last.end_byte) - nested_dec
+        unit.decisions = self.decisions_in(first.start_byte, last.end_byte) - nested_dec + header
         if unit.raw.kind == "test":
             return
         if split and not self.limits.fits(unit.loc, 1 + unit.decisions):
@@ -220,6 +221,15 @@ class _FileParser:
                 groups, unit.loc, unit.decisions = result
                 scope = unit.scope if unit.kind in ("function", "method") else None
                 self._add_groups(groups, unit, unit.qualname, "statements", scope)
+
+    def _header_decisions(self, unit: _Unit, body_start: int) -> int:
+        """Decision points before the body (when the language counts them), less those of
+        definitions nested there (an arrow function as a parameter default counts for itself).
+        They stay with the definition when its body is split into groups."""
+        if not self.rules.header_decisions or body_start <= unit.start:
+            return 0
+        _, nested_dec = self._nested(unit.children, unit.start, body_start)
+        return self.decisions_in(unit.start, body_start) - nested_dec
 
     # -- statement outlines and groups ------------------------------------------------------
 

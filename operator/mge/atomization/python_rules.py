@@ -122,6 +122,8 @@ class PythonRules:
 
     grammar: Grammar = "python"
     comment_prefixes: tuple[str, ...] = ("#",)
+    header_decisions: bool = False
+    """Python counts the body only, as radon (this project's reference measure) does."""
 
     def definitions(self, root: Node) -> list[RawDef]:
         """Every function and class, with decorators as part of its extent."""

@@ -52,6 +52,9 @@ class LanguageRules(Protocol):
     grammar: Grammar
     comment_prefixes: tuple[str, ...]
     """A line starting (after indentation) with one of these holds only a comment."""
+    header_decisions: bool
+    """Whether decision points in a definition's header (parameter defaults, decorators, a
+    class's ``extends``, computed member names) count for the definition, as for its body."""
 
     def definitions(self, root: Node) -> list[RawDef]:
         """Every function, method, class/type and test case in the file (any order)."""

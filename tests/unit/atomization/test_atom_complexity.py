@@ -195,6 +195,40 @@ def test_typescript_and_javascript_decision_points() -> None:
         assert d is not None and d.complexity == 14, path
 
 
+HEADERS = """function f(v = a || b) { return v; }
+function g({ p = b || c }, [q = d ?? e]) { return p; }
+const h = (v = a ? 1 : 2) => { return v; };
+class A extends (cond ? X : Y) {
+  constructor(x = a || b) { super(); }
+  m(v = a ?? b) { return v; }
+  [a || b]() { return 1; }
+}
+@dec(a || b)
+class C {}
+"""
+
+
+def test_decision_points_in_headers_count_for_their_definition() -> None:
+    """Parameter defaults (plain, destructured, of constructors and methods), a class's
+    extends, class decorators and computed member names are branches of that definition."""
+    expected = {
+        "f": 2,
+        "g": 3,
+        "h": 2,
+        "A": 2,
+        "A.constructor": 2,
+        "A.m": 2,
+        "A.[a || b]": 2,
+        "C": 2,
+    }
+    for path in ("h.ts", "h.js"):
+        got = {d.qualname: d.complexity for d in parse_file(path, HEADERS).definitions}
+        assert got == expected, path
+    ts_property = "class P { constructor(private readonly x = a || b) {} }\n"
+    ctor = parse_file("p.ts", ts_property).definition("P.constructor")
+    assert ctor is not None and ctor.complexity == 2
+
+
 def test_nested_function_counts_for_itself_in_typescript() -> None:
     src = (
         "function outer(a: boolean) {\n"
