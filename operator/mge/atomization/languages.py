@@ -14,8 +14,9 @@ from typing import Literal
 import tree_sitter_javascript
 import tree_sitter_python
 import tree_sitter_typescript
-from tree_sitter import Language, Parser, Query
+from tree_sitter import Language, Parser, Query, Tree
 
+from mge.atomization.ts_grammar_gaps import bridge
 from mge.errors import InputError
 
 LanguageName = Literal["python", "typescript", "javascript"]
@@ -94,6 +95,19 @@ def ts_language(grammar: Grammar) -> Language:
 def parser_for(grammar: Grammar) -> Parser:
     """A parser for the grammar, reused across files (parsing is single-threaded here)."""
     return Parser(ts_language(grammar))
+
+
+def parse_tree(grammar: Grammar, src: bytes) -> Tree:
+    """The tree of ``src``; for TypeScript that only fails on the grammar's known gaps, the
+    tree of the bridged bytes (same offsets and lines: :mod:`mge.atomization.ts_grammar_gaps`)."""
+    tree = parser_for(grammar).parse(src)
+    if tree.root_node.has_error and grammar in ("typescript", "tsx"):
+        bridged = bridge(src)
+        if bridged != src:
+            again = parser_for(grammar).parse(bridged)
+            if not again.root_node.has_error:
+                return again
+    return tree
 
 
 @cache

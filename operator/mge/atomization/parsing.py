@@ -32,7 +32,7 @@ from mge.atomization.languages import (
     LanguageName,
     compiled_query,
     grammar_for,
-    parser_for,
+    parse_tree,
 )
 from mge.atomization.packing import Group, Limits, Stmt, pack, split_body
 from mge.atomization.python_rules import PythonRules
@@ -444,8 +444,7 @@ def parse_file(
     grammar = grammar_for(path, language)
     rules = rules_for(grammar)
     src = source.encode("utf-8")
-    tree = parser_for(grammar).parse(src)
-    root = tree.root_node
+    root = parse_tree(grammar, src).root_node
     limits = limits or Limits()
     fp = _FileParser(path, source, src, root, rules, limits)
     fp.collect_definitions(split)

@@ -17,6 +17,8 @@ import tree_sitter_python
 import tree_sitter_typescript
 from tree_sitter import Language, Node, Parser
 
+from mge.atomization.ts_grammar_gaps import bridge
+
 SourceLanguage = Literal["python", "typescript", "javascript"]
 DefinitionKind = Literal["function", "method", "class"]
 
@@ -40,8 +42,19 @@ def _language(language: SourceLanguage) -> Language:
 
 
 def parse(source: str, language: SourceLanguage) -> Node:
-    """The root node of ``source`` (a fresh parser each call: parsers are not thread-safe)."""
-    return Parser(_language(language)).parse(source.encode()).root_node
+    """The root node of ``source`` (a fresh parser each call: parsers are not thread-safe).
+
+    TypeScript that fails only on the bundled grammar's known gaps gets the tree of the bridged
+    bytes (same offsets: :mod:`mge.atomization.ts_grammar_gaps`)."""
+    src = source.encode()
+    tree = Parser(_language(language)).parse(src)
+    if tree.root_node.has_error and language == "typescript":
+        bridged = bridge(src)
+        if bridged != src:
+            again = Parser(_language(language)).parse(bridged)
+            if not again.root_node.has_error:
+                return again.root_node
+    return tree.root_node
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from mge.atomization import parse_file
+from mge.atomization.languages import parser_for
 from mge.atomization.syntax import ParsedFile
 from mge.errors import InputError
 
@@ -279,3 +280,33 @@ def test_unknown_suffix_needs_a_language() -> None:
     with pytest.raises(InputError, match="unknown source file type"):
         parse_file("notes.txt", "x = 1\n")
     assert parse_file("snippet", "x = 1\n", "python").language == "python"
+
+
+VALID_TS_THE_GRAMMAR_REJECTS = [
+    "interface Box<in T> {\n  put(x: T): void;\n}\n",
+    "interface Src<out T, in out U extends string = 'a'> {\n  get(): T;\n}\n",
+    "type Fn<in out T> = (x: T) => T;\n",
+    "interface Id {\n  name(): string\n  <T>(x: T): T;\n}\n",
+]
+
+
+@pytest.mark.parametrize("source", VALID_TS_THE_GRAMMAR_REJECTS)
+def test_valid_typescript_outside_the_grammar_parses_with_exact_spans(source: str) -> None:
+    """Variance annotations and a generic call signature after a member without ';' are valid
+    TypeScript that tree-sitter-typescript 0.23.2 rejects; they parse, with lines unchanged."""
+    from mge.atomization.ts_grammar_gaps import bridge
+    from mge.validation.source import parse
+
+    raw = parser_for("typescript").parse(source.encode()).root_node
+    assert raw.has_error, "the grammar accepts it now: drop ts_grammar_gaps"
+    parsed = parse_file("gaps.ts", source)
+    assert parsed.errors == ()
+    (first, *_) = parsed.definitions
+    assert (first.start_line, first.end_line) == (1, source.count("\n"))
+    assert not parse(source, "typescript").has_error
+    assert len(bridge(source.encode())) == len(source.encode())
+
+
+def test_broken_typescript_still_reports_its_error() -> None:
+    parsed = parse_file("broken.ts", "interface Box<in T {\n  put(x: T): void;\n}\n")
+    assert parsed.errors
