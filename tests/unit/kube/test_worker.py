@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 
 from mge.errors import BudgetExceeded, NotAvailableYet
+from mge.execution.budget import BudgetLimit
 from mge.kube.worker import WorkerRegistry
 from mge.models.project import Phase
 from mge.pipeline.phases import next_phase
@@ -43,7 +44,7 @@ async def test_worker_runs_until_reviewing_and_reports_changes() -> None:
 
 async def test_faults_map_to_states() -> None:
     async def budget(key: str, generation: int, phase: Phase) -> Phase:
-        raise BudgetExceeded("cost", 2.0, 2.5)
+        raise BudgetExceeded(BudgetLimit.COST, 2.0, 2.5)
 
     async def missing(key: str, generation: int, phase: Phase) -> Phase:
         raise NotAvailableYet("atomization")
@@ -58,6 +59,8 @@ async def test_faults_map_to_states() -> None:
         info = reg.state("u", 1)
         assert info is not None and info.state == state, (runner, info)
         assert info.error
+        if state == "budget":  # which limit, as data, for the reconcile to compare
+            assert info.budget_limit == (BudgetLimit.COST, 2.0)
 
 
 async def test_new_generation_replaces_and_start_is_idempotent() -> None:
