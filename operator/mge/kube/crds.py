@@ -184,7 +184,7 @@ def project_crd() -> dict[str, Any]:
         spec["properties"][sub]["default"] = {}
     # Nested objects need their own `{}` default, or their fields' defaults never apply.
     spec["properties"]["execution"]["properties"]["resources"]["default"] = {}
-    columns = [
+    columns: list[dict[str, Any]] = [
         {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
         {
             "name": "Ready",
