@@ -28,6 +28,7 @@ from mge.kube.decide import (
     StartWorker,
     StopWorker,
 )
+from mge.kube.nudge import annotate_soon, review_patch
 from mge.kube.reviews import (
     ANNOTATION_DECIDED_BY,
     atom_review_body,
@@ -81,7 +82,10 @@ async def apply(
         elif isinstance(action, PushOutput):
             outcomes.append(await push_output(body=body, key=key, ctx=ctx))
         elif isinstance(action, EnsureReviews):
-            await ensure_reviews(body=body, key=key, ctx=ctx)
+            created = await ensure_reviews(body=body, key=key, ctx=ctx)
+            if created:  # status counted none of them: reconcile again now, not at the timer
+                generation = int(meta.get("generation") or 1)
+                annotate_soon(ctx.kube, key, review_patch(f"g{generation} {created} created"))
         elif isinstance(action, AutoApprovePending):
             reviews = await ctx.kube.list(
                 "AtomReview", meta["namespace"], f"{LABEL_PROJECT}={meta['name']}"

@@ -75,6 +75,11 @@ REVIEW_RULES = [
 ]
 
 
+READY_CONDITION = '.status.conditions[?(@.type=="Ready")]'
+"""JSONPath of the Project's Ready condition (kstatus): the READY and MESSAGE columns read it, so
+``kubectl get projects`` says why a Project failed or waits (``-o wide`` for the message)."""
+
+
 def _structural(node: Any, defs: dict[str, Any]) -> Any:
     """Turn a pydantic JSON schema node into an OpenAPI v3 structural schema node."""
     if not isinstance(node, dict):
@@ -179,8 +184,14 @@ def project_crd() -> dict[str, Any]:
         spec["properties"][sub]["default"] = {}
     # Nested objects need their own `{}` default, or their fields' defaults never apply.
     spec["properties"]["execution"]["properties"]["resources"]["default"] = {}
-    columns = [
+    columns: list[dict[str, Any]] = [
         {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
+        {
+            "name": "Ready",
+            "type": "string",
+            "jsonPath": READY_CONDITION + ".status",
+            "description": "The Ready condition: True once the codebase is complete (and pushed)",
+        },
         {
             "name": "Progress",
             "type": "string",
@@ -191,6 +202,13 @@ def project_crd() -> dict[str, Any]:
         {"name": "Review", "type": "integer", "jsonPath": ".status.progress.atomsInReview"},
         {"name": "Cost", "type": "string", "jsonPath": ".status.cost.usd"},
         {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+        {
+            "name": "Message",
+            "type": "string",
+            "jsonPath": READY_CONDITION + ".message",
+            "description": "The Ready condition's message: why a Project failed or waits",
+            "priority": 1,
+        },
     ]
     return _crd("Project", "projects", ["mgeproj"], columns, spec, schema_of(ProjectStatus))
 

@@ -21,7 +21,7 @@ from mge.kube.apply import Collaborators, apply
 from mge.kube.client import KubeClient, load_api_client
 from mge.kube.decide import decide, decide_deletion, record_push
 from mge.kube.decisions import carry_out
-from mge.kube.nudge import nudge_soon
+from mge.kube.nudge import annotate_soon, nudge_soon, review_patch
 from mge.kube.observe import observe, project_key
 from mge.kube.reviews import decide_review, decided_by, settle
 from mge.kube.settings import configure_kopf, startup_settings
@@ -193,6 +193,30 @@ async def delete_project(body: kopf.Body, memo: Any, **_: Any) -> None:
     metrics.set_projects_by_phase(Counter(_PHASES.values()))
 
 
+async def _write_review_status(
+    ctx: Collaborators,
+    meta: Any,
+    key: str,
+    status: AtomReviewStatus,
+    patch: kopf.Patch,
+) -> None:
+    """Write the AtomReview's status now (not after the handler, as kopf's patch would), then
+    wake the Project's reconcile: it counts decided AtomReviews from their status, so its
+    message, REVIEW column and phase follow the decision at once, not at the next timer tick.
+    If the write fails, kopf's patch writes the status and the timer catches up."""
+    doc = status.model_dump(mode="json", by_alias=True, exclude_none=True)
+    name = meta["name"]
+    try:
+        await ctx.kube.patch_status("AtomReview", meta["namespace"], name, doc)
+    except MGEError as e:
+        log.info("%s: AtomReview %s status left to kopf's patch (%s)", key, name, e)
+        patch.status.update(doc)
+        return
+    annotate_soon(
+        ctx.kube, key, review_patch(f"{name} g{status.observed_generation} {status.state}")
+    )
+
+
 @kopf.on.resume(*ATOMREVIEWS)
 @kopf.on.create(*ATOMREVIEWS)
 @kopf.on.update(*ATOMREVIEWS, field="spec")
@@ -228,7 +252,7 @@ async def reconcile_review(body: kopf.Body, patch: kopf.Patch, memo: Any, **_: A
             )
         message = f"{message}: {new.message}"
         kind = "Normal" if new.state == "Accepted" else "Warning"
-    patch.status.update(new.model_dump(mode="json", by_alias=True, exclude_none=True))
+    await _write_review_status(ctx, meta, key, new, patch)
     kopf.event(
         body, type=kind, reason=f"Decision{spec.decision.capitalize()}", message=message[:1000]
     )

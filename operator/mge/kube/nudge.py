@@ -1,10 +1,13 @@
-"""Nudging the reconcile when a Project's worker moves on.
+"""Nudging the reconcile when a Project's worker moves on or one of its AtomReviews changes.
 
 The reconcile runs on create/update/resume and on a timer (``MGE_RECONCILE_INTERVAL``, 30 s by
 default). A worker that moves to the next phase, or stops, would otherwise wait for the timer
 before status shows it. :func:`nudge_soon` (the :class:`~mge.kube.worker.WorkerRegistry`'s
 ``on_change``) sets an annotation on the Project; kopf sees the change and runs the update
-handler at once.
+handler at once. AtomReviews do the same through :func:`annotate_soon` with
+:func:`review_patch`: a reviewer's decision (once its AtomReview's status is written) and the
+creation of a Project's AtomReviews show in the Project's status (message, REVIEW column, phase
+``Completed``) at once.
 """
 
 from __future__ import annotations
@@ -26,6 +29,12 @@ change wakes the update handler, so status follows the worker at once instead of
 timer tick (``MGE_RECONCILE_INTERVAL``). Not under ``mge.dev/``: kopf keeps its own marks there
 and leaves every ``mge.dev/`` annotation out of the diff that triggers update handlers."""
 
+REVIEW_ANNOTATION = f"review.{API_GROUP}/last"
+"""Annotation the operator sets on a Project when one of its AtomReviews changed in a way its
+status counts (created; decided and settled): ``<review> g<generation> <state>`` or
+``g<generation> <n> created``. Outside ``mge.dev/`` for the same reason as
+:data:`WORKER_ANNOTATION`."""
+
 _NUDGES: set[asyncio.Task[None]] = set()
 
 
@@ -35,12 +44,23 @@ def nudge_patch(info: WorkerInfo) -> dict[str, Any]:
     return {"metadata": {"annotations": {WORKER_ANNOTATION: value}}}
 
 
+def review_patch(value: str) -> dict[str, Any]:
+    """The metadata patch that tells a Project's reconcile one of its AtomReviews changed
+    (pure); ``value`` must differ from the last one for kopf to see a change."""
+    return {"metadata": {"annotations": {REVIEW_ANNOTATION: value}}}
+
+
 def nudge_soon(kube: KubeClient, workers: WorkerRegistry, uid: str) -> None:
     """Annotate the Project of worker ``uid`` in the background (the registry's on_change)."""
     info = workers.workers.get(uid)
     if info is None or not info.key:
         return
-    task = asyncio.get_running_loop().create_task(_nudge(kube, info.key, nudge_patch(info)))
+    annotate_soon(kube, info.key, nudge_patch(info))
+
+
+def annotate_soon(kube: KubeClient, key: str, patch: dict[str, Any]) -> None:
+    """Patch the Project ``key`` (``namespace/name``) in the background; a failure is logged."""
+    task = asyncio.get_running_loop().create_task(_nudge(kube, key, patch))
     _NUDGES.add(task)
     task.add_done_callback(_NUDGES.discard)
 
@@ -50,4 +70,4 @@ async def _nudge(kube: KubeClient, key: str, patch: dict[str, Any]) -> None:
     try:
         await kube.patch("Project", namespace, name, patch)
     except MGEError as e:  # a lost nudge only delays status until the next timer tick
-        log.info("%s: could not annotate the Project after a worker change (%s)", key, e)
+        log.info("%s: could not annotate the Project to wake its reconcile (%s)", key, e)

@@ -15,12 +15,26 @@ from mge.kube.reviews import is_decided
 from mge.kube.worker import WorkerRegistry
 from mge.models.atoms import AtomState
 from mge.models.project import Cost, Phase, Progress
-from mge.store import Store
+from mge.store import Store, UsageTotals
 
 
 def project_key(namespace: str, name: str) -> str:
     """The Project's key in the store: ``namespace/name``."""
     return f"{namespace}/{name}"
+
+
+def cost_of(totals: UsageTotals | None) -> Cost:
+    """``status.cost`` from one reading of the project's cost ledger (pure): the USD and the
+    token counts are sums over the same rows, so they cannot disagree."""
+    if totals is None:
+        return Cost()
+    usage = totals.usage
+    return Cost(
+        usd=f"{totals.cost_usd:.2f}",
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_read_tokens=usage.cache_read_tokens,
+    )
 
 
 def _phase(text: str | None) -> Phase | None:
@@ -49,9 +63,8 @@ async def observe(
     stored = await store.get_project(key)
     stored_phase = _phase(stored.phase) if stored and stored.generation == generation else None
     info = workers.state(meta["uid"], generation)
-    spent = await store.total_cost(key) if stored else 0.0
+    totals = await store.usage_totals(key) if stored else None  # one ledger read: USD, tokens
     counts = await store.count_atoms(key) if stored else {}
-    usage = await store.usage_totals(key) if stored else None
     reviews = await kube.list("AtomReview", namespace, f"{LABEL_PROJECT}={name}")
     pending = sum(1 for r in reviews if not is_decided(r.get("status")))
     summary = stored.summary if stored else {}
@@ -66,12 +79,6 @@ async def observe(
         level=level,
         levels=int(summary.get("levels", 0)),
     )
-    cost = Cost(
-        usd=f"{spent:.2f}",
-        input_tokens=int(getattr(usage, "input_tokens", 0) or 0),
-        output_tokens=int(getattr(usage, "output_tokens", 0) or 0),
-        cache_read_tokens=int(getattr(usage, "cache_read_tokens", 0) or 0),
-    )
     since: datetime | None = None
     if stored is not None and stored_phase == Phase.REVIEWING:
         since = stored.updated_at
@@ -84,9 +91,9 @@ async def observe(
         worker_error=info.error if info else "",
         worker_reason=info.reason if info else "",
         budget_limit=info.budget_limit if info else None,
-        spent_usd=spent,
+        spent_usd=totals.cost_usd if totals else 0.0,
         progress=progress,
-        cost=cost,
+        cost=cost_of(totals),
         review_items=len(await store.list_review_items(key)) if stored else 0,
         reviews_total=len(reviews),
         reviews_pending=pending,

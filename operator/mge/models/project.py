@@ -248,7 +248,7 @@ class Progress(WireModel):
 
 
 class Cost(WireModel):
-    """Money and tokens spent so far."""
+    """Money and tokens spent so far: sums over the same rows of the store's cost ledger."""
 
     usd: str = Field(default="0.00", description="Spent, USD, as text for the printer column.")
     input_tokens: int = 0

@@ -68,6 +68,7 @@ def test_printer_columns(
     assert projects.split("\n")[0].split() == [
         "NAME",
         "PHASE",
+        "READY",
         "PROGRESS",
         "ATOMS",
         "REVIEW",

@@ -44,8 +44,14 @@ def test_schemas_are_structural() -> None:
 def test_project_printer_columns_and_rules() -> None:
     crd = crds.project_crd()
     version = crd["spec"]["versions"][0]
-    names = [c["name"] for c in version["additionalPrinterColumns"]]
-    assert names == ["Phase", "Progress", "Atoms", "Review", "Cost", "Age"]
+    columns = version["additionalPrinterColumns"]
+    names = [c["name"] for c in columns if not c.get("priority")]
+    assert names == ["Phase", "Ready", "Progress", "Atoms", "Review", "Cost", "Age"]
+    wide = [c["name"] for c in columns if c.get("priority") == 1]
+    assert wide == ["Message"]  # `kubectl get projects -o wide`
+    by_name = {c["name"]: c["jsonPath"] for c in columns}
+    assert by_name["Ready"] == '.status.conditions[?(@.type=="Ready")].status'
+    assert by_name["Message"] == '.status.conditions[?(@.type=="Ready")].message'
     spec = version["schema"]["openAPIV3Schema"]["properties"]["spec"]
     assert spec["properties"]["budget"]["properties"]["maxCostUSD"]["minimum"] == 0.0
     assert spec["properties"]["llm"]["properties"]["provider"]["enum"][0] == "scripted"
