@@ -159,7 +159,13 @@ async def test_write_output_replaces_its_own_files_and_commits(tmp_path: Path) -
     out = tmp_path / "out"
     files = {"src/m.py": "A = 1\n", "tests/test_m.py": "def test_a(): pass\n"}
     written = await write_output(out, files, _report(), git_branch="mge/generated")
-    assert sorted(written.files) == ["README.md", "report.json", "src/m.py", "tests/test_m.py"]
+    assert sorted(written.files) == [
+        "README.md",
+        "pyproject.toml",
+        "report.json",
+        "src/m.py",
+        "tests/test_m.py",
+    ]
     report = json.loads((out / REPORT_FILE).read_text())
     assert report["files"] == written.files and report["project"] == "shop"
     assert written.commit is not None and len(written.commit) == 40

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mge.config import Settings
-from mge.errors import ConfigError
+from mge.errors import ConfigError, RetrievalUnavailable
 from mge.rag.client import CHROMA_SUBDIR, make_client, parse_chroma_url
 from mge.rag.naming import collection_name, validate_collection_name
 
@@ -69,7 +69,8 @@ def test_default_client_is_embedded_under_workdir(tmp_path: Path) -> None:
     assert (tmp_path / "w" / CHROMA_SUBDIR).is_dir()
 
 
-def test_unreachable_server_is_a_config_error() -> None:
+def test_unreachable_server_is_retrieval_unavailable() -> None:
+    """Not a settings error (the URL is well formed): planning goes on without patterns."""
     # Port 9 (discard) on loopback: nothing listens, the connection is refused at once.
-    with pytest.raises(ConfigError, match="cannot reach Chroma"):
+    with pytest.raises(RetrievalUnavailable, match="cannot reach Chroma"):
         make_client(Settings(chroma_url="http://127.0.0.1:9"))
