@@ -276,7 +276,13 @@ def project_crd() -> dict[str, Any]:
         {"name": "Cost", "type": "string", "jsonPath": ".status.cost.usd"},
         {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
     ]
-    return _crd("Project", "projects", ["mgeproj"], columns, spec, schema_of(ProjectStatus))
+    status = schema_of(ProjectStatus)
+    # A Project the operator has not seen yet reads as in progress, not healthy: the API server
+    # applies this default whenever it serves an object without status (on read, so also right
+    # after create, although create drops the status a client sends), giving
+    # observedGeneration 0 != metadata.generation, which kstatus (Flux) reports as InProgress.
+    status["default"] = {}
+    return _crd("Project", "projects", ["mgeproj"], columns, spec, status)
 
 
 def atomreview_crd() -> dict[str, Any]:

@@ -86,3 +86,11 @@ def test_project_rules_sit_on_the_field_they_read() -> None:
     assert props["llm"]["properties"]["planner"]["x-kubernetes-validations"]
     git = props["output"]["properties"]["git"]["properties"]["repository"]
     assert "matches" in git["x-kubernetes-validations"][0]["rule"]
+
+
+def test_project_status_is_defaulted_so_a_new_project_reads_in_progress() -> None:
+    """kstatus calls an object without status.observedGeneration Current; the default gives 0."""
+    schema = crds.project_crd()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    status = schema["properties"]["status"]
+    assert status["default"] == {}
+    assert status["properties"]["observedGeneration"]["default"] == 0
