@@ -2,8 +2,12 @@
 
 Rules (as cert-manager and Kueue do it): a condition's ``lastTransitionTime`` moves only when its
 ``status`` flips; messages are truncated; every condition carries the ``observedGeneration`` it
-was computed for. Argo CD and Flux read health from these without custom scripts:
-Reconciling=True → Progressing, Stalled=True → Degraded, Ready=True → Healthy.
+was computed for. Flux reads health from these through kstatus with no configuration:
+Reconciling=True → Progressing, Stalled=True → Degraded, Ready=True → Healthy (checked with the
+real kstatus library in tests/integration/kube/test_kstatus_health.py). Argo CD has no generic
+kstatus reader: it needs the Lua health check shipped in examples/argocd/argocd-cm-health.yaml,
+merged into its ``argocd-cm``, to read the same conditions. A Project the operator has not seen
+yet reads as in progress in both: the CRD defaults ``status`` (``observedGeneration: 0``).
 
 The shape of one condition is :class:`mge.models.project.Condition`, part of the Project's
 status; this module holds only the rules.

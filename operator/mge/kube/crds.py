@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,16 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from mge.models.project import API_GROUP, API_VERSION, ProjectSpec, ProjectStatus
+from mge.models.project import (
+    API_GROUP,
+    API_VERSION,
+    GIT_REPOSITORY_FORM,
+    GIT_REPOSITORY_PATTERN,
+    MAX_REQUIREMENTS_CHARS,
+    REQUIREMENTS_PATTERN,
+    ProjectSpec,
+    ProjectStatus,
+)
 from mge.models.review import AtomReviewSpec, AtomReviewStatus
 
 _KEEP = {
@@ -33,32 +43,69 @@ _KEEP = {
     "minItems",
     "maxItems",
     "format",
+    "x-kubernetes-validations",
 }
 
-PROJECT_RULES = [
-    {
-        "rule": "has(self.requirements) != has(self.requirementsFrom)",
-        "message": "set exactly one of spec.requirements (inline text) or spec.requirementsFrom "
-        "(a ConfigMap key)",
-    },
-    {
-        "rule": "!has(self.llm) || self.llm.provider != 'anthropic' || has(self.llm.secretRef)",
-        "message": "spec.llm.secretRef is required when spec.llm.provider is anthropic: name a "
-        "Secret (and key) that holds the API key",
-    },
-    {
-        "rule": "!has(self.llm) || !has(self.llm.planner) || "
-        "self.llm.planner.provider != 'anthropic' || has(self.llm.planner.secretRef)",
-        "message": "spec.llm.planner.secretRef is required when spec.llm.planner.provider is "
-        "anthropic: name a Secret (and key) that holds the API key",
-    },
-    {
-        "rule": "!has(self.review) || self.review.policy != 'autoApprove' || "
-        "has(self.review.autoApproveAfterSeconds)",
-        "message": "spec.review.autoApproveAfterSeconds is required when spec.review.policy is "
-        "autoApprove",
-    },
-]
+# Why the rules look as they do. The API server adds the line "some validation rules were not
+# checked because the object was invalid" to a refusal whenever the CRD has any CEL rule and the
+# object breaks a *blocking* schema keyword: enum, required, maxLength, maxItems or type
+# (apiextensions-apiserver strategy.go, hasBlockingErr). So a closed set of values is a CEL rule
+# on its field (see _enum_rule), not an enum; each rule sits on the object it reads, so the
+# refusal names that field; and no rule reads an unbounded string or list, so the CEL cost
+# estimate stays small.
+Rule = dict[str, str]
+
+PROJECT_RULES: dict[str, list[Rule]] = {
+    "": [
+        {
+            "rule": "has(self.requirements) != has(self.requirementsFrom)",
+            "message": "set exactly one of spec.requirements (inline text) or "
+            "spec.requirementsFrom (a ConfigMap key)",
+        }
+    ],
+    "requirements": [
+        {
+            "rule": f"self.matches(r'{REQUIREMENTS_PATTERN}')",
+            "message": "spec.requirements is empty: write the requirements as text, or point "
+            "spec.requirementsFrom at a ConfigMap key",
+        },
+        {
+            "rule": f"size(self) <= {MAX_REQUIREMENTS_CHARS}",
+            "message": f"spec.requirements is longer than {MAX_REQUIREMENTS_CHARS} characters: "
+            "split the project or summarise the requirements",
+        },
+    ],
+    "llm": [
+        {
+            "rule": "!has(self.provider) || self.provider != 'anthropic' || has(self.secretRef)",
+            "message": "spec.llm.secretRef is required when spec.llm.provider is anthropic: name "
+            "a Secret (and key) that holds the API key",
+        }
+    ],
+    "llm.planner": [
+        {
+            "rule": "self.provider != 'anthropic' || has(self.secretRef)",
+            "message": "spec.llm.planner.secretRef is required when spec.llm.planner.provider is "
+            "anthropic: name a Secret (and key) that holds the API key",
+        }
+    ],
+    "review": [
+        {
+            "rule": "!has(self.policy) || self.policy != 'autoApprove' || "
+            "has(self.autoApproveAfterSeconds)",
+            "message": "spec.review.autoApproveAfterSeconds is required when spec.review.policy "
+            "is autoApprove",
+        }
+    ],
+    "output.git.repository": [
+        {
+            "rule": f"self.matches(r'{GIT_REPOSITORY_PATTERN}')",
+            "message": f"spec.output.git.repository {GIT_REPOSITORY_FORM}",
+        }
+    ],
+}
+"""CEL rules of the Project spec, by the path of the field they sit on ("" = spec itself)."""
+
 REVIEW_RULES = [
     {
         "rule": "self.decision != 'edit' || (has(self.code) && size(self.code) > 0)",
@@ -120,6 +167,42 @@ def _structural(node: Any, defs: dict[str, Any]) -> Any:
     return out
 
 
+def _enums_as_rules(node: Any) -> None:
+    """Turn every ``enum`` under ``node`` into a CEL rule on its field, listed in its description.
+
+    An ``enum`` violation is a *blocking* error, which the API server reports together with a
+    "some validation rules were not checked" line when the CRD has CEL rules; a CEL rule on the
+    field reports only what is wrong. For specs only (what people write): status is written by
+    the operator, and a rule on the items of an unbounded list would break the CEL cost budget.
+    """
+    if isinstance(node, list):
+        for item in node:
+            _enums_as_rules(item)
+    if not isinstance(node, dict):
+        return
+    for key, value in node.items():
+        if key in ("properties", "items"):
+            for child in value.values() if key == "properties" else [value]:
+                _enums_as_rules(child)
+    if "enum" in node:
+        values = node.pop("enum")
+        listed = ", ".join(str(v) for v in values)
+        described = node.get("description")
+        node["description"] = f"{described + ' ' if described else ''}One of: {listed}."
+        node.setdefault("x-kubernetes-validations", []).append(
+            {"rule": f"self in {json.dumps(values)}", "message": f"must be one of: {listed}"}
+        )
+
+
+def _attach(schema: dict[str, Any], rules: dict[str, list[Rule]]) -> None:
+    """Add each path's rules to the field it names (dotted, under ``properties``)."""
+    for path, field_rules in rules.items():
+        node = schema
+        for name in filter(None, path.split(".")):
+            node = node["properties"][name]
+        node.setdefault("x-kubernetes-validations", []).extend(field_rules)
+
+
 def schema_of(model: type[BaseModel]) -> dict[str, Any]:
     """Structural schema of a model, with aliases (camelCase) as property names."""
     raw = model.model_json_schema(by_alias=True, mode="validation")
@@ -179,7 +262,8 @@ def _crd(
 def project_crd() -> dict[str, Any]:
     """The Project CRD."""
     spec = schema_of(ProjectSpec)
-    spec["x-kubernetes-validations"] = PROJECT_RULES
+    _enums_as_rules(spec)
+    _attach(spec, PROJECT_RULES)
     for sub in ("hints", "discovery", "llm", "budget", "execution", "review", "output"):
         spec["properties"][sub]["default"] = {}
     # Nested objects need their own `{}` default, or their fields' defaults never apply.
@@ -210,13 +294,20 @@ def project_crd() -> dict[str, Any]:
             "priority": 1,
         },
     ]
-    return _crd("Project", "projects", ["mgeproj"], columns, spec, schema_of(ProjectStatus))
+    status = schema_of(ProjectStatus)
+    # A Project the operator has not seen yet reads as in progress, not healthy: the API server
+    # applies this default whenever it serves an object without status (on read, so also right
+    # after create, although create drops the status a client sends), giving
+    # observedGeneration 0 != metadata.generation, which kstatus (Flux) reports as InProgress.
+    status["default"] = {}
+    return _crd("Project", "projects", ["mgeproj"], columns, spec, status)
 
 
 def atomreview_crd() -> dict[str, Any]:
     """The AtomReview CRD."""
     spec = schema_of(AtomReviewSpec)
-    spec["x-kubernetes-validations"] = REVIEW_RULES
+    _enums_as_rules(spec)
+    _attach(spec, {"": REVIEW_RULES})
     columns = [
         {"name": "Project", "type": "string", "jsonPath": ".spec.projectRef.name"},
         {"name": "Atom", "type": "string", "jsonPath": ".spec.atomId"},

@@ -18,10 +18,11 @@ the kstatus rules for conditions are operator rules (mge.kube.conditions).
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from mge.models.base import WireModel
 from mge.models.domain import Question
@@ -33,6 +34,18 @@ ProviderName = Literal["scripted", "anthropic", "openai-compatible", "llamacpp"]
 
 MAX_REQUIREMENTS_CHARS = 200_000
 """Requirements longer than this (about 50k tokens) are refused before any LLM call."""
+
+REQUIREMENTS_PATTERN = r"\S"
+"""Requirements must hold at least one non-space character (RE2 and Python alike)."""
+
+GIT_REPOSITORY_PATTERN = r"^((https?|ssh|git|file)://\S+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:\S+|/\S*)$"
+"""What ``spec.output.git.repository`` may be: a git URL, scp-like ``user@host:path``, or an
+absolute path; no spaces (RE2 and Python alike, so the CRD's CEL rule and pydantic agree)."""
+
+GIT_REPOSITORY_FORM = (
+    "must be a git URL (https://, http://, ssh://, git://, file://, or user@host:path) "
+    "or an absolute path, without spaces"
+)
 
 
 class Phase(StrEnum):
@@ -179,9 +192,20 @@ class ReviewSpec(WireModel):
 class GitOutput(WireModel):
     """Where the generated codebase is pushed."""
 
-    repository: str = Field(min_length=1, description="Git URL, or a local path.")
+    repository: str = Field(
+        min_length=1,
+        description="Git URL (https://, ssh://, git://, file://, user@host:path) or an "
+        "absolute path.",
+    )
     branch: str = Field(default="mge/generated", min_length=1, description="Branch to write.")
     secret_ref: SecretKeyRef | None = Field(default=None, description="Credentials Secret.")
+
+    @field_validator("repository")
+    @classmethod
+    def _repository_form(cls, value: str) -> str:
+        if not re.match(GIT_REPOSITORY_PATTERN, value):
+            raise ValueError(f"spec.output.git.repository {GIT_REPOSITORY_FORM}")
+        return value
 
 
 class OutputSpec(WireModel):
@@ -196,9 +220,15 @@ class OutputSpec(WireModel):
 class ProjectSpec(WireModel):
     """Everything a user states about a project."""
 
-    requirements: str | None = Field(default=None, description="Requirements, inline.")
+    requirements: str | None = Field(
+        default=None,
+        description="Requirements, inline (not blank). Exactly one of requirements or "
+        "requirementsFrom is required.",
+    )
     requirements_from: ConfigMapKeyRef | None = Field(
-        default=None, description="Requirements from a ConfigMap key (cluster only)."
+        default=None,
+        description="Requirements from a ConfigMap key (cluster only). Exactly one of "
+        "requirements or requirementsFrom is required.",
     )
     hints: Hints = Field(default_factory=Hints)
     discovery: DiscoverySpec = Field(default_factory=DiscoverySpec)
@@ -207,6 +237,16 @@ class ProjectSpec(WireModel):
     execution: ExecutionSpec = Field(default_factory=ExecutionSpec)
     review: ReviewSpec = Field(default_factory=ReviewSpec)
     output: OutputSpec = Field(default_factory=OutputSpec)
+
+    @field_validator("requirements")
+    @classmethod
+    def _requirements_not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not re.search(REQUIREMENTS_PATTERN, value):
+            raise ValueError(
+                "spec.requirements is empty: write the requirements as text, "
+                "or point spec.requirementsFrom at a ConfigMap key"
+            )
+        return value
 
     @model_validator(mode="after")
     def _one_requirements_source(self) -> ProjectSpec:

@@ -80,3 +80,31 @@ def test_the_planner_takes_the_planning_stages_and_keeps_the_temperature() -> No
     assert alone.llm.for_planning() is alone.llm
     with pytest.raises(ValidationError, match="provider"):
         ProjectSpec.model_validate({"requirements": "x", "llm": {"planner": {"model": "m"}}})
+
+
+@pytest.mark.parametrize("text", ["", "  \n\t "])
+def test_blank_requirements_are_an_error_naming_the_field(text: str) -> None:
+    with pytest.raises(ValidationError, match=r"spec\.requirements is empty"):
+        ProjectSpec.model_validate({"requirements": text})
+
+
+@pytest.mark.parametrize(
+    ("repository", "ok"),
+    [
+        ("https://git.example.com/team/todo.git", True),
+        ("ssh://git@git.example.com:2222/team/todo.git", True),
+        ("git@github.com:team/todo.git", True),
+        ("file:///srv/git/todo.git", True),
+        ("/srv/git/todo.git", True),
+        ("not a url at all", False),
+        ("repos/todo.git", False),
+        ("https://git.example.com/a b.git", False),
+    ],
+)
+def test_git_repository_must_be_a_url_or_an_absolute_path(repository: str, ok: bool) -> None:
+    spec = {"requirements": "x", "output": {"git": {"repository": repository}}}
+    if ok:
+        ProjectSpec.model_validate(spec)
+    else:
+        with pytest.raises(ValidationError, match="must be a git URL"):
+            ProjectSpec.model_validate(spec)
