@@ -110,4 +110,7 @@ def test_entry_point_exits_2_with_one_line_for_mge_errors(tmp_path: Path) -> Non
         check=False,
     )
     assert done.returncode == 2
-    assert "error: the requirements are empty" in done.stderr
+    # Blank requirements are now refused with the manifest (the field and the fix named),
+    # as admission refuses them in a cluster, before any stage runs.
+    assert done.stderr.startswith("error: manifest ")
+    assert "spec.requirements" in done.stderr and "is empty" in done.stderr
