@@ -76,6 +76,8 @@ class WorkerRegistry:
     retry_max: float = RETRY_MAX_SECONDS
     """Longest such pause (seconds)."""
     workers: dict[str, WorkerInfo] = field(default_factory=dict)
+    closed: bool = False
+    """Set by :meth:`stop_all`: no worker starts any more (shutdown, or the Lease was lost)."""
 
     def state(self, uid: str, generation: int) -> WorkerInfo | None:
         """The worker for ``uid`` at ``generation``; None if there is none for it."""
@@ -83,7 +85,9 @@ class WorkerRegistry:
         return info if info is not None and info.generation == generation else None
 
     def start(self, uid: str, key: str, generation: int, phase: Phase) -> None:
-        """Start a worker unless one is running for this generation."""
+        """Start a worker unless one is running for this generation (or the registry closed)."""
+        if self.closed:
+            return
         info = self.workers.get(uid)
         if info is not None and info.generation == generation and info.state == "running":
             return
@@ -99,7 +103,8 @@ class WorkerRegistry:
             info.task.cancel()
 
     async def stop_all(self) -> None:
-        """Cancel every worker and wait for them (operator shutdown)."""
+        """Cancel every worker and wait for them; start no more (shutdown, lost Lease)."""
+        self.closed = True
         tasks = [i.task for i in self.workers.values() if i.task is not None]
         for t in tasks:
             t.cancel()
