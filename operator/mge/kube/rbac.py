@@ -70,6 +70,7 @@ def lease_rules(name: str) -> list[Rule]:
         },
     ]
 
+
 REVIEWER_RULES: list[Rule] = [
     {
         "apiGroups": [API_GROUP],
