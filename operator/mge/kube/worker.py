@@ -16,6 +16,7 @@ worker stays ``running`` and says why in its error. A permanent one
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -25,6 +26,8 @@ from mge.execution.budget import BudgetLimit
 from mge.kube.decide import WorkerState
 from mge.models.project import Phase
 from mge.pipeline.phases import TERMINAL
+
+log = logging.getLogger("mge.operator.worker")
 
 RETRY_BASE_SECONDS = 2.0
 """Pause before re-running a phase after a transient API failure (seconds); doubles."""
@@ -95,6 +98,7 @@ class WorkerRegistry:
         info = WorkerInfo(generation=generation, key=key, phase=phase)
         self.workers[uid] = info
         info.task = asyncio.create_task(self._run(uid, key, info), name=f"mge-worker-{key}")
+        log.info("worker started: %s generation %d from %s", key, generation, phase.value)
 
     def stop(self, uid: str) -> None:
         """Cancel the worker for ``uid`` (if any)."""
@@ -110,6 +114,7 @@ class WorkerRegistry:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self.workers.clear()
+        log.info("workers stopped: %d", len(tasks))
 
     def _changed(self, uid: str) -> None:
         if self.on_change is not None:
