@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -38,8 +39,11 @@ from mge.config import LEASE_NAME
 
 pytestmark = [pytest.mark.kube, pytest.mark.slow, pytest.mark.usefixtures("crds_installed")]
 G, V = "mge.dev", "v1alpha1"
-LEASE_DURATION, LEASE_RENEW = 6, 1
-"""Short Lease for the test: a killed leader is replaced after about 6 s."""
+LEASE_DURATION, LEASE_RENEW = (
+    int(x) for x in os.environ.get("MGE_TEST_LEASE", "6/1").split("/", 1)
+)
+"""Lease duration/renew seconds: short for the test (a killed leader is replaced after about
+6 s); ``MGE_TEST_LEASE=15/5`` measures the chart's defaults."""
 STARTED, STOPPED = "worker started:", "workers stopped:"
 
 Pipeline = tuple[Operators, PodHarness, JobWatch]
@@ -205,7 +209,9 @@ def test_sigkill_of_the_active_replica_the_standby_resumes(
     killed_at = time.time()
     figures = fleet.hand_over(active, standby, signal.SIGKILL)
     assert figures["exit"] == -signal.SIGKILL
-    assert figures["lease_s"] >= LEASE_DURATION - 1, "took the Lease before it expired"
+    # the standby measures expiry from its last sighting of a renewal (at most a renew period
+    # before the kill, more on a loaded machine): never much before the duration
+    assert figures["lease_s"] >= LEASE_DURATION - 3 * LEASE_RENEW, "took the Lease too early"
     figures |= check_run(fleet, api, custom, run)
     assert_never_two_holders(fleet.holding({active.pid: killed_at}))
     print(f"\nfailover: SIGKILL {json.dumps(figures)}")
