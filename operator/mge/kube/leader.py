@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from mge import metrics
 from mge.config import OperatorSettings
 from mge.errors import KubeAPIError
 from mge.kube.client import KubeClient
@@ -120,6 +121,7 @@ class LeaderElector:
         self.record = LeaseRecord.from_object(out)
         self.seen = sight(self.seen, self.record, self.clock())
         self.last_renewed = started
+        metrics.set_leader(True)
         return True
 
     async def acquire(self) -> None:
@@ -194,6 +196,7 @@ class LeaderElector:
             LOST_LEASE_EXIT_CODE,
         )
         self.last_renewed = None
+        metrics.set_leader(False)
         try:
             async with asyncio.timeout(max(self.renew / 2, 0.5)):
                 await on_lost()
@@ -221,6 +224,7 @@ class LeaderElector:
         if self.last_renewed is None or self.record is None:
             return
         self.last_renewed = None
+        metrics.set_leader(False)
         try:
             async with asyncio.timeout(self.renew):
                 await self._look()

@@ -10,6 +10,7 @@ from typing import Any, cast
 
 import pytest
 
+from mge import metrics
 from mge.config import OperatorSettings
 from mge.errors import ConfigError, KubeUnavailable
 from mge.kube.client import KubeClient
@@ -230,6 +231,7 @@ async def test_leader_that_cannot_renew_stops_its_workers_and_exits_before_expir
     async def stop_workers() -> None:
         stopped.append(clock())
 
+    assert metrics.METRICS.leader._value.get() == 1  # mge_operator_leader
     a.keep(on_lost=stop_workers)
     api.down = True
     await asyncio.sleep(0.2)
@@ -241,7 +243,7 @@ async def test_leader_that_cannot_renew_stops_its_workers_and_exits_before_expir
         await asyncio.sleep(0.02)
     assert exits[:1] == [LOST_LEASE_EXIT_CODE] and stopped, "did not step down"
     assert stopped[0] < 1000.0 + 6, "workers stopped after a standby could take over"
-    assert not a.leading
+    assert not a.leading and metrics.METRICS.leader._value.get() == 0
     await a.release()
 
 
