@@ -241,3 +241,20 @@ def test_rolling_update_hands_over_on_sigterm_with_no_double_work(
     assert_never_two_holders(spans)
     figures["gaps_s"] = [round(b[0] - a[1], 2) for a, b in itertools.pairwise(spans)]
     print(f"\nfailover: SIGTERM {json.dumps(figures)}")
+
+
+def test_a_standby_stops_at_once_and_leaves_the_lease_alone(
+    api: client.ApiClient, operators: Operators
+) -> None:
+    """SIGTERM to a waiting standby (a rolling update replacing it): it exits promptly without a
+    Traceback, and the leader keeps the Lease."""
+    fleet = Fleet(operators, api)
+    active = fleet.start()
+    fleet.lead(active)
+    standby = fleet.start()
+    fleet.standby(standby)
+    standby.send_signal(signal.SIGTERM)
+    assert standby.wait(timeout=30) == 0
+    time.sleep(LEASE_DURATION)
+    assert fleet.holder_pid() == active.pid and active.poll() is None
+    assert not fleet.said(standby, STARTED)
