@@ -42,7 +42,7 @@ LEASE_NAME = "mge-operator"
 LEASE_DURATION_SECONDS = 15.0
 """How long a Lease holds without renewal before a standby may take it (seconds)."""
 LEASE_RENEW_SECONDS = 5.0
-"""Period of the leader's renewals and of a standby's looks at the Lease (seconds)."""
+"""Period of the leader's renewals of the Lease (seconds)."""
 
 OPERATOR_ENV: dict[str, str] = {
     "namespace": "MGE_OPERATOR_NAMESPACE",
@@ -124,8 +124,8 @@ class OperatorSettings(BaseModel):
         default=LEASE_RENEW_SECONDS,
         gt=0,
         le=100,
-        description="Seconds between the leader's renewals and a standby's looks at the Lease; "
-        "less than half of lease_duration_seconds, so one failed renewal can be retried.",
+        description="Seconds between the leader's renewals (a standby looks every second, or this "
+        "often if less); at most half of lease_duration_seconds, so a failed renewal is retried.",
     )
 
     @model_validator(mode="after")

@@ -44,6 +44,9 @@ LOST_LEASE_EXIT_CODE = 75
 """Exit status of a leader that lost its Lease (EX_TEMPFAIL: restart me, as a standby)."""
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 DEFAULT_NAMESPACE = "default"
+STANDBY_LOOK_SECONDS = 1.0
+"""A standby looks at the Lease at least this often (seconds; or every renew period if
+shorter): a released Lease is taken within about a second. One GET per second is cheap."""
 
 
 def lease_namespace(settings: OperatorSettings, sa_file: Path = SERVICE_ACCOUNT_NAMESPACE) -> str:
@@ -125,14 +128,16 @@ class LeaderElector:
         return True
 
     async def acquire(self) -> None:
-        """Return once we hold the Lease (a standby waits here, looking every renew period)."""
+        """Return once we hold the Lease (a standby waits here, looking every
+        :data:`STANDBY_LOOK_SECONDS`)."""
         said = ""
+        look = min(self.renew, STANDBY_LOOK_SECONDS)
         while True:
-            wait = self.renew
+            wait = look
             try:
                 await self._look()
                 decision = decide_lease(
-                    self.record, self.me, self.seen, self.clock(), retry_seconds=self.renew
+                    self.record, self.me, self.seen, self.clock(), retry_seconds=look
                 )
                 if decision.action == "wait":
                     wait = decision.wait_seconds
