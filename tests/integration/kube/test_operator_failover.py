@@ -36,6 +36,7 @@ from tests.integration.kube.test_operator_pipeline import (  # noqa: F401 (fixtu
 )
 
 from mge.config import LEASE_NAME
+from mge.kube.leader import LOST_LEASE_EXIT_CODE
 
 pytestmark = [pytest.mark.kube, pytest.mark.slow, pytest.mark.usefixtures("crds_installed")]
 G, V = "mge.dev", "v1alpha1"
@@ -258,3 +259,18 @@ def test_a_standby_stops_at_once_and_leaves_the_lease_alone(
     time.sleep(LEASE_DURATION)
     assert fleet.holder_pid() == active.pid and active.poll() is None
     assert not fleet.said(standby, STARTED)
+
+
+def test_a_leader_that_loses_the_lease_exits_to_restart_as_standby(
+    api: client.ApiClient, operators: Operators
+) -> None:
+    """Someone else holds the Lease now (e.g. the leader was partitioned and a standby took
+    over): at its next renewal the leader stops its workers and exits with code 75."""
+    fleet = Fleet(operators, api)
+    active = fleet.start()
+    fleet.lead(active)
+    lease = fleet.coordination.read_namespaced_lease(LEASE_NAME, operators.namespace)
+    lease.spec.holder_identity = "intruder-1-abcdef"
+    fleet.coordination.replace_namespaced_lease(LEASE_NAME, operators.namespace, lease)
+    assert active.wait(timeout=LEASE_DURATION * 3) == LOST_LEASE_EXIT_CODE
+    assert fleet.said(active, "lost the Lease")
