@@ -62,7 +62,8 @@ def _ctx(memo: Any) -> Collaborators:
 
 @kopf.on.startup()
 async def startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
-    """The one settings hook: kopf settings, the store, the API client, the worker registry."""
+    """The one settings hook: kopf settings, the API client, the Lease (a standby waits here
+    until it leads), the store, the worker registry."""
     configure_kopf(settings)
     op = SETTINGS.operator
     if metrics.serve(op.metrics_port):  # /metrics (and the chart's probes), MGE_METRICS_PORT

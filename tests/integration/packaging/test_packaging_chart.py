@@ -77,13 +77,18 @@ def test_every_ci_values_file_renders_a_restricted_active_standby_operator(
     (deploy,) = by_kind(docs, "Deployment")
     spec = deploy["spec"]
     # Two replicas, one active (the Lease holder): a rolling update surges a standby first.
-    assert spec["replicas"] == 2 and spec["strategy"] == {
+    # Without a shared store (SQLite in the pod) one: a standby could not resume from it.
+    shared = values.stem in ("production-values", "evaluation-values")
+    assert spec["replicas"] == (2 if shared else 1)
+    assert spec["strategy"] == {
         "type": "RollingUpdate",
         "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
     }
-    (pdb,) = by_kind(docs, "PodDisruptionBudget")
-    assert pdb["spec"]["minAvailable"] == 1
-    assert pdb["spec"]["selector"]["matchLabels"] == spec["selector"]["matchLabels"]
+    pdbs = by_kind(docs, "PodDisruptionBudget")
+    assert len(pdbs) == (1 if shared else 0), "a budget for one replica blocks every drain"
+    for pdb in pdbs:
+        assert pdb["spec"]["minAvailable"] == 1
+        assert pdb["spec"]["selector"]["matchLabels"] == spec["selector"]["matchLabels"]
     pod = spec["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
@@ -202,7 +207,7 @@ def test_leader_election_is_a_least_privilege_role_in_the_release_namespace(
 
 
 def test_without_leader_election_the_chart_runs_one_replica_recreated(render: Render) -> None:
-    docs = render(None, "leaderElection.enabled=false", "replicas=1")
+    docs = render(None, "leaderElection.enabled=false", "replicas=1", "postgresql.enabled=true")
     (deploy,) = by_kind(docs, "Deployment")
     assert deploy["spec"]["strategy"] == {"type": "Recreate"}
     assert not by_kind(docs, "PodDisruptionBudget"), "a budget would block every drain"
