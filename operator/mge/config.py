@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -30,6 +37,12 @@ RECONCILE_INTERVAL_SECONDS = 30.0
 JOB_POLL_MAX_SECONDS = 5.0
 """Longest wait between two looks at a running sandbox Job (seconds; polling backs off to it)."""
 ENV_PREFIX = "MGE_"
+LEASE_NAME = "mge-operator"
+"""Name of the coordination.k8s.io Lease the operator replicas elect their leader with."""
+LEASE_DURATION_SECONDS = 15.0
+"""How long a Lease holds without renewal before a standby may take it (seconds)."""
+LEASE_RENEW_SECONDS = 5.0
+"""Period of the leader's renewals of the Lease (seconds)."""
 
 OPERATOR_ENV: dict[str, str] = {
     "namespace": "MGE_OPERATOR_NAMESPACE",
@@ -38,6 +51,10 @@ OPERATOR_ENV: dict[str, str] = {
     "job_poll_max_seconds": "MGE_JOB_POLL_MAX_SECONDS",
     "metrics_port": "MGE_METRICS_PORT",
     "kubeconfig": "KUBECONFIG",
+    "leader_election": "MGE_LEADER_ELECTION",
+    "lease_name": "MGE_LEASE_NAME",
+    "lease_duration_seconds": "MGE_LEASE_DURATION",
+    "lease_renew_seconds": "MGE_LEASE_RENEW",
 }
 """Field of the operator section → the environment variable that sets it. Flat names, not
 ``MGE_OPERATOR__*``: the Helm chart, the docs and the benchmarks set these, and ``KUBECONFIG``
@@ -82,6 +99,44 @@ class OperatorSettings(BaseModel):
         default=None,
         description="kubeconfig file for the API client; unset: the in-cluster ServiceAccount.",
     )
+    leader_election: bool = Field(
+        default=True,
+        description="Elect one active replica with a coordination.k8s.io Lease (active/standby: "
+        "replicas never run two workers per Project). Off: exactly one operator may run.",
+    )
+    lease_name: str = Field(
+        default=LEASE_NAME,
+        min_length=1,
+        max_length=253,
+        pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
+        description="Name of the Lease in the operator's namespace (operator.namespace, else the "
+        "ServiceAccount's, else default); only the replica holding it handles Projects.",
+    )
+    lease_duration_seconds: float = Field(
+        default=LEASE_DURATION_SECONDS,
+        ge=2,
+        le=300,
+        description="Seconds a Lease holds without renewal: a standby takes over this long after "
+        "the leader stopped renewing (killed); a leader that could not renew for "
+        "lease_duration_seconds - lease_renew_seconds stops its workers and exits first.",
+    )
+    lease_renew_seconds: float = Field(
+        default=LEASE_RENEW_SECONDS,
+        gt=0,
+        le=100,
+        description="Seconds between the leader's renewals (a standby looks every second, or this "
+        "often if less); at most half of lease_duration_seconds, so a failed renewal is retried.",
+    )
+
+    @model_validator(mode="after")
+    def _lease_timing(self) -> OperatorSettings:
+        """Renewals must fit twice into the Lease, or a single slow renewal loses it."""
+        if self.lease_renew_seconds * 2 > self.lease_duration_seconds:
+            raise ValueError(
+                "lease_renew_seconds must be at most half of lease_duration_seconds "
+                f"(got {self.lease_renew_seconds:g} and {self.lease_duration_seconds:g})"
+            )
+        return self
 
     @field_validator("metrics_port")
     @classmethod

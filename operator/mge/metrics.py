@@ -48,6 +48,7 @@ __all__ = [
     "render",
     "serve",
     "set_atoms_by_state",
+    "set_leader",
     "set_projects_by_phase",
     "start_from_env",
     "start_metrics_server",
@@ -90,6 +91,11 @@ class Metrics:
         )
         self.atoms = Gauge(
             "mge_atoms", "Atoms of a project by state.", ["project", "state"], registry=r
+        )
+        self.leader = Gauge(
+            "mge_operator_leader",
+            "1 while this replica holds the leader-election Lease (handles Projects), 0 standby.",
+            registry=r,
         )
         self.attempts = Counter(
             "mge_atom_attempts", "Atom generation attempts by outcome.", ["outcome"], registry=r
@@ -172,6 +178,11 @@ def set_atoms_by_state(project: str, counts: Mapping[str, int], m: Metrics = MET
             m.atoms.labels(*labels).set(0)
     for state, n in counts.items():
         m.atoms.labels(project, state).set(n)
+
+
+def set_leader(leading: bool, m: Metrics = METRICS) -> None:
+    """Whether this replica is the active one (holds the Lease)."""
+    m.leader.set(1 if leading else 0)
 
 
 def forget_project(project: str, m: Metrics = METRICS) -> None:

@@ -76,3 +76,16 @@ capabilities:
 seccompProfile:
   type: RuntimeDefault
 {{- end }}
+
+{{/*
+Operator replicas actually run. A standby must resume from the same store as the leader: with
+no shared database (SQLite in each pod's emptyDir) a second replica would start every Project
+again from an empty store and pay for it twice, so the chart runs one.
+*/}}
+{{- define "mge.replicas" -}}
+{{- if or .Values.database.existingSecret .Values.postgresql.enabled -}}
+{{ .Values.replicas }}
+{{- else -}}
+{{ min 1 (int .Values.replicas) }}
+{{- end -}}
+{{- end }}

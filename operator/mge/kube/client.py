@@ -172,6 +172,7 @@ class KubeClient:
         self._batch: Any = client.BatchV1Api(api)
         self._net: Any = client.NetworkingV1Api(api)
         self._custom: Any = client.CustomObjectsApi(api)
+        self._coordination: Any = client.CoordinationV1Api(api)
 
     async def _call(
         self,
@@ -366,6 +367,56 @@ class KubeClient:
             what=f"patch {kind} {namespace}/{name}",
             answers=(),
         )
+        return self._plain(out)
+
+    # ------------------------------------------------------------------ leader election
+
+    async def get_lease(
+        self, namespace: str, name: str, *, request_seconds: float
+    ) -> dict[str, Any] | None:
+        """The Lease, or None when there is none (``request_seconds``: HTTP timeout)."""
+        try:
+            out = await self._call(
+                self._coordination.read_namespaced_lease,
+                name,
+                namespace,
+                _request_timeout=request_seconds,
+                what=f"get Lease {namespace}/{name}",
+            )
+        except client.ApiException as error:
+            if error.status == NOT_FOUND:
+                return None
+            raise
+        return self._plain(out)
+
+    async def write_lease(
+        self, body: dict[str, Any], *, request_seconds: float
+    ) -> dict[str, Any] | None:
+        """Create ``body`` (no resourceVersion) or replace the Lease at the resourceVersion it
+        carries. None when another replica got there first (AlreadyExists, 409 Conflict, or the
+        Lease is gone): the caller reads it again rather than retrying blindly."""
+        namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
+        replace = "resourceVersion" in body["metadata"]
+        verb = "update" if replace else "create"
+        self.counter.add(verb, "Lease")
+        fn: Callable[..., Any]
+        args: tuple[Any, ...]
+        if replace:
+            fn, args = self._coordination.replace_namespaced_lease, (name, namespace, body)
+        else:
+            fn, args = self._coordination.create_namespaced_lease, (namespace, body)
+        try:
+            out = await self._call(
+                fn,
+                *args,
+                _request_timeout=request_seconds,
+                what=f"{verb} Lease {namespace}/{name}",
+                answers=(CONFLICT, NOT_FOUND),
+            )
+        except client.ApiException as error:
+            if error.status in (CONFLICT, NOT_FOUND):
+                return None
+            raise
         return self._plain(out)
 
     async def close(self) -> None:

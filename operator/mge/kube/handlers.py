@@ -21,6 +21,7 @@ from mge.kube.apply import Collaborators, apply
 from mge.kube.client import KubeClient, load_api_client
 from mge.kube.decide import decide, decide_deletion, record_push
 from mge.kube.decisions import carry_out
+from mge.kube.leader import LeaderElector, lease_namespace
 from mge.kube.nudge import annotate_soon, nudge_soon, review_patch
 from mge.kube.observe import observe, project_key
 from mge.kube.reviews import decide_review, decided_by, settle
@@ -61,25 +62,42 @@ def _ctx(memo: Any) -> Collaborators:
 
 @kopf.on.startup()
 async def startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
-    """The one settings hook: kopf settings, the store, the API client, the worker registry."""
+    """The one settings hook: kopf settings, the API client, the Lease (a standby waits here
+    until it leads), the store, the worker registry."""
     configure_kopf(settings)
     op = SETTINGS.operator
     if metrics.serve(op.metrics_port):  # /metrics (and the chart's probes), MGE_METRICS_PORT
         log.info("serving /metrics on port %d", op.metrics_port)
-    store = await Store.open(SETTINGS.resolved_database_url())
     kube = KubeClient(load_api_client(str(op.kubeconfig) if op.kubeconfig else None))
+    leader: LeaderElector | None = None
+    if op.leader_election:  # a standby waits here: kopf watches nothing until we lead
+        leader = LeaderElector(
+            kube,
+            name=op.lease_name,
+            namespace=lease_namespace(op),
+            duration=op.lease_duration_seconds,
+            renew=op.lease_renew_seconds,
+        )
+        await leader.acquire()
+    store = await Store.open(SETTINGS.resolved_database_url())
     stages = StageRunner(store, SETTINGS, kube=kube)
     workers = WorkerRegistry(runner=stages, on_change=lambda uid: nudge_soon(kube, workers, uid))
     memo.mge = Collaborators(store=store, kube=kube, workers=workers, stages=stages)
+    if leader is not None:
+        memo.leader = leader
+        leader.keep(on_lost=workers.stop_all)
 
 
 @kopf.on.cleanup()
 async def cleanup(memo: Any, **_: Any) -> None:
-    """Stop workers and close connections."""
+    """Stop workers, then release the Lease (a standby takes over at once), close connections."""
     ctx = getattr(memo, "mge", None)
     if ctx is None:
         return
     await ctx.workers.stop_all()
+    leader = getattr(memo, "leader", None)
+    if leader is not None:
+        await leader.release()
     await ctx.kube.close()
     await ctx.store.close()
 

@@ -3,6 +3,7 @@
 ``OPERATOR_CLUSTER_RULES`` are what the operator needs cluster-wide when it watches all
 namespaces (a ClusterRole); with ``--namespace`` the same rules go into a namespaced Role,
 except the CRD and namespace reads that only kopf's start-up scanning uses.
+:func:`lease_rules` are the leader election's, in the operator's own namespace.
 ``REVIEWER_RULES`` are what a person needs to approve reviews.
 """
 
@@ -52,6 +53,23 @@ CLUSTER_DISCOVERY_RULES: list[Rule] = [
 """kopf scans CRDs and namespaces at start-up (cluster-scoped, read-only)."""
 
 OPERATOR_CLUSTER_RULES: list[Rule] = OPERATOR_RULES + CLUSTER_DISCOVERY_RULES
+
+
+def lease_rules(name: str) -> list[Rule]:
+    """Leader election on the Lease ``name`` in the operator's own namespace (a Role there):
+    get and update only that Lease; create cannot be limited to a name (the API checks
+    resourceNames after the object exists), so it is a rule of its own."""
+    group = ["coordination.k8s.io"]
+    return [
+        {"apiGroups": group, "resources": ["leases"], "verbs": ["create"]},
+        {
+            "apiGroups": group,
+            "resources": ["leases"],
+            "resourceNames": [name],
+            "verbs": ["get", "update"],
+        },
+    ]
+
 
 REVIEWER_RULES: list[Rule] = [
     {

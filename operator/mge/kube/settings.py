@@ -43,8 +43,9 @@ def startup_settings() -> Settings:
 def configure_kopf(settings: Any) -> None:
     """Fill kopf's ``OperatorSettings`` (called from the one startup hook).
 
-    Finalizer and annotations under ``mge.dev``; peering off (run one replica; leader election
-    is the Deployment's job — see docs/operator.md); Events from INFO up.
+    Finalizer and annotations under ``mge.dev``; kopf peering off (``--standalone``): replicas
+    elect one active operator with a Lease (:mod:`mge.kube.leader`) before kopf watches
+    anything, so kopf never sees a second operator; Events from WARNING up.
     """
     import logging
 

@@ -16,6 +16,7 @@ worker stays ``running`` and says why in its error. A permanent one
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -25,6 +26,8 @@ from mge.execution.budget import BudgetLimit
 from mge.kube.decide import WorkerState
 from mge.models.project import Phase
 from mge.pipeline.phases import TERMINAL
+
+log = logging.getLogger("mge.operator.worker")
 
 RETRY_BASE_SECONDS = 2.0
 """Pause before re-running a phase after a transient API failure (seconds); doubles."""
@@ -76,6 +79,8 @@ class WorkerRegistry:
     retry_max: float = RETRY_MAX_SECONDS
     """Longest such pause (seconds)."""
     workers: dict[str, WorkerInfo] = field(default_factory=dict)
+    closed: bool = False
+    """Set by :meth:`stop_all`: no worker starts any more (shutdown, or the Lease was lost)."""
 
     def state(self, uid: str, generation: int) -> WorkerInfo | None:
         """The worker for ``uid`` at ``generation``; None if there is none for it."""
@@ -83,7 +88,9 @@ class WorkerRegistry:
         return info if info is not None and info.generation == generation else None
 
     def start(self, uid: str, key: str, generation: int, phase: Phase) -> None:
-        """Start a worker unless one is running for this generation."""
+        """Start a worker unless one is running for this generation (or the registry closed)."""
+        if self.closed:
+            return
         info = self.workers.get(uid)
         if info is not None and info.generation == generation and info.state == "running":
             return
@@ -91,6 +98,7 @@ class WorkerRegistry:
         info = WorkerInfo(generation=generation, key=key, phase=phase)
         self.workers[uid] = info
         info.task = asyncio.create_task(self._run(uid, key, info), name=f"mge-worker-{key}")
+        log.info("worker started: %s generation %d from %s", key, generation, phase.value)
 
     def stop(self, uid: str) -> None:
         """Cancel the worker for ``uid`` (if any)."""
@@ -99,12 +107,14 @@ class WorkerRegistry:
             info.task.cancel()
 
     async def stop_all(self) -> None:
-        """Cancel every worker and wait for them (operator shutdown)."""
+        """Cancel every worker and wait for them; start no more (shutdown, lost Lease)."""
+        self.closed = True
         tasks = [i.task for i in self.workers.values() if i.task is not None]
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self.workers.clear()
+        log.info("workers stopped: %d", len(tasks))
 
     def _changed(self, uid: str) -> None:
         if self.on_change is not None:

@@ -43,6 +43,9 @@ def operator_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     env["MGE_RECONCILE_INTERVAL"] = "1"
     env["MGE_JOB_POLL_MAX_SECONDS"] = "1"
     env["MGE_WORKDIR"] = str(tmp_path / "work")
+    # a restarted operator waits for its killed predecessor's Lease: keep that short in tests
+    env["MGE_LEASE_DURATION"] = "6"
+    env["MGE_LEASE_RENEW"] = "1"
     yield env
 
 

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from tests.integration.controlplane import ControlPlane
 
-from mge.kube.rbac import OPERATOR_CLUSTER_RULES
+from mge.config import LEASE_NAME
+from mge.kube.rbac import OPERATOR_CLUSTER_RULES, lease_rules
 
 KUBECTL = "/usr/bin/kubectl"
 RESTRICTED = {"pod-security.kubernetes.io/enforce": "restricted"}
@@ -114,13 +115,17 @@ class Operators:
         self, control_plane: ControlPlane, namespace: str, env: dict[str, str], logs: Path
     ):
         kubeconfig = control_plane.kubeconfig_for_service_account(
-            namespace, "mge-operator", OPERATOR_CLUSTER_RULES, cluster_wide=True
+            namespace,
+            "mge-operator",
+            OPERATOR_CLUSTER_RULES + lease_rules(LEASE_NAME),
+            cluster_wide=True,
         )
         self.namespace = namespace
         self.env = {
             **env,
             "KUBECONFIG": str(kubeconfig),
             "MGE_RECORDINGS_ROOT": str(REPO / "examples"),
+            "MGE_OPERATOR_NAMESPACE": namespace,  # the Lease lives here: one election per test
         }
         self.logs = logs
         self.procs: list[subprocess.Popen[bytes]] = []

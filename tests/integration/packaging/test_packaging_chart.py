@@ -14,7 +14,12 @@ from tests.integration.controlplane import ControlPlane
 from tests.integration.packaging.conftest import CHART, CI_VALUES, KUBE_VERSION, NAMESPACE, REPO
 from tests.integration.packaging.openapi_schemas import write_schemas
 
-from mge.kube.rbac import CLUSTER_DISCOVERY_RULES, OPERATOR_CLUSTER_RULES, OPERATOR_RULES
+from mge.kube.rbac import (
+    CLUSTER_DISCOVERY_RULES,
+    OPERATOR_CLUSTER_RULES,
+    OPERATOR_RULES,
+    lease_rules,
+)
 
 Render = Callable[..., list[dict[str, Any]]]
 KEEP = "helm.sh/resource-policy"
@@ -65,13 +70,25 @@ def test_helm_lint_passes_for_every_ci_values_file(helm: Callable[..., Any]) -> 
 
 
 @pytest.mark.parametrize("values", CI_VALUES, ids=lambda p: p.stem)
-def test_every_ci_values_file_renders_a_restricted_single_replica_operator(
+def test_every_ci_values_file_renders_a_restricted_active_standby_operator(
     render: Render, values: Path
 ) -> None:
     docs = render(values)
     (deploy,) = by_kind(docs, "Deployment")
     spec = deploy["spec"]
-    assert spec["replicas"] == 1 and spec["strategy"]["type"] == "Recreate"
+    # Two replicas, one active (the Lease holder): a rolling update surges a standby first.
+    # Without a shared store (SQLite in the pod) one: a standby could not resume from it.
+    shared = values.stem in ("production-values", "evaluation-values")
+    assert spec["replicas"] == (2 if shared else 1)
+    assert spec["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+    }
+    pdbs = by_kind(docs, "PodDisruptionBudget")
+    assert len(pdbs) == (1 if shared else 0), "a budget for one replica blocks every drain"
+    for pdb in pdbs:
+        assert pdb["spec"]["minAvailable"] == 1
+        assert pdb["spec"]["selector"]["matchLabels"] == spec["selector"]["matchLabels"]
     pod = spec["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
@@ -127,7 +144,9 @@ def test_the_chart_crds_equal_crds_folder_and_are_kept(render: Render) -> None:
 
 def test_cluster_rbac_equals_rbac_py_split_by_function(render: Render) -> None:
     docs = render()
-    assert triples(bound_rules(docs, "mge-mge-operator")) == triples(OPERATOR_CLUSTER_RULES)
+    assert triples(bound_rules(docs, "mge-mge-operator")) == triples(
+        OPERATOR_CLUSTER_RULES + lease_rules("mge-operator")
+    )
     functions = {
         d["metadata"]["labels"]["mge.dev/rbac-function"]: d for d in by_kind(docs, "ClusterRole")
     }
@@ -166,6 +185,40 @@ def test_namespaced_rbac_has_only_read_only_discovery_cluster_wide(render: Rende
     assert args == ["operator", "run", "--namespace=team-a", "--namespace=team-b"]
 
 
+def test_leader_election_is_a_least_privilege_role_in_the_release_namespace(
+    render: Render,
+) -> None:
+    docs = render(None, "leaderElection.leaseName=ops-lease")
+    (role,) = [
+        d for d in by_kind(docs, "Role") if d["metadata"]["name"].endswith("-leader-election")
+    ]
+    assert role["metadata"]["namespace"] == NAMESPACE
+    assert role["rules"] == lease_rules("ops-lease")
+    (binding,) = [
+        d for d in by_kind(docs, "RoleBinding") if d["roleRef"]["name"] == role["metadata"]["name"]
+    ]
+    assert binding["subjects"][0]["name"] == "mge-mge-operator"
+    env = {
+        e["name"]: e.get("value")
+        for e in by_kind(docs, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert env["MGE_LEADER_ELECTION"] == "true" and env["MGE_LEASE_NAME"] == "ops-lease"
+    assert (env["MGE_LEASE_DURATION"], env["MGE_LEASE_RENEW"]) == ("15", "5")
+
+
+def test_without_leader_election_the_chart_runs_one_replica_recreated(render: Render) -> None:
+    docs = render(None, "leaderElection.enabled=false", "replicas=1", "postgresql.enabled=true")
+    (deploy,) = by_kind(docs, "Deployment")
+    assert deploy["spec"]["strategy"] == {"type": "Recreate"}
+    assert not by_kind(docs, "PodDisruptionBudget"), "a budget would block every drain"
+    assert not [d for d in docs if d["metadata"]["name"].endswith("-leader-election")]
+    env = {
+        e["name"]: e.get("value")
+        for e in deploy["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert env["MGE_LEADER_ELECTION"] == "false" and "MGE_LEASE_NAME" not in env
+
+
 def test_the_generated_chart_files_are_up_to_date() -> None:
     proc = subprocess.run(
         [str(REPO / ".venv/bin/python"), str(REPO / "hack/helm/sync_chart.py"), "--check"],
@@ -180,7 +233,9 @@ def test_the_generated_chart_files_are_up_to_date() -> None:
     [
         ("imag.tag=x", "additional properties 'imag' not allowed"),
         ("metrics.serviceMonitor.enabeld=true", "additional properties 'enabeld' not allowed"),
-        ("replicas=2", "/replicas"),
+        ("leaderElection.enabled=false,replicas=2", "/replicas"),
+        ("leaderElection.leasName=x", "additional properties 'leasName' not allowed"),
+        ("podDisruptionBudget.minAvailable=0", "/podDisruptionBudget/minAvailable"),
         ("logs.level=LOUD", "/logs/level"),
     ],
 )

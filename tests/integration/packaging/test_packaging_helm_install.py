@@ -10,6 +10,7 @@ without one Forbidden answer from the API server.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -144,6 +145,7 @@ def test_chart_installs_and_the_operator_runs_under_its_rbac(
     env.update(
         {
             "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+            "PYTHONPATH": os.environ.get("PYTHONPATH", ""),  # the code under test (a worktree)
             "HOME": str(tmp_path),
             "KUBECONFIG": str(service_account_kubeconfig(control_plane, namespace, sa)),
             "MGE_WORKDIR": str(tmp_path / "mge"),
@@ -151,6 +153,8 @@ def test_chart_installs_and_the_operator_runs_under_its_rbac(
             "MGE_RECONCILE_INTERVAL": "1",
             "MGE_RECORDINGS_ROOT": str(REPO / "examples"),
             "MGE_METRICS_PORT": "0",
+            # the pod's fieldRef: the Lease lives in the release namespace (its Role is there)
+            "MGE_OPERATOR_NAMESPACE": namespace,
         }
     )
     log_path = tmp_path / "operator.log"
@@ -186,6 +190,9 @@ def test_chart_installs_and_the_operator_runs_under_its_rbac(
         st = wait_for("the Project to complete", completed, timeout=600, interval=0.5)
         assert st["progress"]["atomsTotal"] > 0 and st["progress"]["atomsFailed"] == 0
         assert harness.handled, "no sandbox Job ran"
+        # it led under the chart's leader-election Role (create; get/update on the named Lease)
+        lease = client.CoordinationV1Api(api).read_namespaced_lease("mge-operator", namespace)
+        assert lease.spec.holder_identity, lease
         jobs = client.BatchV1Api(api).list_namespaced_job(namespace).items
         assert jobs and all(j.status.succeeded for j in jobs)
         reviews = custom.list_namespaced_custom_object(G, V, namespace, "atomreviews")["items"]

@@ -104,3 +104,25 @@ async def test_the_nudge_names_the_worker_phase_outside_kopfs_annotation_prefix(
     # kopf leaves annotations under its own storage prefix (mge.dev/) out of the diff that
     # wakes update handlers; the nudge must not live there or it would wake nothing.
     assert not WORKER_ANNOTATION.startswith("mge.dev/")
+
+
+async def test_after_stop_all_no_worker_starts_again() -> None:
+    """A leader that lost its Lease stops its workers; a reconcile still in flight must not
+    start one again before the process exits."""
+    gate = asyncio.Event()
+    calls: list[int] = []
+
+    async def runner(key: str, generation: int, phase: Phase) -> Phase:
+        calls.append(generation)
+        await gate.wait()
+        return Phase.REVIEWING
+
+    reg = WorkerRegistry(runner=runner)
+    reg.start("u", "ns/p", 1, Phase.PENDING)
+    await asyncio.sleep(0.01)
+    task = reg.workers["u"].task
+    await reg.stop_all()
+    assert task is not None and task.cancelled() and reg.closed
+    reg.start("u", "ns/p", 1, Phase.PENDING)
+    await asyncio.sleep(0.01)
+    assert calls == [1] and not reg.workers
