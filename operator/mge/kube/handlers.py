@@ -16,7 +16,7 @@ import kopf
 from pydantic import ValidationError
 
 from mge import metrics
-from mge.errors import InputError, KubeAPIError, KubeUnavailable, MGEError
+from mge.errors import ConfigError, InputError, KubeAPIError, KubeUnavailable, MGEError
 from mge.kube.apply import Collaborators, apply
 from mge.kube.client import KubeClient, load_api_client
 from mge.kube.decide import decide, decide_deletion, record_push
@@ -78,7 +78,10 @@ async def startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
             duration=op.lease_duration_seconds,
             renew=op.lease_renew_seconds,
         )
-        await leader.acquire()
+        try:
+            await leader.acquire()
+        except ConfigError as e:  # e.g. RBAC refuses the Lease: stop, do not wait forever
+            raise kopf.PermanentError(str(e)) from e
     store = await Store.open(SETTINGS.resolved_database_url())
     stages = StageRunner(store, SETTINGS, kube=kube)
     workers = WorkerRegistry(runner=stages, on_change=lambda uid: nudge_soon(kube, workers, uid))

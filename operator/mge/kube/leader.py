@@ -26,7 +26,7 @@ from pathlib import Path
 
 from mge import metrics
 from mge.config import OperatorSettings
-from mge.errors import KubeAPIError
+from mge.errors import ConfigError, KubeAPIError, KubeUnavailable
 from mge.kube.client import KubeClient
 from mge.kube.lease import (
     LeaseRecord,
@@ -155,8 +155,15 @@ class LeaderElector:
                     return
                 else:
                     wait = 0.0  # lost a race: look again at once
-            except KubeAPIError as e:  # KubeUnavailable included: keep trying, say why
+            except KubeUnavailable as e:  # transient: keep trying, say why
                 log.warning("standby: cannot look at Lease %s: %s", self.name, e)
+            except KubeAPIError as e:  # 403 and the like: waiting cannot fix it
+                raise ConfigError(
+                    f"leader election: the API server refused the Lease {self.namespace}/"
+                    f"{self.name} ({e}); grant this ServiceAccount get/update (and create) on "
+                    "leases.coordination.k8s.io in that namespace, as the chart's leader-election "
+                    "Role does, or run a single replica with MGE_LEADER_ELECTION=false"
+                ) from e
             await asyncio.sleep(max(wait, 0.05))
 
     def keep(self, on_lost: Callable[[], Awaitable[None]]) -> None:

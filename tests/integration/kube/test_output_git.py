@@ -35,7 +35,8 @@ from tests.integration.kube.test_operator_pipeline import (
     recordings,  # noqa: F401  (fixture)
 )
 
-from mge.kube.rbac import OPERATOR_CLUSTER_RULES
+from mge.config import LEASE_NAME
+from mge.kube.rbac import OPERATOR_CLUSTER_RULES, lease_rules
 
 pytestmark = [pytest.mark.kube, pytest.mark.usefixtures("crds_installed")]
 USER, PASSWORD, WRONG = "mge-bot", "s3cret-Pa55word-for-git", "wrong-Pa55word-not-this"
@@ -244,6 +245,7 @@ def test_forbidden_job_create_fails_the_project_with_the_api_reason(
         if "jobs" in rule.get("resources", []):
             rule = {**rule, "verbs": [v for v in rule["verbs"] if v != "create"]}
         rules.append(rule)
+    rules += lease_rules(LEASE_NAME)  # only Jobs are refused: the operator must get to lead
     kubeconfig = control_plane.kubeconfig_for_service_account(
         ns, "mge-operator-no-jobs", rules, cluster_wide=True
     )

@@ -12,7 +12,7 @@ import pytest
 
 from mge import metrics
 from mge.config import OperatorSettings
-from mge.errors import ConfigError, KubeUnavailable
+from mge.errors import ConfigError, KubeAPIError, KubeUnavailable
 from mge.kube.client import KubeClient
 from mge.kube.leader import LOST_LEASE_EXIT_CODE, LeaderElector, lease_namespace
 from mge.kube.lease import (
@@ -150,11 +150,14 @@ class FakeLeases:
         self.obj: dict[str, Any] | None = None
         self.version = 0
         self.down = False
+        self.forbidden = False
         self.writes: list[str] = []
 
     async def get_lease(self, namespace: str, name: str, *, request_seconds: float) -> Any:
         if self.down:
             raise KubeUnavailable("down", status=0, reason="KubernetesUnreachable")
+        if self.forbidden:
+            raise KubeAPIError("get Lease: HTTP 403", status=403, reason="KubernetesForbidden")
         return copy.deepcopy(self.obj)
 
     async def write_lease(self, body: dict[str, Any], *, request_seconds: float) -> Any:
@@ -262,3 +265,21 @@ async def test_leader_that_finds_another_holder_steps_down() -> None:
     assert exits[:1] == [LOST_LEASE_EXIT_CODE]
     await a.release()
     assert api.obj["spec"]["holderIdentity"] == "b", "released a Lease it did not hold"
+
+
+async def test_a_refused_lease_stops_the_standby_with_what_to_grant() -> None:
+    """403 is not transient: waiting forever as a 'standby' would hide an RBAC mistake."""
+    api, clock, exits = FakeLeases(), Clock(), []
+    api.forbidden = True
+    with pytest.raises(ConfigError, match=r"grant this ServiceAccount get/update"):
+        await asyncio.wait_for(elector(api, "a", clock, exits).acquire(), timeout=2)
+
+
+async def test_an_unreachable_api_keeps_the_standby_waiting() -> None:
+    api, clock, exits = FakeLeases(), Clock(), []
+    api.down = True
+    waiting = asyncio.create_task(elector(api, "a", clock, exits).acquire())
+    await asyncio.sleep(0.2)
+    assert not waiting.done()
+    api.down = False
+    await asyncio.wait_for(waiting, timeout=3)
