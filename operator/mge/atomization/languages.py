@@ -16,7 +16,7 @@ import tree_sitter_python
 import tree_sitter_typescript
 from tree_sitter import Language, Parser, Query, Tree
 
-from mge.atomization.ts_grammar_gaps import bridge
+from mge.atomization.ts_grammar_gaps import parse_bridged
 from mge.errors import InputError
 
 LanguageName = Literal["python", "typescript", "javascript"]
@@ -100,14 +100,9 @@ def parser_for(grammar: Grammar) -> Parser:
 def parse_tree(grammar: Grammar, src: bytes) -> Tree:
     """The tree of ``src``; for TypeScript that only fails on the grammar's known gaps, the
     tree of the bridged bytes (same offsets and lines: :mod:`mge.atomization.ts_grammar_gaps`)."""
-    tree = parser_for(grammar).parse(src)
-    if tree.root_node.has_error and grammar in ("typescript", "tsx"):
-        bridged = bridge(src)
-        if bridged != src:
-            again = parser_for(grammar).parse(bridged)
-            if not again.root_node.has_error:
-                return again
-    return tree
+    if grammar in ("typescript", "tsx"):
+        return parse_bridged(parser_for(grammar), src)
+    return parser_for(grammar).parse(src)
 
 
 @cache

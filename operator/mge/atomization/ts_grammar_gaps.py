@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["bridge"]
+from tree_sitter import Parser, Tree
+
+__all__ = ["bridge", "parse_bridged"]
 
 _VARIANCE = re.compile(
     rb"(?<=[<,])(\s*)((?:in\s+out|in|out)\s+)(?=[A-Za-z_$][\w$]*\s*(?:[,>=]|extends\b))"
@@ -41,3 +43,16 @@ def bridge(src: bytes) -> bytes:
     out = _SIGNATURE_AFTER_MEMBER.sub(lambda m: m.group(1) + b";", out)
     assert len(out) == len(src)
     return out
+
+
+def parse_bridged(parser: Parser, src: bytes) -> Tree:
+    """The tree of ``src``; when it has errors, the tree of the bridged bytes if that one is
+    clean (a TypeScript parser only: the caller decides)."""
+    tree = parser.parse(src)
+    if tree.root_node.has_error:
+        bridged = bridge(src)
+        if bridged != src:
+            again = parser.parse(bridged)
+            if not again.root_node.has_error:
+                return again
+    return tree

@@ -17,7 +17,7 @@ import tree_sitter_python
 import tree_sitter_typescript
 from tree_sitter import Language, Node, Parser
 
-from mge.atomization.ts_grammar_gaps import bridge
+from mge.atomization.ts_grammar_gaps import parse_bridged
 
 SourceLanguage = Literal["python", "typescript", "javascript"]
 DefinitionKind = Literal["function", "method", "class"]
@@ -46,15 +46,10 @@ def parse(source: str, language: SourceLanguage) -> Node:
 
     TypeScript that fails only on the bundled grammar's known gaps gets the tree of the bridged
     bytes (same offsets: :mod:`mge.atomization.ts_grammar_gaps`)."""
-    src = source.encode()
-    tree = Parser(_language(language)).parse(src)
-    if tree.root_node.has_error and language == "typescript":
-        bridged = bridge(src)
-        if bridged != src:
-            again = Parser(_language(language)).parse(bridged)
-            if not again.root_node.has_error:
-                return again.root_node
-    return tree.root_node
+    parser = Parser(_language(language))
+    if language == "typescript":
+        return parse_bridged(parser, source.encode()).root_node
+    return parser.parse(source.encode()).root_node
 
 
 @dataclass(frozen=True)
