@@ -180,4 +180,6 @@ def toolchain_for(language: SandboxLanguage) -> Toolchain:
         return python_toolchain()
     if language in ("javascript", "typescript"):
         return node_toolchain(language)
-    raise SandboxError(f"unknown sandbox language {language!r}: use python, javascript or typescript")
+    raise SandboxError(
+        f"unknown sandbox language {language!r}: use python, javascript or typescript"
+    )
