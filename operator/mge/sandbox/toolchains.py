@@ -88,8 +88,11 @@ class Toolchain:
     """Options right after the program in a test run (Node: warnings, WebAssembly guards)."""
 
     def resolve(self, argv: Sequence[str]) -> list[str]:
-        """``argv`` with a logical program name in front replaced by its host path."""
+        """``argv`` with a logical program name in front replaced by its host path (and, for
+        ``node``, followed by the toolchain's options)."""
         head, *rest = argv
+        if head == "node" and "node" in self.programs:
+            return [self.programs["node"], *self.options, *rest]
         return [self.programs.get(head, head), *rest]
 
     def test_argv(self, batch: SandboxBatch, item: SandboxItem, workdir: str) -> list[str]:

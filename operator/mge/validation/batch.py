@@ -8,7 +8,8 @@ batch. The checks, in order (a failed static check skips the rest for that candi
 1. ``parse``     the code and the assembled file parse with no ERROR/MISSING node (tree-sitter)
 2. ``signature`` a definition in the code keeps the skeleton's signature
 3. ``compile``   Python: the assembled file byte-compiles (``compile()``; nothing is executed)
-4. ``types``     mypy over the batch's assembled files; errors inside the atom's span are its own
+4. ``types``     mypy (Python) and strict ``tsc --noEmit`` (TypeScript) over the batch's
+                 assembled files, one run each; errors inside the atom's span are its own
 5. ``import``    the atom's module imports in the sandbox
 6. ``tests``     the atom's unit tests pass in the sandbox; a test that fails only because it
                  reaches a function with no code yet (a marked stub) is deferred to
@@ -305,11 +306,13 @@ class LocalBatchValidator:
         self, validated: Mapping[str, str], ok: list[Prepared]
     ) -> dict[str, CheckResult]:
         checker = self.typechecker
-        python = [p for p in ok if self.codebase.language(p.atom.file) == "python"]
         verdicts = {
             p.atom.id: CheckResult(name="types", passed=True, detail="not type-checked") for p in ok
         }
-        if checker is None or not checker.available or not python:
+        if checker is None or not checker.available:
+            return verdicts
+        python = [p for p in ok if self.codebase.language(p.atom.file) in checker.languages]
+        if not python:
             return verdicts
         codes = {**validated, **{p.atom.id: p.candidate.code for p in python}}
         files = self.codebase.render(codes, stub_missing=True)

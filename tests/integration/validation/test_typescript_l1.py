@@ -1,0 +1,129 @@
+"""L1 validation of TypeScript and JavaScript atoms: real tree-sitter, real tsc, real sandbox.
+
+One batch holds a correct candidate, one with a type error and one that fails its unit test;
+a single tsc run checks them all and each diagnostic lands on the atom whose body holds it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mge.models.atoms import AtomicUnit, atom_id
+from mge.sandbox import LocalSandbox, RunnerOptions
+from mge.validation.batch import Candidate, LocalBatchValidator, Workspace
+from mge.validation.codebase import Codebase
+from mge.validation.sandboxed import SandboxTestRunner
+from mge.validation.tscheck import TscChecker
+from mge.validation.typecheck import MypyChecker, TypeCheckers
+
+MATH_TS = """/** Small arithmetic. */
+export function add(a: number, b: number): number {
+  throw new Error("not written");
+}
+
+export function label(n: number): string {
+  throw new Error("not written");
+}
+
+export function half(n: number): number {
+  throw new Error("not written");
+}
+"""
+
+MATH_TEST_TS = """import { test } from "node:test";
+import assert from "node:assert/strict";
+import { add, half, label } from "../src/math.ts";
+
+test("add sums", () => assert.equal(add(2, 3), 5));
+test("label names", () => assert.equal(label(3), "n=3"));
+test("half halves", () => assert.equal(half(8), 4));
+"""
+
+STRINGS_JS = """export function shout(s) {
+  throw new Error("not written");
+}
+"""
+
+STRINGS_TEST_JS = """import { test } from "node:test";
+import assert from "node:assert/strict";
+import { shout } from "../src/strings.js";
+
+test("shout", () => assert.equal(shout("a"), "A!"));
+"""
+
+
+def _atom(file: str, name: str, signature: str, tests: list[str], language: str) -> AtomicUnit:
+    return AtomicUnit.model_validate(
+        {
+            "id": atom_id(file, name),
+            "file": file,
+            "language": language,
+            "kind": "function",
+            "qualname": name,
+            "signature": signature,
+            "testCases": tests,
+            "estimatedLoc": 1,
+            "complexity": 1,
+        }
+    )
+
+
+def _codebase() -> Codebase:
+    atoms = [
+        _atom(
+            "src/math.ts", "add", "add(a: number, b: number): number", ["add sums"], "typescript"
+        ),
+        _atom("src/math.ts", "label", "label(n: number): string", ["label names"], "typescript"),
+        _atom("src/math.ts", "half", "half(n: number): number", ["half halves"], "typescript"),
+        _atom("src/strings.js", "shout", "shout(s)", ["shout"], "javascript"),
+    ]
+    files = {
+        "package.json": '{"type": "module"}\n',
+        "src/math.ts": MATH_TS,
+        "tests/math.test.ts": MATH_TEST_TS,
+        "src/strings.js": STRINGS_JS,
+        "tests/strings.test.js": STRINGS_TEST_JS,
+    }
+    return Codebase(files=files, atoms={a.id: a for a in atoms})
+
+
+@pytest.fixture
+def validator(tmp_path: Path) -> LocalBatchValidator:
+    tsc = TscChecker()
+    if not tsc.available:
+        pytest.fail("tsc is not installed: run scripts/install.sh (mge.sandbox.nodetools)")
+    runner = SandboxTestRunner(LocalSandbox(RunnerOptions(scratch_dir=tmp_path / "s")).run)
+    checkers = TypeCheckers(MypyChecker(cache_dir=tmp_path / "mypy"), tsc)
+    return LocalBatchValidator(Workspace(_codebase()), runner, checkers)
+
+
+async def test_one_tsc_run_attributes_errors_and_tests_run_in_the_sandbox(
+    validator: LocalBatchValidator,
+) -> None:
+    cb = validator.codebase
+    ids = {a.qualname: a.id for a in cb.atoms.values()}
+    candidates = [
+        Candidate(
+            ids["add"], 1, "export function add(a: number, b: number): number {\n  return a + b;\n}"
+        ),
+        Candidate(
+            ids["label"], 1, "export function label(n: number): string {\n  return n * 2;\n}"
+        ),
+        Candidate(ids["half"], 1, "export function half(n: number): number {\n  return n / 4;\n}"),
+        Candidate(
+            ids["shout"], 1, "export function shout(s) {\n  return s.toUpperCase() + '!';\n}"
+        ),
+    ]
+    results = await validator.validate(0, 0, candidates)
+    add, label, half, shout = (results[ids[q]] for q in ("add", "label", "half", "shout"))
+    assert add.passed, add.checks
+    types = {c.name: c for c in label.checks}["types"]
+    assert not label.passed and not types.passed
+    assert "TS2322" in types.detail and "return n * 2;" in types.detail
+    half_checks = {c.name: c for c in half.checks}
+    assert half_checks["types"].passed and not half_checks["tests"].passed
+    assert "half halves" in half_checks["tests"].detail and "2 !== 4" in half_checks["tests"].detail
+    assert shout.passed, shout.checks
+    assert {c.name: c for c in shout.checks}["types"].detail == "not type-checked"
