@@ -99,6 +99,8 @@ def static_checks(
     if not code.strip():
         return [CheckResult(name="parse", passed=False, detail="the answer held no code")]
     errors = syntax_errors(code, language)
+    if errors and language != "python" and not syntax_errors(as_class_member(code), language):
+        errors = []  # a TS/JS method answered on its own parses only inside a class body
     if not errors and assembled is not None:
         errors = syntax_errors(assembled, language)
         where = f"in {atom.file} after splicing the body: "
@@ -112,6 +114,11 @@ def static_checks(
     if language == "python" and assembled is not None:
         checks.append(_compile_check(atom.file, assembled))
     return checks
+
+
+def as_class_member(code: str) -> str:
+    """``code`` inside a class body, where a bare TS/JS method (``add(x: T): R { … }``) parses."""
+    return "class MgeMember {\n" + code + "\n}\n"
 
 
 def _signature_check(codebase: Codebase, atom: AtomicUnit, code: str) -> CheckResult:

@@ -24,6 +24,7 @@ RUN_TIMEOUT_S = 900
 EXPECTED = {
     # example: (atoms, retries, at least this many in review, tests npm runs)
     "textkit-js": (5, 4, 1, 7),
+    "notes-api-ts": (15, 4, 1, 16),
 }
 
 

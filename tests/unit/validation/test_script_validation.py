@@ -131,3 +131,12 @@ def test_a_typescript_batch_runs_the_test_files_of_each_job() -> None:
     (item,) = batch.items
     assert batch.language == "typescript" and item.command is None
     assert item.test_files == ["t/a.test.ts"] and ids[item.atom_id] == "j"
+
+
+def test_a_bare_typescript_method_answer_parses_as_a_class_member() -> None:
+    from mge.validation.batch import as_class_member
+    from mge.validation.source import syntax_errors
+
+    method = "add(title: string): Note {\n  return { id: 1, title, done: false };\n}"
+    assert syntax_errors(method, "typescript")  # not a statement on its own
+    assert not syntax_errors(as_class_member(method), "typescript")
