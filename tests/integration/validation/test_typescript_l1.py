@@ -16,6 +16,7 @@ from mge.models.atoms import AtomicUnit, atom_id
 from mge.sandbox import LocalSandbox, RunnerOptions, nodetools
 from mge.validation.batch import Candidate, LocalBatchValidator, Workspace
 from mge.validation.codebase import Codebase
+from mge.validation.runner import TestJob
 from mge.validation.sandboxed import SandboxTestRunner
 from mge.validation.tscheck import TscChecker
 from mge.validation.typecheck import MypyChecker, TypeCheckers
@@ -169,3 +170,37 @@ def test_the_output_folder_passes_npm_test_with_no_mge(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "# pass 4" in run.stdout and "# fail 0" in run.stdout
+
+
+async def test_a_python_and_typescript_job_runs_both_suites(tmp_path: Path) -> None:
+    """The L4 shape of a mixed project: one job whose tests are pytest and node --test."""
+    runner = SandboxTestRunner(LocalSandbox(RunnerOptions(scratch_dir=tmp_path / "s")).run)
+    files = {
+        "api/__init__.py": "",
+        "api/prices.py": "def net(gross: float) -> float:\n    return round(gross / 1.2, 2)\n",
+        "tests/test_prices.py": "from api.prices import net\n\n"
+        "def test_net() -> None:\n    assert net(12.0) == 10.0\n",
+        "package.json": '{"type": "module"}\n',
+        "web/format.ts": "export function euros(n: number): string {\n"
+        "  return `${n.toFixed(2)} €`;\n}\n",
+        "web/format.test.ts": 'import { test } from "node:test";\n'
+        'import assert from "node:assert/strict";\nimport { euros } from "./format.ts";\n'
+        'test("euros", () => assert.equal(euros(10), "10.00 €"));\n'
+        'test("euros rounds", () => assert.equal(euros(0.005), "0.50 €"));\n',
+    }
+    job = TestJob(
+        id="system",
+        files=files,
+        tests=(
+            "tests/test_prices.py::test_net",
+            "web/format.test.ts::euros",
+            "web/format.test.ts::euros rounds",
+        ),
+        imports=("api.prices",),
+    )
+    outcome = (await runner.run([job]))["system"]
+    assert not outcome.passed
+    passed = {"tests/test_prices.py::test_net", "web/format.test.ts::euros"}
+    assert set(outcome.passed_tests) == passed
+    assert outcome.failed_tests == ("web/format.test.ts::euros rounds",)
+    assert "0.50 €" in outcome.details["web/format.test.ts::euros rounds"]
