@@ -40,7 +40,9 @@ NODE_AS_HEADROOM = 3 * GIB
 JAVASCRIPT_NODE = (20, 0)
 """The oldest Node whose test runner writes JUnit reports (``--test-reporter=junit``)."""
 NODE_OPTIONS: tuple[str, ...] = ("--disable-warning=ExperimentalWarning",)
-"""Node options for every test run: type stripping still prints an experimental warning."""
+"""Node options for every test run from Node 20.11 on: type stripping still prints an
+experimental warning."""
+NODE_OPTIONS_NODE = (20, 11)
 NO_WASM_GUARDS = ("--disable-wasm-trap-handler",)
 """Added from Node 22.2 on: the WebAssembly type stripper would otherwise reserve ~10 GiB of
 guard pages, past the sandbox's address-space limit (bounds checks instead)."""
@@ -168,7 +170,8 @@ def node_toolchain(language: SandboxLanguage = "javascript") -> Toolchain:
         read_only_paths=tuple(minimal_cover([prefix, os.path.dirname(real)])),
         address_space_headroom=NODE_AS_HEADROOM,
         env={"NODE_OPTIONS": "", "NO_COLOR": "1"},
-        options=NODE_OPTIONS + (NO_WASM_GUARDS if have >= NO_WASM_GUARDS_NODE else ()),
+        options=(NODE_OPTIONS if have >= NODE_OPTIONS_NODE else ())
+        + (NO_WASM_GUARDS if have >= NO_WASM_GUARDS_NODE else ()),
     )
 
 
