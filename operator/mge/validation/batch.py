@@ -313,8 +313,17 @@ class LocalBatchValidator:
         self, validated: Mapping[str, str], ok: list[Prepared]
     ) -> dict[str, CheckResult]:
         checker = self.typechecker
+        # no checker at all was asked for (the eval harness); otherwise name a missing one
+        covered = checker.languages if checker is not None and checker.available else ()
+        if checker is None:
+            covered = tuple(MISSING_CHECKER)
         verdicts = {
-            p.atom.id: CheckResult(name="types", passed=True, detail="not type-checked") for p in ok
+            p.atom.id: CheckResult(
+                name="types",
+                passed=True,
+                detail=unchecked_reason(self.codebase.language(p.atom.file), covered),
+            )
+            for p in ok
         }
         if checker is None or not checker.available:
             return verdicts
@@ -338,6 +347,19 @@ class LocalBatchValidator:
                 name="types", passed=not mine, detail=truncate("\n".join(shown))
             )
         return verdicts
+
+
+MISSING_CHECKER = {
+    "typescript": "tsc not found: run scripts/install.sh (python -m mge.sandbox.nodetools install)",
+    "python": "mypy not installed for this interpreter",
+}
+
+
+def unchecked_reason(language: str, covered: Sequence[str]) -> str:
+    """Why an atom was not type-checked (a missing checker is named, with how to install it)."""
+    if language in covered or language not in MISSING_CHECKER:
+        return "not type-checked"
+    return "not type-checked: " + MISSING_CHECKER[language]
 
 
 def _line(lines: list[str], number: int) -> str:

@@ -140,3 +140,11 @@ def test_a_bare_typescript_method_answer_parses_as_a_class_member() -> None:
     method = "add(title: string): Note {\n  return { id: 1, title, done: false };\n}"
     assert syntax_errors(method, "typescript")  # not a statement on its own
     assert not syntax_errors(as_class_member(method), "typescript")
+
+
+def test_a_missing_type_checker_is_named_with_how_to_install_it() -> None:
+    from mge.validation.batch import unchecked_reason
+
+    assert "scripts/install.sh" in unchecked_reason("typescript", ("python",))
+    assert unchecked_reason("typescript", ("python", "typescript")) == "not type-checked"
+    assert unchecked_reason("javascript", ("python",)) == "not type-checked"  # JS has no checker
