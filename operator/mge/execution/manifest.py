@@ -7,17 +7,30 @@ imports: found with :mod:`ast`, less the standard library and the folder's own m
 mapped from module to distribution name through the distributions installed beside MGE (so
 ``yaml`` becomes ``pyyaml``), with the tests' imports as the ``test`` extra. A manifest the
 skeleton already carries is kept as it is.
+
+For TypeScript and JavaScript it is a ``package.json`` (ESM, ``npm test`` runs ``node --test`` on
+the folder's test files, after ``tsc --noEmit`` for TypeScript), a strict ``tsconfig.json`` for
+TypeScript (the one L1 checked the code with), and a ``package-lock.json`` when every
+dependency is one MGE pins itself (typescript, @types/node), so it is written offline from
+MGE's own lockfile. Bare imports other than Node's built-ins become dependencies at ``*`` (no
+lockfile then: resolving versions needs the registry).
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import re
 import sys
 from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib import metadata
 from pathlib import PurePosixPath
+from typing import Any
+
+from mge.sandbox.nodetools import LOCK_DIR
+from mge.validation.codebase import is_test_file, language_of
+from mge.validation.tscheck import tsconfig
 
 PYPROJECT = "pyproject.toml"
 BUILD_REQUIRES = "setuptools>=69"
@@ -131,9 +144,145 @@ def python_manifest(files: Mapping[str, str], project: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+PACKAGE_JSON = "package.json"
+PACKAGE_LOCK = "package-lock.json"
+TSCONFIG = "tsconfig.json"
+NODE_ENGINES = {"typescript": ">=22.18", "javascript": ">=20"}
+"""Node that runs the tests: TypeScript files run with their types stripped (22.18+)."""
+_SPECIFIER = re.compile(r"""(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*)["']([^"'\n]+)["']""")
+NODE_BUILTINS = frozenset(
+    [
+        "assert",
+        "async_hooks",
+        "buffer",
+        "child_process",
+        "cluster",
+        "console",
+        "constants",
+        "crypto",
+        "dgram",
+        "dns",
+        "domain",
+        "events",
+        "fs",
+        "http",
+        "http2",
+        "https",
+        "inspector",
+        "module",
+        "net",
+        "os",
+        "path",
+        "perf_hooks",
+        "process",
+        "punycode",
+        "querystring",
+        "readline",
+        "repl",
+        "stream",
+        "string_decoder",
+        "timers",
+        "tls",
+        "trace_events",
+        "tty",
+        "url",
+        "util",
+        "v8",
+        "vm",
+        "wasi",
+        "worker_threads",
+        "zlib",
+        "test",
+    ]
+)
+
+
+def package_of(specifier: str) -> str | None:
+    """The npm package a bare import names (``@a/b/c`` → ``@a/b``); None for relative paths,
+    ``node:`` and Node's built-in modules."""
+    if specifier.startswith((".", "/", "node:")):
+        return None
+    parts = specifier.split("/")
+    name = "/".join(parts[:2]) if specifier.startswith("@") else parts[0]
+    return None if name in NODE_BUILTINS else name
+
+
+def npm_packages(sources: Iterable[str]) -> set[str]:
+    """The npm packages imported by ``sources`` (pure; regex, so comments may add a name)."""
+    found: set[str] = set()
+    for source in sources:
+        for spec in _SPECIFIER.findall(source):
+            name = package_of(spec)
+            if name:
+                found.add(name)
+    return found
+
+
+def _pinned_tools() -> dict[str, Any]:
+    """MGE's own npm lockfile (typescript and @types/node with their integrity hashes)."""
+    lock: dict[str, Any] = json.loads((LOCK_DIR / PACKAGE_LOCK).read_text())
+    return lock
+
+
+def script_manifests(files: Mapping[str, str], project: str, language: str) -> dict[str, str]:
+    """``package.json`` (+ ``tsconfig.json`` and, when possible, ``package-lock.json``)."""
+    scripts = {p: t for p, t in files.items() if language_of(p) in ("typescript", "javascript")}
+    tests = sorted(p for p in scripts if is_test_file(p))
+    runtime = npm_packages(t for p, t in scripts.items() if p not in tests)
+    testing = npm_packages(t for p, t in scripts.items() if p in tests) - runtime
+    node_test = "node --test" + "".join(f" {json.dumps(t)}" for t in tests)
+    name = project_name(project).lower()
+    pinned = _pinned_tools()["packages"]
+    dev: dict[str, str] = {}
+    if language == "typescript":
+        for pkg in ("typescript", "@types/node"):
+            dev[pkg] = pinned[f"node_modules/{pkg}"]["version"]
+    dev.update({p: "*" for p in sorted(testing) if p not in dev})
+    package: dict[str, Any] = {
+        "name": name,
+        "version": "0.1.0",
+        "private": True,
+        "type": "module",
+        "description": "Written by MGE. Test with: "
+        + ("npm install && npm test" if dev or runtime else "npm test"),
+        "engines": {"node": NODE_ENGINES.get(language, ">=20")},
+        "scripts": {
+            "test": f"tsc --noEmit && {node_test}" if language == "typescript" else node_test
+        },
+    }
+    if runtime:
+        package["dependencies"] = {p: "*" for p in sorted(runtime)}
+    if dev:
+        package["devDependencies"] = dev
+    out = {PACKAGE_JSON: json.dumps(package, indent=2) + "\n"}
+    if language == "typescript":
+        config = tsconfig()
+        config["include"] = ["**/*.ts", "**/*.mts"]
+        out[TSCONFIG] = json.dumps(config, indent=2) + "\n"
+    if not runtime and not testing:
+        root: dict[str, Any] = {"name": name, "version": "0.1.0"}
+        entries: dict[str, Any] = {"": root}
+        if dev:
+            root["devDependencies"] = dev
+            entries.update({k: v for k, v in pinned.items() if k.startswith("node_modules/")})
+        lock = {"name": name, "version": "0.1.0", "lockfileVersion": 3, "requires": True}
+        lock["packages"] = entries
+        out[PACKAGE_LOCK] = json.dumps(lock, indent=2) + "\n"
+    return out
+
+
 def with_manifest(files: Mapping[str, str], project: str, language: str) -> dict[str, str]:
-    """``files`` plus the ecosystem's manifest when they carry none (Python only for now)."""
+    """``files`` plus the manifests of each ecosystem they hold, when they carry none (a project
+    mixing Python and TypeScript gets both)."""
     out = dict(files)
-    if language == "python" and PYPROJECT not in out:
+    present = {language_of(p) for p in files} | {language}
+    if PYPROJECT not in out and "python" in present:
         out[PYPROJECT] = python_manifest(files, project)
+    script = "typescript" if "typescript" in present else "javascript"
+    if script in present:
+        made = script_manifests(files, project, script)
+        if PACKAGE_JSON not in out:
+            out.update(made)
+        elif script == "typescript" and TSCONFIG not in out:
+            out[TSCONFIG] = made[TSCONFIG]
     return out

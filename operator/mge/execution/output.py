@@ -31,8 +31,8 @@ GIT_TIMEOUT_SECONDS = 60.0
 
 TEST_COMMANDS: Mapping[str, str] = {
     "python": "python -m pytest -q",
-    "typescript": "npx tsc --noEmit && node --test",
-    "javascript": "node --test",
+    "typescript": "npm install && npm test",
+    "javascript": "npm test",
 }
 
 

@@ -29,7 +29,7 @@ from mge.models.domain import Question
 
 API_GROUP = "mge.dev"
 API_VERSION = "v1alpha1"
-Language = Literal["python", "typescript"]
+Language = Literal["python", "typescript", "javascript"]
 ProviderName = Literal["scripted", "anthropic", "openai-compatible", "llamacpp"]
 
 MAX_REQUIREMENTS_CHARS = 200_000
