@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from mge.models.base import WireModel
 from mge.models.domain import Question
+from mge.models.readiness import ReadinessPolicy
 
 API_GROUP = "mge.dev"
 API_VERSION = "v1alpha1"
@@ -189,6 +190,15 @@ class ReviewSpec(WireModel):
     )
 
 
+class ValidationSpec(WireModel):
+    """Checks beyond each atom's tests."""
+
+    readiness: ReadinessPolicy = Field(
+        default_factory=ReadinessPolicy,
+        description="L4 production readiness: per check block, report or off.",
+    )
+
+
 class GitOutput(WireModel):
     """Where the generated codebase is pushed."""
 
@@ -236,6 +246,7 @@ class ProjectSpec(WireModel):
     budget: BudgetSpec = Field(default_factory=BudgetSpec)
     execution: ExecutionSpec = Field(default_factory=ExecutionSpec)
     review: ReviewSpec = Field(default_factory=ReviewSpec)
+    validation: ValidationSpec = Field(default_factory=ValidationSpec)
     output: OutputSpec = Field(default_factory=OutputSpec)
 
     @field_validator("requirements")

@@ -100,6 +100,10 @@ class ReadinessReport(WireModel):
     retried: list[str] = Field(
         default_factory=list, description="Atoms regenerated because of a blocking finding."
     )
+    caught: list[Finding] = Field(
+        default_factory=list,
+        description="The blocking findings of earlier rounds that sent those atoms back.",
+    )
 
     @property
     def blocking_failures(self) -> list[ReadinessCheckResult]:

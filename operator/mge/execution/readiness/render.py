@@ -24,6 +24,10 @@ def render_readiness(report: ReadinessReport) -> str:
         + ".",
         "",
     ]
+    if report.caught:
+        lines += ["Caught and fixed by regeneration (earlier rounds):", ""]
+        lines += [f"- {f.text()} — atom `{f.atom_id}`" for f in report.caught]
+        lines.append("")
     if not report.checks:
         lines += [f"No readiness checks are defined for {report.language} yet.", ""]
         return "\n".join(lines)
