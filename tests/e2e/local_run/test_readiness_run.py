@@ -1,0 +1,53 @@
+"""L4 production readiness through `mge run`, as a user runs it, on the tasks-api recordings.
+
+`Task.apply` attempt 1 (a recording, written by people) passes its tests but evaluates a
+string-built call; the readiness security check (bandit, in the sandbox) must name that atom,
+send it back with the finding, and attempt 2 must make the codebase ready.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+MANIFEST = REPO / "examples" / "tasks-api" / "project.yaml"
+MGE = [str(Path(sys.executable).parent / "mge")]
+RUN_TIMEOUT_S = 900
+APPLY = "task-apply-50d0775f64"
+
+
+@pytest.mark.slow
+def test_a_string_built_eval_is_caught_by_bandit_and_fixed_on_retry(tmp_path: Path) -> None:
+    work, out = tmp_path / "state", tmp_path / "out"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MGE_")}
+    run = subprocess.run(
+        [*MGE, "--workdir", str(work), "run", str(MANIFEST), "--no-patterns", "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+        env=env,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    readiness = json.loads((out / "report.json").read_text())["readiness"]
+    checks = {c["name"]: c for c in readiness["checks"]}
+    assert list(checks) == ["lint", "format", "types", "security", "secrets", "install"]
+    assert readiness["retried"] == [APPLY]
+    assert readiness["rounds"] == 2
+    caught = readiness["caught"]
+    assert [(f["check"], f["rule"], f["atomId"]) for f in caught] == [("security", "B307", APPLY)]
+    assert caught[0]["path"] == "app/domain.py"
+    # After the retry: the blocking checks pass (format is report-only by default).
+    for name in ("lint", "types", "security", "secrets", "install"):
+        assert checks[name]["passed"], checks[name]
+    assert checks["format"]["mode"] == "report"
+    assert "eval(" not in (out / "app" / "domain.py").read_text()
+    page = (out / "readiness.md").read_text()
+    assert "Verdict: **ready**" in page
+    assert "security B307" in page and APPLY in page
+    assert "readiness.md" in json.loads((out / "report.json").read_text())["files"]
