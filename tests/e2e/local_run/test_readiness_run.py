@@ -1,7 +1,7 @@
 """L4 production readiness through `mge run`, as a user runs it, on the tasks-api recordings.
 
 `Task.apply` attempt 1 (a recording, written by people) passes its tests but evaluates a
-string-built call; the readiness security check (bandit, in the sandbox) must name that atom,
+string-built call; the readiness checks (bandit and ruff, in the sandbox) must name that atom,
 send it back with the finding, and attempt 2 must make the codebase ready.
 """
 
@@ -40,8 +40,12 @@ def test_a_string_built_eval_is_caught_by_bandit_and_fixed_on_retry(tmp_path: Pa
     assert readiness["retried"] == [APPLY]
     assert readiness["rounds"] == 2
     caught = readiness["caught"]
-    assert [(f["check"], f["rule"], f["atomId"]) for f in caught] == [("security", "B307", APPLY)]
-    assert caught[0]["path"] == "app/domain.py"
+    # bandit flags the eval; ruff sees `updated_at` used only inside the evaluated string.
+    assert [(f["check"], f["rule"], f["atomId"]) for f in caught] == [
+        ("lint", "F841", APPLY),
+        ("security", "B307", APPLY),
+    ]
+    assert {f["path"] for f in caught} == {"app/domain.py"}
     # After the retry: the blocking checks pass (format is report-only by default).
     for name in ("lint", "types", "security", "secrets", "install"):
         assert checks[name]["passed"], checks[name]
