@@ -14,9 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import yaml
-
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[3]
 MANIFEST = REPO / "examples" / "tasks-api" / "project.yaml"
