@@ -41,6 +41,15 @@ REQUIRES_PYTHON = ">=3.11"
 """What generated code may assume (the version MGE validates it with)."""
 
 
+IMPLIED_NEEDS: dict[str, str] = {
+    "fastapi.testclient": "httpx",
+    "starlette.testclient": "httpx",
+}
+"""Modules that need a distribution their own package does not require (an optional
+dependency they import at run time): importing the key adds the value to the manifest. Found by
+the readiness install check (a fresh environment without httpx cannot import the test client)."""
+
+
 @cache
 def _distributions() -> dict[str, str]:
     """Top-level module → distribution name, from what is installed beside MGE."""
@@ -71,7 +80,8 @@ def imported_modules(source: str) -> set[str]:
     return names
 
 
-def _is_test(path: str) -> bool:
+def is_test_path(path: str) -> bool:
+    """True for a file of the tests (under ``tests``/``test``, or ``test_*``)."""
     p = PurePosixPath(path)
     return "tests" in p.parts or "test" in p.parts or p.name.startswith("test_")
 
@@ -90,12 +100,36 @@ def _own_modules(paths: Iterable[str]) -> tuple[set[str], str | None]:
     return own, src
 
 
+def own_modules(paths: Iterable[str]) -> set[str]:
+    """The folder's own top-level module names (``src/`` layout too)."""
+    return _own_modules(paths)[0]
+
+
+def implied_distributions(source: str) -> set[str]:
+    """Distributions :data:`IMPLIED_NEEDS` adds for the imports of ``source``."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+        found |= {IMPLIED_NEEDS[n] for n in names if n in IMPLIED_NEEDS}
+    return found
+
+
 def _third_party(sources: Iterable[str], own: set[str]) -> list[str]:
     modules: set[str] = set()
+    implied: set[str] = set()
     for source in sources:
         modules |= imported_modules(source)
+        implied |= implied_distributions(source)
     modules -= own | set(sys.stdlib_module_names) | {"__future__"}
-    return sorted({distribution_of(m) for m in modules}, key=str.lower)
+    return sorted({distribution_of(m) for m in modules} | implied, key=str.lower)
 
 
 def _toml_list(items: Iterable[str]) -> str:
@@ -111,11 +145,11 @@ def project_name(project: str) -> str:
 def python_manifest(files: Mapping[str, str], project: str) -> str:
     """The ``pyproject.toml`` of a Python output folder."""
     py = {p: t for p, t in files.items() if p.endswith(".py")}
-    own, src = _own_modules(p for p in py if not _is_test(p))
+    own, src = _own_modules(p for p in py if not is_test_path(p))
     packages = sorted(m for m in own if any(p.endswith(f"{m}/__init__.py") for p in py))
-    runtime = _third_party((t for p, t in py.items() if not _is_test(p)), own)
+    runtime = _third_party((t for p, t in py.items() if not is_test_path(p)), own)
     tests_own, _ = _own_modules(py)
-    testing = _third_party((t for p, t in py.items() if _is_test(p)), own | tests_own)
+    testing = _third_party((t for p, t in py.items() if is_test_path(p)), own | tests_own)
     test_extra = sorted({TEST_RUNNER, *(d for d in testing if d not in runtime)}, key=str.lower)
     find = f'where = ["{src}"]\n' if src else ""
     include = [f"{p}*" for p in packages]
