@@ -171,9 +171,10 @@ async def test_a_timeout_is_retried_then_unavailable(server: MessagesServer) -> 
             await p.complete(REQUEST)
     finally:
         await p.aclose()
-    elapsed = time.monotonic() - started
     assert len(server.received) == 2
-    assert elapsed < 1.9, elapsed  # it gave up on both attempts before the server answered
+    # It gave up on both attempts before the server answered (else: a reply, no error); the
+    # bound is loose for a loaded machine: both attempts waiting the full 2 s would be > 4 s.
+    assert time.monotonic() - started < 3.9
     assert_no_key(info.value)
 
 

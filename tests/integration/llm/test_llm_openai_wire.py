@@ -157,7 +157,8 @@ async def test_a_timeout_is_retried_then_unavailable(server: ChatServer) -> None
     finally:
         await p.aclose()
     assert len(server.received) == 2
-    assert time.monotonic() - started < 1.9  # gave up on both attempts before the answer
+    # Gave up on both attempts before the answer; both waiting the full 2 s would be > 4 s.
+    assert time.monotonic() - started < 3.9
     assert_no_key(info.value)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -152,12 +151,12 @@ async def test_loading_is_lazy(tmp_path: Path) -> None:
         await provider.complete(req("plan"))
 
 
-async def test_loading_thousands_of_responses_is_quick(write_recording: WriteRecording) -> None:
+async def test_thousands_of_responses_load_and_the_last_is_found(
+    write_recording: WriteRecording,
+) -> None:
     body = "def f(x):\n    return x + 1\n" * 5
     folder = write_recording([{"key": f"atom/a{i}", "response": body} for i in range(3000)])
     provider = ScriptedProvider(folder)
-    started = time.perf_counter()
+    # No time bound here (a unit test is no benchmark): 0.3-0.6 s on the shared 2-core machine.
     assert (await provider.complete(req("atom/a2999"))).text == body
-    elapsed = time.perf_counter() - started
-    # Measured 0.3-0.6 s on the shared 2-core machine; the bound leaves room for a busy one.
-    assert elapsed < 3.0, f"loading 3000 recorded responses took {elapsed:.2f} s"
+    assert (await provider.complete(req("atom/a0"))).text == body

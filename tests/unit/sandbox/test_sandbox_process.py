@@ -52,7 +52,7 @@ async def test_timeout_kills_the_whole_group(tmp_path: Path) -> None:
         max_output_bytes=1000,
     )
     assert run.timed_out and run.returncode == -signal.SIGKILL
-    assert time.monotonic() - start < 5
+    assert time.monotonic() - start < 30, "waited for the 60 s sleep instead of the timeout"
     child = int(pidfile.read_text())
     for _ in range(100):
         if not _alive(child):
@@ -61,9 +61,8 @@ async def test_timeout_kills_the_whole_group(tmp_path: Path) -> None:
     assert not _alive(child), "the background child survived the group kill"
 
 
-async def test_output_flood_is_cut_off_quickly(tmp_path: Path) -> None:
+async def test_output_flood_is_cut_off_before_the_timeout(tmp_path: Path) -> None:
     code = "import sys\nwhile True: sys.stdout.write('x' * 65536)"
-    start = time.monotonic()
     run = await run_capped(
         [sys.executable, "-c", code],
         env=ENV,
@@ -74,7 +73,6 @@ async def test_output_flood_is_cut_off_quickly(tmp_path: Path) -> None:
     )
     assert run.output_exceeded and not run.timed_out
     assert run.stdout_bytes > 200_000 and len(run.stdout_tail) == 1000
-    assert time.monotonic() - start < 5
 
 
 async def test_tail_keeps_the_end(tmp_path: Path) -> None:
@@ -105,8 +103,8 @@ async def test_an_escaped_daemon_holding_the_pipes_does_not_hang_the_runner(
         max_output_bytes=1000,
     )
     try:
-        assert run.returncode == 0
-        assert time.monotonic() - start < 5
+        assert run.returncode == 0  # not the 10 s timeout: it did not wait for the pipes
+        assert time.monotonic() - start < 25, "waited for the daemon's 30 s sleep"
         assert any("pipes stayed open" in n for n in run.notes)
     finally:
         with contextlib.suppress(ValueError, ProcessLookupError):
