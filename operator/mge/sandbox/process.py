@@ -14,7 +14,7 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from mge.models.sandbox import TAIL_BYTES
@@ -104,12 +104,42 @@ async def run_capped(
     finally:
         os.close(out_w)
         os.close(err_w)
+    return await supervise(
+        proc.wait(),
+        lambda: proc.returncode,
+        pgid=proc.pid,
+        out_r=out_r,
+        err_r=err_r,
+        timeout_s=timeout_s,
+        max_output_bytes=max_output_bytes,
+        extra_kill=extra_kill,
+        tail_bytes=tail_bytes,
+        start=start,
+    )
+
+
+async def supervise(
+    wait: Awaitable[object],
+    returncode: Callable[[], int | None],
+    *,
+    pgid: int,
+    out_r: int,
+    err_r: int,
+    timeout_s: float,
+    max_output_bytes: int,
+    extra_kill: Callable[[], None] | None,
+    tail_bytes: int,
+    start: float,
+) -> ProcessRun:
+    """Watch a started process tree (process group ``pgid``) until ``wait`` completes, the
+    timeout passes or its output (read from ``out_r``/``err_r``) overflows; then kill the group
+    and read ``returncode()``. Shared by :func:`run_capped` and the warm zygote's children."""
     (out, out_t), (err, err_t) = await _pipe_reader(out_r), await _pipe_reader(err_r)
     tails = (_Tail(tail_bytes), _Tail(tail_bytes))
     overflow = asyncio.Event()
 
     def kill() -> None:
-        _killpg(proc.pid)
+        _killpg(pgid)
         if extra_kill is not None:
             extra_kill()
 
@@ -121,7 +151,7 @@ async def run_capped(
                 return
 
     pumps = asyncio.gather(pump(out, tails[0]), pump(err, tails[1]))
-    waiter = asyncio.ensure_future(proc.wait())
+    waiter = asyncio.ensure_future(wait)
     overflowed = asyncio.ensure_future(overflow.wait())
     run = ProcessRun(None, 0.0, b"", b"", 0, 0)
     try:
@@ -146,7 +176,7 @@ async def run_capped(
             run.notes.append("output pipes stayed open after the process ended")
         out_t.close()
         err_t.close()
-    run.returncode = proc.returncode
+    run.returncode = returncode()
     run.duration_s = time.monotonic() - start
     run.stdout_tail, run.stderr_tail = bytes(tails[0].buf), bytes(tails[1].buf)
     run.stdout_bytes, run.stderr_bytes = tails[0].total, tails[1].total
