@@ -320,6 +320,7 @@ async def _run_atom(
                 timeout_s=timeout,
                 max_output_bytes=batch.limits.max_output_bytes,
                 extra_kill=cg.kill_all if cg is not None else None,
+                tripwire=cg.pids_limit_hit if cg is not None else None,
             )
         else:
             if cg is not None:
@@ -331,6 +332,7 @@ async def _run_atom(
                 timeout_s=timeout,
                 max_output_bytes=batch.limits.max_output_bytes,
                 extra_kill=cg.kill_all if cg is not None else None,
+                tripwire=cg.pids_limit_hit if cg is not None else None,
             )
         return _outcome(plan, item, atom_dir, run, cg, rl, timeout)
     except Exception as e:  # one atom's trouble is that atom's outcome, never the batch's

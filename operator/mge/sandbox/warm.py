@@ -22,7 +22,7 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -161,7 +161,8 @@ class Zygote:
         cgroup_procs: Sequence[Path],
         timeout_s: float,
         max_output_bytes: int,
-        extra_kill: Any = None,
+        extra_kill: Callable[[], None] | None = None,
+        tripwire: Callable[[], bool] | None = None,
         tail_bytes: int = TAIL_BYTES,
     ) -> ProcessRun:
         """Run ``pytest args`` for one atom in a fresh child; the same record as a cold run."""
@@ -205,6 +206,7 @@ class Zygote:
             timeout_s=timeout_s,
             max_output_bytes=max_output_bytes,
             extra_kill=extra_kill,
+            tripwire=tripwire,
             tail_bytes=tail_bytes,
             start=start,
         )
