@@ -310,7 +310,7 @@ async def _run_atom(
                 pids_max=batch.limits.max_processes + WRAPPER_PROCESSES,
                 memory_bytes=batch.limits.memory_mb * MIB,
             )
-        if plan.zygote is not None and item.command is None:
+        if plan.zygote is not None and plan.zygote.alive and item.command is None:
             run = await plan.zygote.run(
                 pytest_args(plan.toolchain.test_argv(batch, item, str(atom_dir))),
                 cwd=atom_dir,

@@ -75,6 +75,11 @@ class Zygote:
         self._reader: asyncio.Task[None] | None = None
         self._dead = ""
 
+    @property
+    def alive(self) -> bool:
+        """False once the zygote has ended (an atom may kill it: same uid); atoms then run cold."""
+        return not self._dead
+
     @classmethod
     async def start(cls, python: str, env: Mapping[str, str], cwd: Path) -> Zygote:
         """Start one, wait until pytest is imported (SandboxError when it cannot start)."""
@@ -197,7 +202,7 @@ class Zygote:
         finally:
             os.close(out_w)
             os.close(err_w)
-        return await supervise(
+        run = await supervise(
             ended,
             lambda: ended.result() if ended.done() else None,
             pgid=pid,
@@ -210,6 +215,9 @@ class Zygote:
             tail_bytes=tail_bytes,
             start=start,
         )
+        if run.returncode is None and self._dead:
+            run.notes.append(f"{self._dead} during this run; its status is unknown")
+        return run
 
     async def close(self) -> None:
         """Stop the zygote (it exits when its socket closes; killed if it does not)."""
