@@ -7,6 +7,10 @@ For N in 1, 10, 50 it times, wall clock, from launching the runner to having eve
 - ``process-per-atom``: one runner process per atom (a batch of one each), the same number of
   them at once as the batch runs atoms at once — what a caller without batches would do.
 
+each under ``auto`` isolation (bubblewrap here: a fresh wrapper and interpreter per atom) and
+under ``pod`` (the operator's sandbox Jobs: no wrapper, so a batch's pytest runs fork from one
+warm interpreter — ``batch (warm)`` — or, with ``--cold``, start one each — ``batch (cold)``).
+
 It also times a batch of 10 under each isolation this host has, and 10 JavaScript atoms, to show
 what isolation and the language cost. Results: benchmarks/results/sandbox_throughput.{json,md}.
 
@@ -70,19 +74,20 @@ def batch(items: list[dict[str, Any]], language: str = "python") -> dict[str, An
     return {"batchId": "bench", "language": language, "sharedFiles": shared, "items": items}
 
 
-def run_runner(path: Path, isolation: str) -> dict[str, Any]:
-    proc = subprocess.run(
-        [*RUNNER, str(path), "--isolation", isolation], capture_output=True, text=True, check=True
-    )
+def run_runner(path: Path, isolation: str, cold: bool = False) -> dict[str, Any]:
+    argv = [*RUNNER, str(path), "--isolation", isolation, *(["--cold"] if cold else [])]
+    proc = subprocess.run(argv, capture_output=True, text=True, check=True)
     result: dict[str, Any] = json.loads(proc.stdout)
     return result
 
 
-def time_batch(items: list[dict[str, Any]], isolation: str, language: str, tmp: Path) -> float:
+def time_batch(
+    items: list[dict[str, Any]], isolation: str, language: str, tmp: Path, cold: bool = False
+) -> float:
     path = tmp / "batch.json"
     path.write_text(json.dumps(batch(items, language)))
     start = time.perf_counter()
-    result = run_runner(path, isolation)
+    result = run_runner(path, isolation, cold)
     elapsed = time.perf_counter() - start
     failed = [o["atomId"] for o in result["outcomes"] if not o["passed"]]
     assert not failed, f"atoms failed in the benchmark: {failed}"
@@ -155,6 +160,12 @@ def main() -> None:
             rows.append(measure("python", "batch", "auto", n, batched, r))
             single = partial(time_per_atom, items, "auto", tmp)
             rows.append(measure("python", "process-per-atom", "auto", n, single, r))
+            warm = partial(time_batch, items, "pod", "python", tmp)
+            rows.append(measure("python", "batch (warm)", "pod", n, warm, r))
+            cold = partial(time_batch, items, "pod", "python", tmp, True)
+            rows.append(measure("python", "batch (cold)", "pod", n, cold, r))
+            single = partial(time_per_atom, items, "pod", tmp)
+            rows.append(measure("python", "process-per-atom", "pod", n, single, r))
         items10 = [python_atom(i) for i in range(10)]
         for iso in available_isolations():
             batched = partial(time_batch, items10, iso, "python", tmp)
@@ -162,10 +173,31 @@ def main() -> None:
         if shutil.which("node"):
             js = partial(time_batch, [js_atom(i) for i in range(10)], "auto", "javascript", tmp)
             rows.append(measure("javascript", "batch", "auto", 10, js, r))
-    write_results(rows, args.repeats, (load_before, os.getloadavg()[0]))
+    command = " ".join([".venv/bin/python benchmarks/sandbox_throughput.py", *sys.argv[1:]])
+    write_results(rows, args.repeats, (load_before, os.getloadavg()[0]), command)
 
 
-def write_results(rows: list[dict[str, Any]], repeats: int, load: tuple[float, float]) -> None:
+def _speedups(rows: list[dict[str, Any]]) -> list[str]:
+    """Lines comparing each batch row with process-per-atom under the same isolation and N."""
+    per = {
+        (r["isolation"], r["atoms"]): r["atoms_per_s"]
+        for r in rows
+        if r["scenario"] == "python" and r["mode"] == "process-per-atom"
+    }
+    out = []
+    for r in rows:
+        base = per.get((r["isolation"], r["atoms"]))
+        if r["scenario"] == "python" and r["mode"].startswith("batch") and base:
+            out.append(
+                f"- {r['atoms']} atoms, {r['isolation']}, {r['mode']}: "
+                f"{r['atoms_per_s'] / base:.1f}× process-per-atom"
+            )
+    return out
+
+
+def write_results(
+    rows: list[dict[str, Any]], repeats: int, load: tuple[float, float], command: str
+) -> None:
     bwrap = shutil.which("bwrap")
     version = None
     if bwrap is not None:
@@ -180,6 +212,7 @@ def write_results(rows: list[dict[str, Any]], repeats: int, load: tuple[float, f
         "repeats": repeats,
         "root": os.geteuid() == 0,
         "load_average_1m": {"before": round(load[0], 2), "after": round(load[1], 2)},
+        "command": command,
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "sandbox_throughput.json").write_text(
@@ -191,7 +224,7 @@ def write_results(rows: list[dict[str, Any]], repeats: int, load: tuple[float, f
         f"Recorded {meta['date']} on {CPUS} CPUs (kernel {meta['kernel']}, Python "
         f"{meta['python']}, {meta['bwrap']}, root={meta['root']}); median of {repeats} runs, "
         "wall clock from launching the runner to having every result. Produced by "
-        "`benchmarks/sandbox_throughput.py`; see docs/sandbox.md for what the numbers mean.",
+        f"`{command}`; see docs/sandbox.md for what the numbers mean.",
         f"The machine is shared: 1-minute load average {load[0]:.1f} before, {load[1]:.1f} after "
         "(2 CPUs), so single runs vary; the runs column shows the spread.",
         "",
@@ -204,6 +237,7 @@ def write_results(rows: list[dict[str, Any]], repeats: int, load: tuple[float, f
             f"| {r['scenario']} | {r['mode']} | {r['isolation']} | {r['atoms']} | "
             f"{r['median_s']:.2f} | {r['atoms_per_s']:.2f} | {runs} |"
         )
+    lines += ["", "Batch vs process-per-atom, same isolation and size:", "", *_speedups(rows)]
     (RESULTS / "sandbox_throughput.md").write_text("\n".join(lines) + "\n")
 
 

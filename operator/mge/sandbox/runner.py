@@ -61,7 +61,7 @@ from mge.sandbox.limits import (
 from mge.sandbox.probe import HostReport, choose_isolation, probe_host
 from mge.sandbox.process import ProcessRun, run_capped
 from mge.sandbox.toolchains import REPORT_NAME, TMP_NAME, Toolchain, toolchain_for
-from mge.sandbox.warm import Zygote, pytest_args, zygote_python
+from mge.sandbox.warm import Zygote, pytest_args, warm_script, zygote_python
 from mge.sandbox.workspace import create_atom_dir, create_batch_dir, read_capped, remove_tree
 
 log = logging.getLogger(__name__)
@@ -215,20 +215,21 @@ def _describe(plan: _Plan, cgroups: BatchCgroups | None) -> list[str]:
     )
     if plan.zygote is not None:
         out.append(
-            "warm: pytest runs fork from one interpreter per batch (each child: own process "
-            "group, folder, environment, rlimits and cgroup)"
+            "warm: Python test runs fork from one interpreter per batch (each child: own "
+            "process group, folder, environment, rlimits and cgroup)"
         )
     out.append("environment built from scratch (no HOME, no credentials)")
     return out
 
 
 def _warm_fits(plan: _Plan) -> bool:
-    """Whether the batch's pytest runs can fork from one interpreter: Python, some atom without
-    its own command, and no wrapper (an atom under bwrap/unshare needs namespaces of its own)."""
+    """Whether the batch's runs can fork from one interpreter: Python, some atom running pytest
+    or a ``python -s -c`` script (the validation driver), and no wrapper (an atom under
+    bwrap/unshare needs namespaces of its own)."""
     return (
         plan.toolchain.language == "python"
         and plan.kind in (IsolationKind.POD, IsolationKind.NONE)
-        and any(item.command is None for item in plan.batch.items)
+        and any(item.command is None or warm_script(item.command) for item in plan.batch.items)
     )
 
 
@@ -304,15 +305,18 @@ async def _run_atom(
     try:
         atom_dir = create_atom_dir(batch_dir, index, batch, item)
         argv, env = _argv(plan, item, atom_dir, rl)
+        workdir = str(atom_dir)
         if cgroups is not None:
             cg = cgroups.atom(
                 index,
                 pids_max=batch.limits.max_processes + WRAPPER_PROCESSES,
                 memory_bytes=batch.limits.memory_mb * MIB,
             )
-        if plan.zygote is not None and plan.zygote.alive and item.command is None:
+        script = warm_script(item.command)
+        if plan.zygote is not None and plan.zygote.alive and (item.command is None or script):
             run = await plan.zygote.run(
-                pytest_args(plan.toolchain.test_argv(batch, item, str(atom_dir))),
+                None if script else pytest_args(plan.toolchain.test_argv(batch, item, workdir)),
+                script=script,
                 cwd=atom_dir,
                 env=env,
                 limits=rl,

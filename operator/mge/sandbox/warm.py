@@ -55,6 +55,21 @@ def rlimit_request(limits: ResourceLimits) -> dict[str, list[int]]:
     }
 
 
+PYTHON_NAMES = ("python", "python3")
+"""Logical program names the Python toolchain resolves to its interpreter."""
+
+
+def warm_script(command: Sequence[str] | None) -> str | None:
+    """The script of an explicit ``python -s -c SCRIPT`` command (the validation driver's
+    shape), which a zygote child can run as ``python -c`` would; None for anything else."""
+    if command is None or len(command) != 4:
+        return None
+    program, flag, dash_c, script = command
+    if program in PYTHON_NAMES and flag == "-s" and dash_c == "-c":
+        return script
+    return None
+
+
 def pytest_args(argv: Sequence[str]) -> list[str]:
     """The arguments after ``-m pytest`` in a toolchain's pytest argv."""
     for i in range(len(argv) - 1):
@@ -158,8 +173,9 @@ class Zygote:
 
     async def run(
         self,
-        args: Sequence[str],
+        args: Sequence[str] | None = None,
         *,
+        script: str | None = None,
         cwd: Path,
         env: Mapping[str, str],
         limits: ResourceLimits,
@@ -170,7 +186,8 @@ class Zygote:
         tripwire: Callable[[], bool] | None = None,
         tail_bytes: int = TAIL_BYTES,
     ) -> ProcessRun:
-        """Run ``pytest args`` for one atom in a fresh child; the same record as a cold run."""
+        """Run ``pytest args`` (or ``script``, as ``python -c``) for one atom in a fresh child;
+        the same record as a cold run."""
         if self._dead:
             raise SandboxError(self._dead)
         start = time.monotonic()
@@ -182,14 +199,17 @@ class Zygote:
         self._started[ident] = started
         self._ended[ident] = ended
         (out_r, out_w), (err_r, err_w) = os.pipe(), os.pipe()
-        request = {
+        request: dict[str, Any] = {
             "id": ident,
             "cwd": str(cwd),
             "env": dict(env),
-            "args": list(args),
             "rlimits": rlimit_request(limits),
             "cgroupProcs": [str(p) for p in cgroup_procs],
         }
+        if script is not None:
+            request["script"] = script
+        else:
+            request["args"] = list(args or ())
         try:
             await self._send(request, (out_w, err_w))
             pid = await started

@@ -6,8 +6,10 @@ file by path, so it imports nothing from mge and its children see the interprete
 only argument), one JSON document per message:
 
 runner → zygote
-    ``{"id", "cwd", "env", "args", "rlimits", "cgroupProcs"}`` with two file descriptors
-    attached (the atom's stdout and stderr pipes).
+    ``{"id", "cwd", "env", "rlimits", "cgroupProcs"}`` and either ``"args"`` (run
+    ``pytest.main(args)``, as ``python -m pytest args``) or ``"script"`` (run it as
+    ``python -c script`` would), with two file descriptors attached (the atom's stdout and
+    stderr pipes).
 zygote → runner
     ``{"ready": true}`` once pytest is imported; ``{"id", "pid"}`` when an atom's child is
     forked; ``{"id", "status"}`` (a wait status) when it has ended.
@@ -16,8 +18,8 @@ Each child, before any of the atom's code runs: becomes its own process group (t
 kills it with ``killpg``), joins the atom's cgroups, takes its pipes as stdout/stderr and
 ``/dev/null`` as stdin, closes every other descriptor (the socket included), sets the atom's
 rlimits, moves into the atom's folder, replaces the whole environment with the atom's, puts the
-folder first on ``sys.path`` (as ``python -m pytest`` with ``PYTHONPATH`` would) and runs
-``pytest.main`` with the atom's arguments. The zygote itself never runs an atom's code, so each
+folder first on ``sys.path`` (as ``python -m pytest`` or ``python -c`` would) and runs the
+atom's pytest arguments or script. The zygote itself never runs an atom's code, so each
 atom starts from the same untouched interpreter: nothing one atom imports, patches or sets can
 reach the next.
 """
@@ -35,6 +37,7 @@ import signal
 import socket
 import sys
 import traceback
+import types
 from typing import Any
 
 MAX_MESSAGE = 1 << 20
@@ -74,8 +77,43 @@ def _send(sock: socket.socket, message: dict[str, Any]) -> None:
     sock.sendall(json.dumps(message).encode())
 
 
+def _exit_code(e: SystemExit) -> int:
+    """The status ``python`` itself exits with for ``SystemExit(e.code)``."""
+    if e.code is None:
+        return 0
+    if isinstance(e.code, int):
+        return e.code
+    print(e.code, file=sys.stderr)
+    return 1
+
+
+def _run_pytest(args: list[str]) -> int:
+    """``python -m pytest ARGS``: the folder first on ``sys.path``, as ``-m`` puts it."""
+    import pytest
+
+    sys.path.insert(0, os.getcwd())
+    sys.argv = [os.path.join(os.path.dirname(pytest.__file__), "__main__.py"), *args]
+    return int(pytest.main(args))
+
+
+def _run_script(script: str) -> int:
+    """``python -c SCRIPT``: a fresh ``__main__``, the folder ('') first on ``sys.path``."""
+    sys.path.insert(0, "")
+    sys.argv = ["-c"]
+    main = types.ModuleType("__main__")
+    sys.modules["__main__"] = main
+    try:
+        exec(compile(script, "<string>", "exec"), main.__dict__)
+    except SystemExit as e:
+        return _exit_code(e)
+    except BaseException:
+        traceback.print_exc()
+        return 1
+    return 0
+
+
 def _child(request: dict[str, Any], out_fd: int, err_fd: int) -> None:
-    """Become the atom's test run; never returns."""
+    """Become the atom's run; never returns."""
     code = CHILD_SETUP_FAILED
     try:
         os.setpgid(0, 0)
@@ -94,13 +132,12 @@ def _child(request: dict[str, Any], out_fd: int, err_fd: int) -> None:
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
-        sys.path.insert(0, request["cwd"])
-        import pytest
-
-        sys.argv = [os.path.join(os.path.dirname(pytest.__file__), "__main__.py")]
-        code = int(pytest.main(list(request["args"])))
+        if "script" in request:
+            code = _run_script(str(request["script"]))
+        else:
+            code = _run_pytest(list(request["args"]))
     except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else CHILD_SETUP_FAILED
+        code = _exit_code(e)
     except BaseException:
         with contextlib.suppress(BaseException):
             traceback.print_exc()

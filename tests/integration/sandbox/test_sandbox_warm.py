@@ -13,6 +13,7 @@ from mge.models.sandbox import AtomStatus, SandboxBatch, SandboxResult
 from mge.sandbox import HostReport, LocalSandbox, RunnerOptions
 from mge.sandbox.limits import MIB
 from mge.sandbox.toolchains import PYTHON_AS_HEADROOM
+from mge.validation.sandboxed import IMPORT_MARKER, RESULTS_MARKER, driver_command
 
 WARM = ["pod", "unsandboxed"]
 """The isolation choices without a wrapper, where the runner forks atoms from a zygote."""
@@ -205,3 +206,45 @@ async def test_a_killed_zygote_fails_one_atom_and_the_rest_run_cold(tmp_path: Pa
     by_id = {o.atom_id: o for o in result.outcomes}
     assert by_id["after-1"].status is AtomStatus.PASSED, by_id["after-1"].detail
     assert by_id["after-2"].status is AtomStatus.PASSED, by_id["after-2"].detail
+
+
+DRIVER_CASES = {
+    "passes": (["pkg.add"], ["tests/test_d.py::test_ok"], "def test_ok():\n    assert 1\n"),
+    "fails": (["pkg.add"], ["tests/test_d.py::test_no"], "def test_no():\n    assert 0\n"),
+    "import-error": (["pkg.missing"], ["tests/test_d.py::test_ok"], "def test_ok():\n    pass\n"),
+    "exits": (["pkg.add"], [], ""),
+}
+
+
+@pytest.mark.parametrize("iso", WARM)
+async def test_the_validation_driver_runs_warm_with_the_same_results_as_cold(
+    iso: str, tmp_path: Path
+) -> None:
+    """What the execution stage sends (``python -s -c DRIVER``) runs in the zygote too."""
+    items = [
+        {
+            "atomId": name,
+            "files": {"tests/test_d.py": test} if test else {},
+            "command": driver_command(modules, tests),
+        }
+        for name, (modules, tests, test) in DRIVER_CASES.items()
+    ]
+    batch = _batch(items)
+    warm = await _run(batch, iso, tmp_path / "warm")
+    cold = await _run(batch, iso, tmp_path / "cold", warm=False)
+    assert _warm_was_used(warm) and not _warm_was_used(cold)
+
+    def seen(result: SandboxResult) -> dict[str, tuple[object, ...]]:
+        return {
+            o.atom_id: (
+                o.status,
+                o.exit_code,
+                IMPORT_MARKER in o.stdout_tail,
+                RESULTS_MARKER in o.stderr_tail,
+            )
+            for o in result.outcomes
+        }
+
+    assert seen(warm) == seen(cold)
+    assert seen(warm)["passes"][0] is AtomStatus.PASSED
+    assert seen(warm)["import-error"][2] is True
