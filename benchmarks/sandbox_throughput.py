@@ -1,6 +1,8 @@
 """Sandbox throughput: atoms validated per second, one batch vs one runner process per atom.
 
-Each atom is a small Python module with two pytest tests (the shape the execution stage sends).
+Each atom is a small Python module with two pytest tests, run as the atom's ``testFiles``
+(scenario ``python``) or, as the execution stage ships it, by the validation driver
+``python -s -c DRIVER`` (scenario ``driver``).
 For N in 1, 10, 50 it times, wall clock, from launching the runner to having every result:
 
 - ``batch``: one ``python -m mge.cli.sandbox run`` for all N atoms (concurrency = CPUs);
@@ -53,6 +55,16 @@ def python_atom(i: int) -> dict[str, Any]:
         "files": {f"pkg/m{i}.py": code, f"tests/test_m{i}.py": test},
         "testFiles": [f"tests/test_m{i}.py"],
     }
+
+
+def driver_atom(i: int) -> dict[str, Any]:
+    """The same atom as the execution stage ships it: an explicit ``python -s -c DRIVER``."""
+    from mge.validation.sandboxed import driver_command
+
+    atom = python_atom(i)
+    test = f"tests/test_m{i}.py"
+    command = driver_command([f"pkg.m{i}"], [f"{test}::test_scale", f"{test}::test_zero"])
+    return {"atomId": atom["atomId"], "files": atom["files"], "command": command}
 
 
 def js_atom(i: int) -> dict[str, Any]:
@@ -166,6 +178,12 @@ def main() -> None:
             rows.append(measure("python", "batch (cold)", "pod", n, cold, r))
             single = partial(time_per_atom, items, "pod", tmp)
             rows.append(measure("python", "process-per-atom", "pod", n, single, r))
+        n = max(sizes)
+        items = [driver_atom(i) for i in range(n)]
+        warm = partial(time_batch, items, "pod", "python", tmp)
+        rows.append(measure("driver", "batch (warm)", "pod", n, warm, r))
+        cold = partial(time_batch, items, "pod", "python", tmp, True)
+        rows.append(measure("driver", "batch (cold)", "pod", n, cold, r))
         items10 = [python_atom(i) for i in range(10)]
         for iso in available_isolations():
             batched = partial(time_batch, items10, iso, "python", tmp)
@@ -187,7 +205,7 @@ def _speedups(rows: list[dict[str, Any]]) -> list[str]:
     out = []
     for r in rows:
         base = per.get((r["isolation"], r["atoms"]))
-        if r["scenario"] == "python" and r["mode"].startswith("batch") and base:
+        if r["scenario"] in ("python", "driver") and r["mode"].startswith("batch") and base:
             out.append(
                 f"- {r['atoms']} atoms, {r['isolation']}, {r['mode']}: "
                 f"{r['atoms_per_s'] / base:.1f}× process-per-atom"
