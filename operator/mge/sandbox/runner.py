@@ -143,18 +143,18 @@ class LocalSandbox:
         batch_dir = create_batch_dir(batch, self.options.scratch_dir)
         cgroups = self._batch_cgroups(batch, host, warnings)
         gate = asyncio.Semaphore(plan.concurrency)
-        if self.options.warm and _warm_fits(plan):
-            try:
-                zygote = await Zygote.start(zygote_python(), _zygote_env(plan), batch_dir)
-                plan = dataclasses.replace(plan, zygote=zygote)
-            except SandboxError as e:
-                warnings.append(f"warm interpreter unavailable, one process per atom: {e}")
 
         async def one(index: int, item: SandboxItem) -> AtomOutcome:
             async with gate:
                 return await _run_atom(plan, index, item, batch_dir, cgroups)
 
         try:
+            if self.options.warm and _warm_fits(plan):
+                try:
+                    zygote = await Zygote.start(zygote_python(), _zygote_env(plan), batch_dir)
+                    plan = dataclasses.replace(plan, zygote=zygote)
+                except (SandboxError, OSError) as e:
+                    warnings.append(f"warm interpreter unavailable, one process per atom: {e}")
             outcomes = await asyncio.gather(*(one(i, it) for i, it in enumerate(batch.items)))
         finally:
             if plan.zygote is not None:
