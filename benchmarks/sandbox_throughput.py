@@ -26,6 +26,7 @@ import asyncio
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -127,12 +128,24 @@ def time_per_atom(items: list[dict[str, Any]], isolation: str, tmp: Path) -> flo
     return time.perf_counter() - start
 
 
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of every finished child process so far: the runners and,
+    through them, each atom's processes (a zygote's children roll up into the zygote)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure(
     scenario: str, mode: str, isolation: str, n: int, fn: Callable[[], float], repeats: int
 ) -> dict[str, Any]:
     """Run ``fn`` ``repeats`` times; one result row."""
-    times = [fn() for _ in range(repeats)]
+    times, cpus = [], []
+    for _ in range(repeats):
+        before = _children_cpu()
+        times.append(fn())
+        cpus.append(_children_cpu() - before)
     median = statistics.median(times)
+    cpu = statistics.median(cpus)
     row = {
         "scenario": scenario,
         "mode": mode,
@@ -141,6 +154,9 @@ def measure(
         "median_s": round(median, 3),
         "runs_s": [round(t, 3) for t in times],
         "atoms_per_s": round(n / median, 2),
+        "cpu_s": round(cpu, 3),
+        "cpu_ms_per_atom": round(1000 * cpu / n, 1),
+        "atoms_per_cpu_s": round(n / cpu, 2) if cpu else None,
     }
     print(row, flush=True)
     return row
@@ -202,13 +218,20 @@ def _speedups(rows: list[dict[str, Any]]) -> list[str]:
         for r in rows
         if r["scenario"] == "python" and r["mode"] == "process-per-atom"
     }
+    per_cpu = {
+        (r["isolation"], r["atoms"]): r["cpu_ms_per_atom"]
+        for r in rows
+        if r["scenario"] == "python" and r["mode"] == "process-per-atom"
+    }
     out = []
     for r in rows:
         base = per.get((r["isolation"], r["atoms"]))
         if r["scenario"] in ("python", "driver") and r["mode"].startswith("batch") and base:
+            base_cpu = per_cpu[(r["isolation"], r["atoms"])]
             out.append(
                 f"- {r['atoms']} atoms, {r['isolation']}, {r['mode']}: "
-                f"{r['atoms_per_s'] / base:.1f}× process-per-atom"
+                f"{r['atoms_per_s'] / base:.1f}× process-per-atom by wall clock, "
+                f"{base_cpu / r['cpu_ms_per_atom']:.1f}× by CPU per atom"
             )
     return out
 
@@ -246,16 +269,28 @@ def write_results(
         f"The machine is shared: 1-minute load average {load[0]:.1f} before, {load[1]:.1f} after "
         "(2 CPUs), so single runs vary; the runs column shows the spread.",
         "",
-        "| scenario | mode | isolation | atoms | median s | atoms/s | runs (s) |",
-        "|---|---|---|---:|---:|---:|---|",
+        "| scenario | mode | isolation | atoms | median s | atoms/s | CPU ms/atom "
+        "| atoms per CPU-s | runs (s) |",
+        "|---|---|---|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         runs = ", ".join(f"{t:.2f}" for t in r["runs_s"])
         lines.append(
             f"| {r['scenario']} | {r['mode']} | {r['isolation']} | {r['atoms']} | "
-            f"{r['median_s']:.2f} | {r['atoms_per_s']:.2f} | {runs} |"
+            f"{r['median_s']:.2f} | {r['atoms_per_s']:.2f} | {r['cpu_ms_per_atom']} | "
+            f"{r['atoms_per_cpu_s']} | {runs} |"
         )
-    lines += ["", "Batch vs process-per-atom, same isolation and size:", "", *_speedups(rows)]
+    lines += [
+        "",
+        "CPU = user + system seconds of the runner processes and everything they started "
+        "(`RUSAGE_CHILDREN`), median of the runs: unlike wall clock it hardly depends on what "
+        f"else the machine runs, and {CPUS} CPUs / CPU per atom is the throughput ceiling of an "
+        "idle machine.",
+        "",
+        "Batch vs process-per-atom, same isolation and size:",
+        "",
+        *_speedups(rows),
+    ]
     (RESULTS / "sandbox_throughput.md").write_text("\n".join(lines) + "\n")
 
 
