@@ -237,7 +237,7 @@ def _speedups(rows: list[dict[str, Any]]) -> list[str]:
         base = per.get((r["isolation"], r["atoms"]))
         if r["scenario"] in ("python", "driver") and r["mode"].startswith("batch") and base:
             line = (
-                f"- {r['atoms']} atoms, {r['isolation']}, {r['mode']}: "
+                f"- {r['scenario']}, {r['atoms']} atoms, {r['isolation']}, {r['mode']}: "
                 f"{r['atoms_per_s'] / base:.1f}× process-per-atom by wall clock"
             )
             base_cpu = per_cpu.get((r["isolation"], r["atoms"]))
@@ -313,7 +313,7 @@ def render(meta: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         "processes do not roll up into the runner's `RUSAGE_CHILDREN` (measured: a batch of 10 "
         "counted 0.57 s, the runner's own share), so those rows have wall clock only.",
         "",
-        "Batch vs process-per-atom, same isolation and size:",
+        "Batch vs process-per-atom (python scenario), same isolation and size:",
         "",
         *_speedups(rows),
     ]
