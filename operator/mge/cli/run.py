@@ -31,6 +31,9 @@ EXIT_STALLED = 3
 """Exit code when the run stopped before the end (budget reached); run again to resume."""
 EXIT_REVIEW = 0
 """Exit code when the codebase is written and review items wait (not an error)."""
+EXIT_NOT_READY = 4
+"""Exit code when the codebase is written but a readiness check in ``block`` mode still fails
+after its retries (spec.validation.readiness; the findings are in readiness.md)."""
 
 
 class BarReporter:
@@ -102,10 +105,13 @@ def run_command(
     ] = False,
 ) -> None:
     """Run the whole pipeline: discovery → patterns → plan → skeletons → atoms → graph →
-    generation with validation and retries → system validation → review queue → output folder.
+    generation with validation and retries → system validation → production readiness →
+    review queue → output folder.
 
     Offline with the scripted provider (recordings, clearly marked as such). Resumable: run
-    the same command again after a kill or a budget stop.
+    the same command again after a kill or a budget stop. Exit codes: 0 done (review items
+    may wait), 3 stopped early (budget; run again), 4 written but a blocking readiness check
+    still fails (readiness.md; spec.validation.readiness).
     """
     extra: dict[str, object] = {"sandbox": "unsandboxed"} if unsandboxed else {}
     settings = State.settings(**extra)
@@ -157,6 +163,14 @@ def run_command(
             return EXIT_STALLED
         if result.phase == Phase.REVIEWING:
             out.print(f"review items are waiting: `mge review list` (project {result.key})")
+        readiness = result.report.readiness if result.report is not None else None
+        if readiness is not None and not readiness.ready:
+            blocking = ", ".join(c.name for c in readiness.blocking_failures)
+            out.print(
+                f"[red]not production-ready: {blocking} still fail (readiness.md); "
+                "set them to `report` in spec.validation.readiness to accept that[/]"
+            )
+            return EXIT_NOT_READY
         return 0
 
     code = asyncio.run(go())

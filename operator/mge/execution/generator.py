@@ -23,12 +23,16 @@ from mge.execution.executor import (
     Completer,
     LevelOutcome,
     ProgressCallback,
+    Requeue,
 )
 from mge.execution.integration import ProgressiveIntegrationTester
+from mge.execution.readiness.gate import ReadinessGate
+from mge.execution.readiness.verdict import retry_feedback
 from mge.execution.state import ExecutionResult, ExecutionState, Journal, MemoryJournal
 from mge.models.atoms import AtomicUnit, AtomState
-from mge.models.execution import ValidationResult
+from mge.models.execution import CheckResult, ValidationResult
 from mge.models.project import ProjectSpec
+from mge.models.readiness import Finding, ReadinessReport
 from mge.validation.batch import BatchValidator, Workspace
 from mge.validation.codebase import stub_failures
 from mge.validation.hierarchy import HierarchicalValidator
@@ -56,6 +60,26 @@ def level_problems(levels: Sequence[Sequence[str]], atoms: Mapping[str, AtomicUn
                     f"(level {level_of.get(dep, 'none')}), which is not an earlier level"
                 )
     return problems
+
+
+READINESS_PROGRESS = "readiness"
+"""The journal's progress document holding the last readiness report (for the output)."""
+
+
+def readiness_validation(report: ReadinessReport) -> ValidationResult:
+    """The readiness report as an L4 validation: a check per tool; only blocking ones can
+    fail it (pure)."""
+    checks = [
+        CheckResult(
+            name=f"readiness/{c.name}",
+            passed=c.passed or c.mode != "block",
+            detail=(c.error or "\n".join(f.text() for f in c.findings[:20]))[:4000],
+        )
+        for c in report.checks
+    ]
+    return ValidationResult(
+        level="L4", subject="readiness", passed=all(c.passed for c in checks), checks=checks
+    )
 
 
 def spliceable(workspace: Workspace, atom_id: str) -> bool:
@@ -92,6 +116,7 @@ class DependencyAwareGenerator:
         conventions: str = "",
         integration: ProgressiveIntegrationTester | None = None,
         hierarchy: HierarchicalValidator | None = None,
+        readiness: ReadinessGate | None = None,
         progress: ProgressCallback | None = None,
         clock: Callable[[], float] = time.monotonic,
         batch_linger_s: float = BATCH_LINGER_SECONDS,
@@ -103,6 +128,7 @@ class DependencyAwareGenerator:
         self.budget = budget or budget_from_state(spec, self.state)
         self.integration = integration
         self.hierarchy = hierarchy
+        self.readiness = readiness
         self.clock = clock
         self.executor = AtomExecutorWithRetry(
             llm=llm,
@@ -157,6 +183,8 @@ class DependencyAwareGenerator:
                 break
             await self._check_modules(result, k, final=k == len(levels) - 1)
             result.levels_done = k + 1
+        if self.readiness is not None and result.levels_done == len(levels) and levels:
+            await self._readiness(result, len(levels) - 1)
         if self.integration is not None:
             result.integration = list(self.integration.results)
         result.wall_s = round(self.clock() - start, 3)
@@ -173,6 +201,43 @@ class DependencyAwareGenerator:
             more.failed = outcome.failed + more.failed
             return more
         return outcome
+
+    async def _readiness(self, result: ExecutionResult, last: int) -> None:
+        """L4 readiness on the finished codebase; atoms named by a blocking finding are
+        regenerated with the findings as feedback (``retries`` rounds), then checked again."""
+        assert self.readiness is not None
+        retries = self.readiness.policy.retries
+        retried: list[str] = []
+        caught: list[Finding] = []
+        rounds = 0
+        while True:
+            rounds += 1
+            report = await self.readiness.check(self.workspace.validated)
+            feedback = retry_feedback(report)
+            if rounds > retries or not feedback:
+                break
+            outcome = LevelOutcome(last)
+            again = [
+                r.atom_id
+                for r in (Requeue(a, text) for a, text in feedback.items())
+                if await self.executor.requeue(r, outcome)
+            ]
+            if not again:
+                break
+            retried += again
+            caught += [
+                f for c in report.blocking_failures for f in c.findings if f.atom_id in again
+            ]
+            more = await self.executor.run_level(last, again)
+            self._tally(result, more)
+            if more.budget_stop is not None:
+                break
+        report = report.model_copy(update={"rounds": rounds, "retried": retried, "caught": caught})
+        result.readiness = report
+        check = readiness_validation(report)
+        result.modules.append(check)
+        await self.journal.validation(check)
+        await self.journal.save_progress(READINESS_PROGRESS, report.wire())
 
     def _tally(self, result: ExecutionResult, outcome: LevelOutcome) -> None:
         result.cache_hits += outcome.cache_hits
@@ -252,6 +317,7 @@ async def execute_levels(
     conventions: str = "",
     integration: ProgressiveIntegrationTester | None = None,
     hierarchy: HierarchicalValidator | None = None,
+    readiness: ReadinessGate | None = None,
     progress: ProgressCallback | None = None,
 ) -> ExecutionResult:
     """Generate and validate every atom of ``levels`` (see DependencyAwareGenerator)."""
@@ -267,6 +333,7 @@ async def execute_levels(
         conventions=conventions,
         integration=integration,
         hierarchy=hierarchy,
+        readiness=readiness,
         progress=progress,
     )
     return await generator.run(levels)

@@ -7,17 +7,30 @@ imports: found with :mod:`ast`, less the standard library and the folder's own m
 mapped from module to distribution name through the distributions installed beside MGE (so
 ``yaml`` becomes ``pyyaml``), with the tests' imports as the ``test`` extra. A manifest the
 skeleton already carries is kept as it is.
+
+For TypeScript and JavaScript it is a ``package.json`` (ESM, ``npm test`` runs ``node --test`` on
+the folder's test files, after ``tsc --noEmit`` for TypeScript), a strict ``tsconfig.json`` for
+TypeScript (the one L1 checked the code with), and a ``package-lock.json`` when every
+dependency is one MGE pins itself (typescript, @types/node), so it is written offline from
+MGE's own lockfile. Bare imports other than Node's built-ins become dependencies at ``*`` (no
+lockfile then: resolving versions needs the registry).
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import re
 import sys
 from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib import metadata
 from pathlib import PurePosixPath
+from typing import Any
+
+from mge.sandbox.nodetools import LOCK_DIR
+from mge.validation.codebase import is_test_file, language_of
+from mge.validation.tscheck import tsconfig
 
 PYPROJECT = "pyproject.toml"
 BUILD_REQUIRES = "setuptools>=69"
@@ -26,6 +39,15 @@ TEST_RUNNER = "pytest"
 """Always in the ``test`` extra: the README's test command runs it."""
 REQUIRES_PYTHON = ">=3.11"
 """What generated code may assume (the version MGE validates it with)."""
+
+
+IMPLIED_NEEDS: dict[str, str] = {
+    "fastapi.testclient": "httpx",
+    "starlette.testclient": "httpx",
+}
+"""Modules that need a distribution their own package does not require (an optional
+dependency they import at run time): importing the key adds the value to the manifest. Found by
+the readiness install check (a fresh environment without httpx cannot import the test client)."""
 
 
 @cache
@@ -58,7 +80,8 @@ def imported_modules(source: str) -> set[str]:
     return names
 
 
-def _is_test(path: str) -> bool:
+def is_test_path(path: str) -> bool:
+    """True for a file of the tests (under ``tests``/``test``, or ``test_*``)."""
     p = PurePosixPath(path)
     return "tests" in p.parts or "test" in p.parts or p.name.startswith("test_")
 
@@ -77,12 +100,36 @@ def _own_modules(paths: Iterable[str]) -> tuple[set[str], str | None]:
     return own, src
 
 
+def own_modules(paths: Iterable[str]) -> set[str]:
+    """The folder's own top-level module names (``src/`` layout too)."""
+    return _own_modules(paths)[0]
+
+
+def implied_distributions(source: str) -> set[str]:
+    """Distributions :data:`IMPLIED_NEEDS` adds for the imports of ``source``."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+        found |= {IMPLIED_NEEDS[n] for n in names if n in IMPLIED_NEEDS}
+    return found
+
+
 def _third_party(sources: Iterable[str], own: set[str]) -> list[str]:
     modules: set[str] = set()
+    implied: set[str] = set()
     for source in sources:
         modules |= imported_modules(source)
+        implied |= implied_distributions(source)
     modules -= own | set(sys.stdlib_module_names) | {"__future__"}
-    return sorted({distribution_of(m) for m in modules}, key=str.lower)
+    return sorted({distribution_of(m) for m in modules} | implied, key=str.lower)
 
 
 def _toml_list(items: Iterable[str]) -> str:
@@ -98,11 +145,11 @@ def project_name(project: str) -> str:
 def python_manifest(files: Mapping[str, str], project: str) -> str:
     """The ``pyproject.toml`` of a Python output folder."""
     py = {p: t for p, t in files.items() if p.endswith(".py")}
-    own, src = _own_modules(p for p in py if not _is_test(p))
+    own, src = _own_modules(p for p in py if not is_test_path(p))
     packages = sorted(m for m in own if any(p.endswith(f"{m}/__init__.py") for p in py))
-    runtime = _third_party((t for p, t in py.items() if not _is_test(p)), own)
+    runtime = _third_party((t for p, t in py.items() if not is_test_path(p)), own)
     tests_own, _ = _own_modules(py)
-    testing = _third_party((t for p, t in py.items() if _is_test(p)), own | tests_own)
+    testing = _third_party((t for p, t in py.items() if is_test_path(p)), own | tests_own)
     test_extra = sorted({TEST_RUNNER, *(d for d in testing if d not in runtime)}, key=str.lower)
     find = f'where = ["{src}"]\n' if src else ""
     include = [f"{p}*" for p in packages]
@@ -131,9 +178,145 @@ def python_manifest(files: Mapping[str, str], project: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+PACKAGE_JSON = "package.json"
+PACKAGE_LOCK = "package-lock.json"
+TSCONFIG = "tsconfig.json"
+NODE_ENGINES = {"typescript": ">=22.18", "javascript": ">=20"}
+"""Node that runs the tests: TypeScript files run with their types stripped (22.18+)."""
+_SPECIFIER = re.compile(r"""(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*)["']([^"'\n]+)["']""")
+NODE_BUILTINS = frozenset(
+    [
+        "assert",
+        "async_hooks",
+        "buffer",
+        "child_process",
+        "cluster",
+        "console",
+        "constants",
+        "crypto",
+        "dgram",
+        "dns",
+        "domain",
+        "events",
+        "fs",
+        "http",
+        "http2",
+        "https",
+        "inspector",
+        "module",
+        "net",
+        "os",
+        "path",
+        "perf_hooks",
+        "process",
+        "punycode",
+        "querystring",
+        "readline",
+        "repl",
+        "stream",
+        "string_decoder",
+        "timers",
+        "tls",
+        "trace_events",
+        "tty",
+        "url",
+        "util",
+        "v8",
+        "vm",
+        "wasi",
+        "worker_threads",
+        "zlib",
+        "test",
+    ]
+)
+
+
+def package_of(specifier: str) -> str | None:
+    """The npm package a bare import names (``@a/b/c`` → ``@a/b``); None for relative paths,
+    ``node:`` and Node's built-in modules."""
+    if specifier.startswith((".", "/", "node:")):
+        return None
+    parts = specifier.split("/")
+    name = "/".join(parts[:2]) if specifier.startswith("@") else parts[0]
+    return None if name in NODE_BUILTINS else name
+
+
+def npm_packages(sources: Iterable[str]) -> set[str]:
+    """The npm packages imported by ``sources`` (pure; regex, so comments may add a name)."""
+    found: set[str] = set()
+    for source in sources:
+        for spec in _SPECIFIER.findall(source):
+            name = package_of(spec)
+            if name:
+                found.add(name)
+    return found
+
+
+def _pinned_tools() -> dict[str, Any]:
+    """MGE's own npm lockfile (typescript and @types/node with their integrity hashes)."""
+    lock: dict[str, Any] = json.loads((LOCK_DIR / PACKAGE_LOCK).read_text())
+    return lock
+
+
+def script_manifests(files: Mapping[str, str], project: str, language: str) -> dict[str, str]:
+    """``package.json`` (+ ``tsconfig.json`` and, when possible, ``package-lock.json``)."""
+    scripts = {p: t for p, t in files.items() if language_of(p) in ("typescript", "javascript")}
+    tests = sorted(p for p in scripts if is_test_file(p))
+    runtime = npm_packages(t for p, t in scripts.items() if p not in tests)
+    testing = npm_packages(t for p, t in scripts.items() if p in tests) - runtime
+    node_test = "node --test" + "".join(f" {json.dumps(t)}" for t in tests)
+    name = project_name(project).lower()
+    pinned = _pinned_tools()["packages"]
+    dev: dict[str, str] = {}
+    if language == "typescript":
+        for pkg in ("typescript", "@types/node"):
+            dev[pkg] = pinned[f"node_modules/{pkg}"]["version"]
+    dev.update({p: "*" for p in sorted(testing) if p not in dev})
+    package: dict[str, Any] = {
+        "name": name,
+        "version": "0.1.0",
+        "private": True,
+        "type": "module",
+        "description": "Written by MGE. Test with: "
+        + ("npm install && npm test" if dev or runtime else "npm test"),
+        "engines": {"node": NODE_ENGINES.get(language, ">=20")},
+        "scripts": {
+            "test": f"tsc --noEmit && {node_test}" if language == "typescript" else node_test
+        },
+    }
+    if runtime:
+        package["dependencies"] = {p: "*" for p in sorted(runtime)}
+    if dev:
+        package["devDependencies"] = dev
+    out = {PACKAGE_JSON: json.dumps(package, indent=2) + "\n"}
+    if language == "typescript":
+        config = tsconfig()
+        config["include"] = ["**/*.ts", "**/*.mts"]
+        out[TSCONFIG] = json.dumps(config, indent=2) + "\n"
+    if not runtime and not testing:
+        root: dict[str, Any] = {"name": name, "version": "0.1.0"}
+        entries: dict[str, Any] = {"": root}
+        if dev:
+            root["devDependencies"] = dev
+            entries.update({k: v for k, v in pinned.items() if k.startswith("node_modules/")})
+        lock = {"name": name, "version": "0.1.0", "lockfileVersion": 3, "requires": True}
+        lock["packages"] = entries
+        out[PACKAGE_LOCK] = json.dumps(lock, indent=2) + "\n"
+    return out
+
+
 def with_manifest(files: Mapping[str, str], project: str, language: str) -> dict[str, str]:
-    """``files`` plus the ecosystem's manifest when they carry none (Python only for now)."""
+    """``files`` plus the manifests of each ecosystem they hold, when they carry none (a project
+    mixing Python and TypeScript gets both)."""
     out = dict(files)
-    if language == "python" and PYPROJECT not in out:
+    present = {language_of(p) for p in files} | {language}
+    if PYPROJECT not in out and "python" in present:
         out[PYPROJECT] = python_manifest(files, project)
+    script = "typescript" if "typescript" in present else "javascript"
+    if script in present:
+        made = script_manifests(files, project, script)
+        if PACKAGE_JSON not in out:
+            out.update(made)
+        elif script == "typescript" and TSCONFIG not in out:
+            out[TSCONFIG] = made[TSCONFIG]
     return out

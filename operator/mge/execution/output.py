@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 from mge.errors import InputError, MGEError
 from mge.execution.gitrun import run_git
 from mge.execution.manifest import with_manifest
+from mge.execution.readiness.render import READINESS_FILE, render_readiness
 from mge.execution.report import RunReport
 from mge.validation.codebase import Codebase
 
@@ -31,8 +32,8 @@ GIT_TIMEOUT_SECONDS = 60.0
 
 TEST_COMMANDS: Mapping[str, str] = {
     "python": "python -m pytest -q",
-    "typescript": "npx tsc --noEmit && node --test",
-    "javascript": "node --test",
+    "typescript": "npm install && npm test",
+    "javascript": "npm test",
 }
 
 
@@ -76,7 +77,13 @@ def render_readme(
         f"({report.cache_hits} from the cache); cost: ${report.cost_usd:.4f}",
         f"- status: {report.status}" + (f" ({report.message})" if report.message else ""),
         "",
-        f"Everything is in `{REPORT_FILE}`.",
+        f"Everything is in `{REPORT_FILE}`"
+        + (
+            f"; production readiness ({'ready' if report.readiness.ready else 'NOT ready'}) "
+            f"in `{READINESS_FILE}`."
+            if report.readiness is not None
+            else "."
+        ),
         "",
         "## Run the tests",
         "",
@@ -112,6 +119,8 @@ def render_tree(
         for rel, text in with_manifest(files, report.project, language).items()
     }
     tree[README_FILE] = render_readme(report, language=language, missing=missing)
+    if report.readiness is not None:
+        tree[READINESS_FILE] = render_readiness(report.readiness)
     final = report.model_copy(update={"files": sorted([*tree, REPORT_FILE])})
     tree[REPORT_FILE] = json.dumps(final.wire(), indent=2, ensure_ascii=False) + "\n"
     return tree
@@ -168,7 +177,11 @@ def _write_sync(
         target.write_text(text, encoding="utf-8")
         written.append(rel)
     (folder / README_FILE).write_text(readme, encoding="utf-8")
-    final = report.model_copy(update={"files": sorted([*written, README_FILE, REPORT_FILE])})
+    extra = [README_FILE, REPORT_FILE]
+    if report.readiness is not None:
+        (folder / READINESS_FILE).write_text(render_readiness(report.readiness), encoding="utf-8")
+        extra.append(READINESS_FILE)
+    final = report.model_copy(update={"files": sorted([*written, *extra])})
     (folder / REPORT_FILE).write_text(
         json.dumps(final.wire(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )

@@ -21,6 +21,7 @@ from mge.execution.state import ExecutionResult, ExecutionState, RunStatus
 from mge.models.atoms import AtomicUnit, AtomState
 from mge.models.base import WireModel
 from mge.models.execution import Usage, ValidationResult
+from mge.models.readiness import ReadinessReport
 from mge.models.review import ConfidenceParts, ReviewItem
 
 REPORT_VERSION = 1
@@ -96,6 +97,9 @@ class RunReport(WireModel):
     review: list[ReviewLine] = Field(default_factory=list)
     atom_list: list[AtomLine] = Field(default_factory=list)
     files: list[str] = Field(default_factory=list)
+    readiness: ReadinessReport | None = Field(
+        default=None, description="L4 production readiness (readiness.md renders it)."
+    )
 
 
 def critical_path(atoms: Mapping[str, AtomicUnit]) -> list[str]:
@@ -145,6 +149,7 @@ def compute_report(
     cost_usd: float | None = None,
     wall_s: float | None = None,
     files: Sequence[str] = (),
+    readiness: ReadinessReport | None = None,
 ) -> RunReport:
     """The report for a run (pure). Totals default to the sums over the stored attempts;
     pass the LLM client's totals to include discovery, planning and review calls."""
@@ -224,6 +229,7 @@ def compute_report(
         ],
         atom_list=lines,
         files=sorted(files),
+        readiness=readiness if readiness is not None else (result.readiness if result else None),
     )
 
 
@@ -288,6 +294,18 @@ def render_report(report: RunReport) -> Group:
             f"{len(report.validations)} module/integration/system checks passed",
         )
     )
+    if report.readiness is not None and report.readiness.checks:
+        ready = report.readiness
+        failing = [c.name for c in ready.checks if not c.passed]
+        rows.append(
+            (
+                "readiness",
+                ("ready" if ready.ready else "NOT ready")
+                + f": {len(ready.checks) - len(failing)}/{len(ready.checks)} checks pass"
+                + (f" (failing: {', '.join(failing)})" if failing else "")
+                + f"; {ready.findings} findings; see readiness.md",
+            )
+        )
     for name, value in rows:
         table.add_row(name, value)
     parts: list[Table | Text] = [headline, table]

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import json
 import logging
 from collections.abc import Callable, Collection
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -173,6 +175,9 @@ class KubeClient:
         self._net: Any = client.NetworkingV1Api(api)
         self._custom: Any = client.CustomObjectsApi(api)
         self._coordination: Any = client.CoordinationV1Api(api)
+        self._lease_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mge-lease")
+        """Lease calls get a thread of their own: a renewal must not queue behind other API
+        calls in the shared default pool, or a busy operator loses its Lease."""
 
     async def _call(
         self,
@@ -181,19 +186,24 @@ class KubeClient:
         what: str = "Kubernetes API call",
         answers: Collection[int] = (NOT_FOUND,),
         conflict_is_transient: bool = True,
+        executor: Executor | None = None,
         **kwargs: Any,
     ) -> T:
         """Run one blocking client call in a thread, retrying transient failures in place.
 
         Statuses in ``answers`` (404; 409 on create = AlreadyExists) are re-raised as the
         client's ApiException for the caller to handle; other failures become KubeAPIError or,
-        once the retries are spent, KubeUnavailable.
+        once the retries are spent, KubeUnavailable. ``executor``: the threads to run it on
+        (default: the loop's shared pool).
         """
+        call = functools.partial(fn, *args, **kwargs)
         attempt = 0
         while True:
             attempt += 1
             try:
-                return await asyncio.to_thread(fn, *args, **kwargs)
+                if executor is None:
+                    return await asyncio.to_thread(call)
+                return await asyncio.get_running_loop().run_in_executor(executor, call)
             except client.ApiException as e:
                 if e.status in answers:
                     raise
@@ -382,6 +392,7 @@ class KubeClient:
                 namespace,
                 _request_timeout=request_seconds,
                 what=f"get Lease {namespace}/{name}",
+                executor=self._lease_thread,
             )
         except client.ApiException as error:
             if error.status == NOT_FOUND:
@@ -412,6 +423,7 @@ class KubeClient:
                 _request_timeout=request_seconds,
                 what=f"{verb} Lease {namespace}/{name}",
                 answers=(CONFLICT, NOT_FOUND),
+                executor=self._lease_thread,
             )
         except client.ApiException as error:
             if error.status in (CONFLICT, NOT_FOUND):

@@ -46,6 +46,7 @@ from mge.models.project import (
     Progress,
     ProjectSpec,
     ProjectStatus,
+    ReadinessStatus,
 )
 from mge.pipeline.phases import TERMINAL
 
@@ -79,6 +80,8 @@ class Observed:
     spent_usd: float = 0.0
     progress: Progress = field(default_factory=Progress)
     cost: Cost = field(default_factory=Cost)
+    readiness: ReadinessStatus | None = None
+    """L4 readiness counts from the store (None before the checks ran)."""
     review_items: int = 0
     """Atoms the store queued for review (each should have an AtomReview)."""
     reviews_total: int = 0
@@ -488,6 +491,7 @@ def decide(spec: ProjectSpec, status: ProjectStatus, observed: Observed, now: da
             "observed_generation": observed.generation,
             "progress": progress,
             "cost": observed.cost,
+            "readiness": observed.readiness or status.readiness,
             "message": message,
             "output": output,
             "conditions": _conditions(

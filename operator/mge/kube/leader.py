@@ -187,7 +187,7 @@ class LeaderElector:
                     return False
                 return await self._write()
         except (KubeAPIError, TimeoutError) as e:
-            log.warning("could not renew Lease %s: %s", self.name, e or "timed out")
+            log.warning("could not renew Lease %s: %s", self.name, str(e) or "timed out")
             return False
 
     async def _keep(self, on_lost: Callable[[], Awaitable[None]]) -> None:

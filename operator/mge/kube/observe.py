@@ -8,13 +8,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from mge.execution.generator import READINESS_PROGRESS
+from mge.execution.journal import progress_document
 from mge.kube.children import LABEL_PROJECT
 from mge.kube.client import KubeClient
 from mge.kube.decide import Observed
 from mge.kube.reviews import is_decided
 from mge.kube.worker import WorkerRegistry
 from mge.models.atoms import AtomState
-from mge.models.project import Cost, Phase, Progress
+from mge.models.project import Cost, Phase, Progress, readiness_status
+from mge.models.readiness import ReadinessReport
 from mge.store import Store, UsageTotals
 
 
@@ -82,7 +85,13 @@ async def observe(
     since: datetime | None = None
     if stored is not None and stored_phase == Phase.REVIEWING:
         since = stored.updated_at
+    readiness = None
+    if stored is not None:
+        doc = await store.get_document(key, progress_document(READINESS_PROGRESS))
+        if doc:
+            readiness = readiness_status(ReadinessReport.model_validate(doc))
     return Observed(
+        readiness=readiness,
         generation=generation,
         deleting=bool(meta.get("deletionTimestamp")),
         key=key,

@@ -36,8 +36,7 @@ from mge.pipeline.context import LogReporter, RunContext
 from mge.pipeline.phase_table import SandboxTools, without_work
 from mge.store import Store
 from mge.validation.batch import BatchValidator, Workspace
-from mge.validation.local import MYPY_CACHE
-from mge.validation.typecheck import MypyChecker
+from mge.validation.local import type_checkers
 
 log = logging.getLogger("mge.operator.stages")
 
@@ -151,11 +150,11 @@ class StageRunner:
         return KubeJobRunner(self.kube, target, poll_max=self.operator.job_poll_max_seconds)
 
     def validator_factory(self, jobs: KubeJobRunner) -> Callable[[Workspace], BatchValidator]:
-        """Builds the L1 validator (sandbox Jobs, mypy in the operator as locally)."""
-        cache = self.settings.workdir / MYPY_CACHE
+        """Builds the L1 validator (sandbox Jobs, mypy and tsc in the operator as locally)."""
+        checkers = type_checkers(self.settings)
 
         def make(workspace: Workspace) -> BatchValidator:
-            return KubeBatchValidator(workspace, jobs, MypyChecker(cache_dir=cache))
+            return KubeBatchValidator(workspace, jobs, checkers)
 
         return make
 

@@ -91,7 +91,7 @@ class TechChoice(WireModel):
 class TechStack(WireModel):
     """Language, framework, libraries, each with its reason."""
 
-    language: Literal["python", "typescript"]
+    language: Literal["python", "typescript", "javascript"]
     framework: str | None = None
     choices: list[TechChoice] = Field(default_factory=list)
 

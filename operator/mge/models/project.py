@@ -26,10 +26,11 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from mge.models.base import WireModel
 from mge.models.domain import Question
+from mge.models.readiness import ReadinessPolicy, ReadinessReport
 
 API_GROUP = "mge.dev"
 API_VERSION = "v1alpha1"
-Language = Literal["python", "typescript"]
+Language = Literal["python", "typescript", "javascript"]
 ProviderName = Literal["scripted", "anthropic", "openai-compatible", "llamacpp"]
 
 MAX_REQUIREMENTS_CHARS = 200_000
@@ -189,6 +190,15 @@ class ReviewSpec(WireModel):
     )
 
 
+class ValidationSpec(WireModel):
+    """Checks beyond each atom's tests."""
+
+    readiness: ReadinessPolicy = Field(
+        default_factory=ReadinessPolicy,
+        description="L4 production readiness: per check block, report or off.",
+    )
+
+
 class GitOutput(WireModel):
     """Where the generated codebase is pushed."""
 
@@ -236,6 +246,7 @@ class ProjectSpec(WireModel):
     budget: BudgetSpec = Field(default_factory=BudgetSpec)
     execution: ExecutionSpec = Field(default_factory=ExecutionSpec)
     review: ReviewSpec = Field(default_factory=ReviewSpec)
+    validation: ValidationSpec = Field(default_factory=ValidationSpec)
     output: OutputSpec = Field(default_factory=OutputSpec)
 
     @field_validator("requirements")
@@ -318,6 +329,17 @@ class OutputStatus(WireModel):
 
 
 # ``phase`` holds a Phase value as plain text, so the CRD schema stays a plain string.
+class ReadinessStatus(WireModel):
+    """L4 production readiness as counts (the findings are in the output's readiness.md)."""
+
+    ready: bool = Field(description="No check in block mode fails.")
+    checks: int = Field(default=0, description="Checks that ran.")
+    failing: int = Field(default=0, description="Checks that fail (blocking or not).")
+    blocking: int = Field(default=0, description="Failing checks in block mode.")
+    findings: int = Field(default=0, description="Findings over every check.")
+    retried: int = Field(default=0, description="Atoms regenerated for a blocking finding.")
+
+
 class ProjectStatus(WireModel):
     """What the operator reports; summaries only, the atoms live in the store."""
 
@@ -330,6 +352,7 @@ class ProjectStatus(WireModel):
     cost: Cost = Field(default_factory=Cost)
     discovery: DiscoveryStatus | None = None
     output: OutputStatus | None = None
+    readiness: ReadinessStatus | None = None
     message: str = ""
 
 
@@ -353,3 +376,15 @@ class ProjectManifest(WireModel):
     kind: Literal["Project"]
     metadata: ObjectMeta
     spec: ProjectSpec
+
+
+def readiness_status(report: ReadinessReport) -> ReadinessStatus:
+    """The counts of a readiness report for ``status.readiness`` (pure)."""
+    return ReadinessStatus(
+        ready=report.ready,
+        checks=len(report.checks),
+        failing=sum(not c.passed for c in report.checks),
+        blocking=len(report.blocking_failures),
+        findings=report.findings,
+        retried=len(report.retried),
+    )

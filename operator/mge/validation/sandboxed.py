@@ -6,6 +6,12 @@ item runs a small Python driver: import the job's modules (an import failure is 
 such, with its traceback), then pytest on the job's test node ids with a JUnit report. The
 runner that executes the batch is injected — locally the process sandbox, in the cluster a
 Kubernetes Job running ``mge sandbox run``.
+
+JavaScript and TypeScript jobs run ``node --test`` on their tests' files (no driver: Node
+writes a JUnit report, and TypeScript runs with its types stripped); each test id
+(``path::name``) is matched with the report's case of that name. A job whose tests are in
+several languages (the L4 run of a Python + TypeScript project) runs as one item per language
+and its outcome is the merge of theirs.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from itertools import count
 
 from mge.models.sandbox import (
@@ -26,7 +33,9 @@ from mge.models.sandbox import (
     SandboxResult,
 )
 from mge.sandbox.toolchains import PYTEST_OPTIONS
+from mge.validation.codebase import TEST_ID_SEPARATOR, language_of
 from mge.validation.runner import TestJob, TestOutcome
+from mge.validation.source import SourceLanguage
 
 BatchRunner = Callable[[SandboxBatch], Awaitable[SandboxResult]]
 """Runs a SandboxBatch in isolation (e.g. the local sandbox runner)."""
@@ -121,10 +130,28 @@ def split_shared(jobs: Sequence[TestJob]) -> tuple[dict[str, str], list[dict[str
     return shared, own
 
 
+def test_file(test_id: str) -> str:
+    """The file of a test id (``path::name`` → ``path``)."""
+    return test_id.split(TEST_ID_SEPARATOR, 1)[0]
+
+
+def _item_for(job: TestJob, iid: str, files: dict[str, str]) -> SandboxItem:
+    if job.language == "python":
+        return SandboxItem(atom_id=iid, files=files, command=driver_command(job.imports, job.tests))
+    paths = sorted({test_file(t) for t in job.tests})
+    if not paths:  # nothing to run: check that the job's files load at all
+        sources = sorted(p for p in job.files if language_of(p) == job.language)
+        load = "".join(f"await import({('./' + p)!r});" for p in sources)
+        return SandboxItem(
+            atom_id=iid, files=files, command=["node", "--input-type=module", "-e", load]
+        )
+    return SandboxItem(atom_id=iid, files=files, test_files=paths)
+
+
 def build_batch(
     jobs: Sequence[TestJob], limits: SandboxLimits, batch_id: str
 ) -> tuple[SandboxBatch, dict[str, str]]:
-    """The SandboxBatch for Python ``jobs`` and the item id → job id map (pure)."""
+    """The SandboxBatch for ``jobs`` (all of one language) and the item id → job id map (pure)."""
     shared, own = split_shared(jobs)
     ids: dict[str, str] = {}
     items = []
@@ -135,16 +162,10 @@ def build_batch(
             iid = item_id(f"{job.id}-{n}")
             n += 1
         ids[iid] = job.id
-        items.append(
-            SandboxItem(
-                atom_id=iid,
-                files=files,
-                command=driver_command(job.imports, job.tests),
-            )
-        )
+        items.append(_item_for(job, iid, files))
     batch = SandboxBatch(
         batch_id=item_id(batch_id),
-        language="python",
+        language=jobs[0].language if jobs else "python",
         limits=limits,
         shared_files=shared,
         items=items,
@@ -239,6 +260,104 @@ def outcome_of(job: TestJob, atom: AtomOutcome) -> TestOutcome:
     )
 
 
+_NODE_NOISE = re.compile(
+    r"^\s*(at .*\(node:.*\)|at (async )?(Promise\.all|node:).*|code: 'ERR_|failureType: |"
+    r"generatedMessage: |diff: |exitCode: |signal: |[}\]]\s*$|\] \{$)"
+)
+
+
+def trim_node_failure(text: str) -> str:
+    """A ``node --test`` failure cut to what the atom's author needs: the assertion, actual and
+    expected, and the stack frames in the project's files (Node's own frames and the runner's
+    error wrapper go; pure)."""
+    head, sep, cause = text.partition("cause: ")
+    first = head.strip().splitlines()[0] if head.strip() else ""
+    body = cause if sep else head
+    kept = [ln.strip() for ln in body.splitlines() if not _NODE_NOISE.match(ln)]
+    lines = [first] if sep and first else []
+    for ln in kept:
+        if ln or (lines and lines[-1]):
+            lines.append(ln)
+    return "\n".join(lines).strip()
+
+
+def script_outcome_of(job: TestJob, atom: AtomOutcome) -> TestOutcome:
+    """A TestOutcome for a JavaScript/TypeScript ``job`` from its ``node --test`` run (pure).
+
+    A test id whose name has no case in the report (its file did not load, or the run was cut
+    short) counts as failed with the run's detail; cases of other tests in the same files (other
+    atoms' tests, which may reach unwritten code) do not count.
+    """
+    by_name: dict[str, list[str]] = {}
+    for case in atom.cases:
+        bucket = by_name.setdefault(case.name, [])
+        if case.status in ("failed", "error"):
+            bucket.append(trim_node_failure(case.message) or case.status)
+        elif not bucket:
+            bucket.append("")
+    failed: list[str] = []
+    passed: list[str] = []
+    details: dict[str, str] = {}
+    for test_id in job.tests:
+        name = test_id.split(TEST_ID_SEPARATOR, 1)[-1]
+        messages = [m for m in by_name.get(name, []) if m]
+        if name in by_name and not messages:
+            passed.append(test_id)
+            continue
+        failed.append(test_id)
+        details[test_id] = "\n".join(messages) if messages else atom.detail
+    timed_out = atom.status in (AtomStatus.TIMEOUT, AtomStatus.CPU_LIMIT)
+    judged_by_cases = atom.status in (AtomStatus.PASSED, AtomStatus.FAILED) and bool(job.tests)
+    ok = not failed and (judged_by_cases or atom.passed)
+    return TestOutcome(
+        id=job.id,
+        passed=ok,
+        failed_tests=tuple(failed),
+        passed_tests=tuple(passed),
+        output=(atom.stdout_tail + ("\n" + atom.stderr_tail if atom.stderr_tail else "")).strip(),
+        timed_out=timed_out,
+        error="" if ok or (failed and judged_by_cases) else atom.detail,
+        details=details,
+    )
+
+
+def split_by_language(job: TestJob) -> list[TestJob]:
+    """``job`` as one job per language of its tests (itself when they share one; pure)."""
+    groups: dict[SourceLanguage, list[str]] = {}
+    for t in job.tests:
+        groups.setdefault(language_of(test_file(t)) or job.language, []).append(t)
+    if len(groups) <= 1:
+        only = next(iter(groups), job.language)
+        return [job if only == job.language else replace(job, language=only)]
+    return [
+        replace(
+            job,
+            id=f"{job.id}{TEST_ID_SEPARATOR}{lang}",
+            tests=tuple(tests),
+            imports=job.imports if lang == "python" else (),
+            language=lang,
+        )
+        for lang, tests in groups.items()
+    ]
+
+
+def merge_outcomes(job_id: str, parts: Sequence[TestOutcome]) -> TestOutcome:
+    """One outcome from the outcomes of a job's per-language parts (pure)."""
+    if len(parts) == 1:
+        return replace(parts[0], id=job_id)
+    return TestOutcome(
+        id=job_id,
+        passed=all(p.passed for p in parts),
+        import_error="\n".join(p.import_error for p in parts if p.import_error),
+        failed_tests=tuple(t for p in parts for t in p.failed_tests),
+        passed_tests=tuple(t for p in parts for t in p.passed_tests),
+        output="\n".join(p.output for p in parts if p.output),
+        timed_out=any(p.timed_out for p in parts),
+        error="\n".join(p.error for p in parts if p.error),
+        details={k: v for p in parts for k, v in p.details.items()},
+    )
+
+
 class SandboxTestRunner:
     """Runs TestJobs as one SandboxBatch through ``run_batch``."""
 
@@ -253,24 +372,32 @@ class SandboxTestRunner:
         self.prefix = prefix
 
     async def run(self, jobs: Sequence[TestJob]) -> dict[str, TestOutcome]:
-        """An outcome per job id (Python jobs; other languages are reported unsupported)."""
-        outcomes: dict[str, TestOutcome] = {}
-        python = [j for j in jobs if j.language == "python"]
-        for j in jobs:
-            if j.language != "python":
-                outcomes[j.id] = TestOutcome(
-                    j.id, passed=False, error=f"running {j.language} tests is not supported yet"
-                )
-        if not python:
-            return outcomes
-        batch, ids = build_batch(python, self.limits, f"{self.prefix}-{next(_batch_numbers)}")
+        """An outcome per job id: one batch per language, run one after the other."""
+        parts = {j.id: split_by_language(j) for j in jobs}
+        by_language: dict[SourceLanguage, list[TestJob]] = {}
+        for part in (p for ps in parts.values() for p in ps):
+            by_language.setdefault(part.language, []).append(part)
+        results: dict[str, TestOutcome] = {}
+        for language, group in by_language.items():
+            results.update(await self._run_batch(language, group))
+        return {
+            job_id: merge_outcomes(job_id, [results[p.id] for p in ps])
+            for job_id, ps in parts.items()
+        }
+
+    async def _run_batch(
+        self, language: SourceLanguage, jobs: list[TestJob]
+    ) -> dict[str, TestOutcome]:
+        batch, ids = build_batch(jobs, self.limits, f"{self.prefix}-{next(_batch_numbers)}")
         result = await self.run_batch(batch)
-        by_job = {j.id: j for j in python}
+        by_job = {j.id: j for j in jobs}
+        read = outcome_of if language == "python" else script_outcome_of
+        outcomes: dict[str, TestOutcome] = {}
         for atom in result.outcomes:
             job_id = ids.get(atom.atom_id)
             if job_id is not None:
-                outcomes[job_id] = outcome_of(by_job[job_id], atom)
-        for j in python:
+                outcomes[job_id] = read(by_job[job_id], atom)
+        for j in jobs:
             outcomes.setdefault(
                 j.id, TestOutcome(j.id, passed=False, error="the sandbox returned no outcome")
             )

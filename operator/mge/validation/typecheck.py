@@ -51,8 +51,8 @@ _limits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
 )
 
 
-def _mypy_slots() -> asyncio.Semaphore:
-    """The process-wide limit on mypy runs, one semaphore per event loop."""
+def checker_slots() -> asyncio.Semaphore:
+    """The process-wide limit on type-checker runs (mypy, tsc), one semaphore per event loop."""
     loop = asyncio.get_running_loop()
     slots = _limits.get(loop)
     if slots is None:
@@ -79,6 +79,8 @@ class TypeChecker(Protocol):
     """Checks some files of a tree; the tree is given whole so imports resolve."""
 
     available: bool
+    languages: tuple[str, ...]
+    """The source languages whose files it checks."""
 
     async def check(self, files: Mapping[str, str], targets: Sequence[str]) -> list[TypeIssue]:
         """Errors found in ``targets`` (paths into ``files``)."""
@@ -98,6 +100,8 @@ def parse_mypy_output(text: str) -> list[TypeIssue]:
 class MypyChecker:
     """Runs ``python -m mypy`` (the running interpreter's) on a temporary copy of the files."""
 
+    languages: tuple[str, ...] = ("python",)
+
     def __init__(
         self,
         cache_dir: Path | None = None,
@@ -114,7 +118,7 @@ class MypyChecker:
         py_targets = [t for t in targets if t.endswith(".py")]
         if not py_targets:
             return []
-        async with _mypy_slots():  # the timeout below counts from the start of the run
+        async with checker_slots():  # the timeout below counts from the start of the run
             return await self._run(files, py_targets)
 
     async def _run(self, files: Mapping[str, str], py_targets: Sequence[str]) -> list[TypeIssue]:
@@ -149,6 +153,22 @@ class MypyChecker:
                     for t in py_targets
                 ]
         return parse_mypy_output(out.decode(errors="replace"))
+
+
+class TypeCheckers:
+    """Several checkers as one: each gets the targets of its languages (by file suffix)."""
+
+    def __init__(self, *checkers: TypeChecker) -> None:
+        self.checkers = tuple(c for c in checkers if c.available)
+        self.available = bool(self.checkers)
+        self.languages = tuple(lang for c in self.checkers for lang in c.languages)
+
+    async def check(self, files: Mapping[str, str], targets: Sequence[str]) -> list[TypeIssue]:
+        """The issues every checker found in the targets of its languages."""
+        found: list[TypeIssue] = []
+        for checker in self.checkers:
+            found += await checker.check(files, targets)
+        return found
 
 
 def attribute(

@@ -10,6 +10,8 @@ the latter has a review suggestion.
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -27,6 +29,7 @@ from recordings_assembly import (
     write_tree,
 )
 
+from mge.execution.readiness.parse import BANDIT_TEMPLATE, parse_bandit
 from mge.validation.codebase import stub_failures
 from mge.validation.typecheck import MypyChecker, TypeIssue
 
@@ -136,10 +139,55 @@ async def test_every_superseded_attempt_fails_l1(
     passed_wrongly = []
     for atom_id, codes in sorted(retried.items()):
         for number, code in enumerate(codes[:-1], start=1):
+            if f"atom/{atom_id}/attempt-{number}" in CAUGHT_AFTER_L1.get(name, {}):
+                continue
             folder = tmp_path / f"{atom_id}-{number}"
             if await failure_of(ex, atom_id, code, folder, mypy) is None:
                 passed_wrongly.append(f"atom/{atom_id}/attempt-{number}")
     assert passed_wrongly == [], "these attempts were meant to fail L1 but pass it"
+
+
+CAUGHT_AFTER_L1: dict[str, dict[str, str]] = {
+    "tasks-api": {"atom/task-apply-50d0775f64/attempt-1": "B307"},
+}
+"""Attempts written to pass L1 (tests, types) and be caught by an L4 readiness check: the
+bandit rule that must flag them inside the atom's span."""
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [(n, k) for n, keys in CAUGHT_AFTER_L1.items() for k in keys],
+)
+async def test_readiness_defects_pass_l1_and_bandit_flags_them(
+    name: str, key: str, tmp_path: Path, mypy: MypyChecker
+) -> None:
+    ex = example(name)
+    atom_id, number = key.split("/")[1], int(key.rsplit("-", 1)[1])
+    code = ex.attempts[atom_id][number - 1]
+    assert await failure_of(ex, atom_id, code, tmp_path / "l1", mypy) is None
+    atom = ex.atoms[atom_id]
+    codes = ex.l1_codes(atom_id, code)
+    assembled = ex.codebase.render_file(atom.file, codes, stub_missing=True)
+    target = tmp_path / "bandit" / atom.file
+    target.parent.mkdir(parents=True)
+    target.write_text(assembled.source)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bandit",
+        "-q",
+        "-f",
+        "custom",
+        "--msg-template",
+        BANDIT_TEMPLATE,
+        str(target),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await proc.communicate()
+    found = parse_bandit(out.decode(), [atom.file])
+    first, last = assembled.spans[atom.qualname]
+    rule = CAUGHT_AFTER_L1[name][key]
+    assert [f.rule for f in found if f.line is not None and first <= f.line <= last] == [rule]
 
 
 @pytest.mark.parametrize("name", EXAMPLE_NAMES)

@@ -43,9 +43,11 @@ def operator_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     env["MGE_RECONCILE_INTERVAL"] = "1"
     env["MGE_JOB_POLL_MAX_SECONDS"] = "1"
     env["MGE_WORKDIR"] = str(tmp_path / "work")
-    # a restarted operator waits for its killed predecessor's Lease: keep that short in tests
-    env["MGE_LEASE_DURATION"] = "6"
-    env["MGE_LEASE_RENEW"] = "1"
+    # A restarted operator waits for its killed predecessor's Lease, so tests keep it shorter
+    # than the chart's 15/5 s — but a leader steps down after duration - renew seconds without a
+    # renewal, and on a loaded CI machine (2 cores, load 10) a 5 s window was lost mid-test.
+    env["MGE_LEASE_DURATION"] = "12"
+    env["MGE_LEASE_RENEW"] = "3"
     yield env
 
 

@@ -41,10 +41,11 @@ from mge.kube.leader import LOST_LEASE_EXIT_CODE
 pytestmark = [pytest.mark.kube, pytest.mark.slow, pytest.mark.usefixtures("crds_installed")]
 G, V = "mge.dev", "v1alpha1"
 LEASE_DURATION, LEASE_RENEW = (
-    int(x) for x in os.environ.get("MGE_TEST_LEASE", "6/1").split("/", 1)
+    int(x) for x in os.environ.get("MGE_TEST_LEASE", "10/2").split("/", 1)
 )
 """Lease duration/renew seconds: short for the test (a killed leader is replaced after about
-6 s); ``MGE_TEST_LEASE=15/5`` measures the chart's defaults."""
+10 s; a leader on a loaded machine keeps an 8 s renewal window); ``MGE_TEST_LEASE=15/5``
+measures the chart's defaults."""
 STARTED, STOPPED = "worker started:", "workers stopped:"
 
 Pipeline = tuple[Operators, PodHarness, JobWatch]

@@ -187,6 +187,10 @@ def test_inventory_lib_runs_to_completed_through_sandbox_jobs_and_reviews(
     assert st["progress"]["atomsFailed"] == 0
     assert st["progress"]["levels"] >= 2
     assert st["output"]["storeKey"] == key
+    # L4 readiness ran in a sandbox Job like every other check: counts in the status.
+    readiness = st["readiness"]
+    assert readiness["checks"] == 6 and readiness["ready"] is True, readiness
+    assert readiness["blocking"] == 0 and readiness["retried"] == 0
 
     # Jobs: one per batch per level (and per suite run), restricted, each created and run once.
     created = Counter(name for name, _ in jobs.added)

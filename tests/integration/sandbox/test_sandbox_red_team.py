@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from red_team_js import JS_GOOD, JS_SHARED, js_attacks, js_flood
 from sandbox_hosts import available_isolations, host_report
 
 from mge.models.sandbox import AtomOutcome, AtomStatus, SandboxResult
@@ -158,14 +159,23 @@ GOOD = {
 }
 
 
-def _batch(port: int, outside: Path, scratch: Path, threats: set[Threat]) -> dict[str, object]:
+LANGUAGES = ("python", "javascript")
+
+
+def _batch(
+    port: int, outside: Path, scratch: Path, threats: set[Threat], language: str = "python"
+) -> dict[str, object]:
     """The batch: an atom per threat in ``threats`` (only attacks that are safe to run under the
-    isolation at hand — a fork bomb is never run where nothing would stop it), plus honest ones."""
+    isolation at hand — a fork bomb is never run where nothing would stop it), plus honest ones,
+    written in ``language`` (python, or javascript run by ``node --test``)."""
+    js = language == "javascript"
+    attacks = js_attacks(port, outside, scratch, TOKEN) if js else _attacks(port, outside, scratch)
     items: list[dict[str, object]] = []
-    for threat, code in _attacks(port, outside, scratch).items():
+    for threat, code in attacks.items():
         if threat not in threats:
             continue
-        test = f"tests/test_{threat.value}_{TOKEN}.py"
+        stem = f"{threat.value}_{TOKEN}"
+        test = f"tests/{stem}.test.mjs" if js else f"tests/test_{stem}.py"
         item: dict[str, object] = {
             "atomId": threat.value,
             "files": {test: code},
@@ -179,25 +189,28 @@ def _batch(port: int, outside: Path, scratch: Path, threats: set[Threat]) -> dic
         items.append(
             {
                 "atomId": Threat.OUTPUT_FLOOD.value,
-                "command": ["python", "-c", flood],
+                "command": js_flood(TOKEN) if js else ["python", "-c", flood],
                 "timeoutSeconds": ATTACK_TIMEOUT,
             }
         )
-    for atom_id, (module, code, test) in GOOD.items():
-        name = f"tests/test_{atom_id.replace('-', '_')}.py"
+    for atom_id, (module, code, test) in (JS_GOOD if js else GOOD).items():
+        stem = atom_id.replace("-", "_")
+        name = f"tests/{stem}.test.mjs" if js else f"tests/test_{stem}.py"
         items.append({"atomId": atom_id, "files": {module: code, name: test}, "testFiles": [name]})
+    shared = JS_SHARED if js else {"pkg/__init__.py": "", "pkg/base.py": "BASE = 21\n"}
     return {
-        "batchId": f"red-team-{TOKEN}",
-        "language": "python",
+        "batchId": f"red-team-{language}-{TOKEN}",
+        "language": language,
         "limits": {
             "timeoutSeconds": 30,
             "memoryMb": 128,
-            "maxProcesses": 32,
+            # node runs ~11 threads, and node --test a second node per test file
+            "maxProcesses": 64 if js else 32,
             "maxFileSizeMb": 8,
             "maxOutputBytes": 262144,
             "tmpSizeMb": 16,
         },
-        "sharedFiles": {"pkg/__init__.py": "", "pkg/base.py": "BASE = 21\n"},
+        "sharedFiles": shared,
         "items": items,
     }
 
@@ -217,12 +230,16 @@ def listeners() -> Iterator[dict[str, socket.socket]]:
 
 @pytest.fixture
 def red(
-    iso: str, tmp_path_factory: pytest.TempPathFactory, listeners: dict[str, socket.socket]
+    iso: str,
+    lang: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    listeners: dict[str, socket.socket],
 ) -> RedTeamRun:
-    """The red-team batch under ``iso``, run once per module."""
-    if iso in _runs:
-        return _runs[iso]
-    base = tmp_path_factory.mktemp(f"red-{iso}")
+    """The red-team batch in ``lang`` under ``iso``, run once per module."""
+    key = f"{iso}-{lang}"
+    if key in _runs:
+        return _runs[key]
+    base = tmp_path_factory.mktemp(f"red-{key}")
     outside, scratch = base / "outside", base / "scratch"
     outside.mkdir()
     (outside / "canary.txt").write_text(CANARY)
@@ -230,10 +247,11 @@ def red(
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)
     listener.setblocking(False)
-    listeners[iso] = listener
+    listeners[key] = listener
     batch_file = base / "batch.json"
     threats = {t for i, t, _ in _cases() if i == iso}
-    batch_file.write_text(json.dumps(_batch(listener.getsockname()[1], outside, scratch, threats)))
+    port = listener.getsockname()[1]
+    batch_file.write_text(json.dumps(_batch(port, outside, scratch, threats, lang)))
     env = {**os.environ, "MGE_FAKE_SECRET": SECRET, "ANTHROPIC_API_KEY": SECRET}
     proc = subprocess.run(
         [
@@ -265,7 +283,7 @@ def red(
     run = RedTeamRun(
         SandboxResult.model_validate_json(proc.stdout), outside, scratch, listener, connections
     )
-    _runs[iso] = run
+    _runs[key] = run
     return run
 
 
@@ -280,7 +298,7 @@ def _leftover_processes() -> list[str]:
             text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if TOKEN in text and "pytest" in text:
+        if TOKEN in text and ("pytest" in text or "node" in text):
             found.append(f"{cmdline.parent.name}: {text[:120]}")
     return found
 
@@ -337,10 +355,11 @@ EXPECTED_STATUS = {
 }
 
 
+@pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize(
     ("iso", "threat", "level"), _cases(), ids=[f"{i}-{t.value}-{lv}" for i, t, lv in _cases()]
 )
-def test_attack(iso: str, threat: Threat, level: str, red: RedTeamRun) -> None:
+def test_attack(iso: str, lang: str, threat: Threat, level: str, red: RedTeamRun) -> None:
     atom: AtomOutcome = red.result.outcome(threat.value)
     traces = _host_traces(threat, red)
     if level == "contained":
@@ -358,16 +377,20 @@ def test_attack(iso: str, threat: Threat, level: str, red: RedTeamRun) -> None:
         assert traces, "no trace on the host of an attack that passed"
 
 
+@pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize("iso", available_isolations())
-def test_honest_atoms_in_the_same_batch_pass(iso: str, red: RedTeamRun) -> None:
+def test_honest_atoms_in_the_same_batch_pass(iso: str, lang: str, red: RedTeamRun) -> None:
     for atom_id in GOOD:
         outcome = red.result.outcome(atom_id)
         assert outcome.passed, f"{atom_id} under {iso}: {outcome.detail}"
     assert _leftover_processes() == []
 
 
+@pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize("iso", [i for i in available_isolations() if i != "unsandboxed"])
-def test_the_secret_never_reaches_generated_code_under_isolation(iso: str, red: RedTeamRun) -> None:
+def test_the_secret_never_reaches_generated_code_under_isolation(
+    iso: str, lang: str, red: RedTeamRun
+) -> None:
     assert SECRET not in _all_output(red.result)
     assert all(
         SECRET not in p.read_text(errors="replace") for p in red.scratch.rglob("*") if p.is_file()

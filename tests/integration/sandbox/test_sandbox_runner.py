@@ -139,6 +139,30 @@ async def test_javascript_atoms(isolation: str, tmp_path: Path) -> None:
     assert bad.status is AtomStatus.FAILED and "6 !== 5" in bad.detail
 
 
+async def test_typescript_atoms_run_with_types_stripped(isolation: str, tmp_path: Path) -> None:
+    test = (
+        'import { test } from "node:test";\nimport assert from "node:assert/strict";\n'
+        'import { add } from "./add.ts";\n'
+        'test("adds", () => assert.equal(add(2, 3), 5));\n'
+    )
+    good = "export function add(a: number, b: number): number {\n  return a + b;\n}\n"
+    items: list[dict[str, object]] = [
+        {"atomId": "ts-ok", "files": {"add.ts": good}, "testFiles": ["add.test.ts"]},
+        {
+            "atomId": "ts-bad",
+            "files": {"add.ts": good.replace("a + b", "a * b")},
+            "testFiles": ["add.test.ts"],
+        },
+    ]
+    batch = _batch(items, language="typescript", sharedFiles={"add.test.ts": test})
+    result = await _run(batch, isolation, tmp_path)
+    ok = result.outcome("ts-ok")
+    assert ok.status is AtomStatus.PASSED, ok.detail
+    assert [c.name for c in ok.cases] == ["adds"]
+    bad = result.outcome("ts-bad")
+    assert bad.status is AtomStatus.FAILED and "6 !== 5" in bad.detail
+
+
 async def test_concurrency_is_bounded(isolation: str, tmp_path: Path) -> None:
     code = "import time; a = time.time(); time.sleep(0.5); print(a, time.time())"
     items: list[dict[str, object]] = [

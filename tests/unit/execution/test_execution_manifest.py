@@ -1,12 +1,13 @@
-"""The output folder's pyproject.toml: its own packages, the third-party modules it imports."""
+"""The output folder's manifests: pyproject.toml, package.json, tsconfig.json, package-lock.json."""
 
 from __future__ import annotations
 
+import json
 import tomllib
 
 import pytest
 
-from mge.execution.manifest import PYPROJECT, python_manifest, with_manifest
+from mge.execution.manifest import PYPROJECT, package_of, python_manifest, with_manifest
 
 
 def _parsed(files: dict[str, str], project: str = "default/shop") -> dict[str, object]:
@@ -61,3 +62,41 @@ def test_unparsable_source_adds_no_dependency() -> None:
     doc = _parsed({"pkg/__init__.py": "", "pkg/bad.py": "def broken(:\n"})
     project = doc["project"]
     assert isinstance(project, dict) and project["dependencies"] == []
+
+
+# --- TypeScript / JavaScript -------------------------------------------------------------------
+
+TS_FILES = {
+    "src/math.ts": 'import { EventEmitter } from "node:events";\nimport fs from "fs";\n'
+    'import { x } from "./x.ts";\nexport const y = 1;\n',
+    "tests/math.test.ts": 'import { test } from "node:test";\n'
+    'import { y } from "../src/math.ts";\n',
+}
+
+
+def test_a_typescript_folder_gets_package_json_tsconfig_and_an_offline_lockfile() -> None:
+    out = with_manifest(TS_FILES, "default/My Lib", "typescript")
+    package = json.loads(out["package.json"])
+    assert package["type"] == "module" and package["name"] == "my-lib"
+    assert package["scripts"]["test"] == 'tsc --noEmit && node --test "tests/math.test.ts"'
+    assert package["devDependencies"] == {"typescript": "5.9.3", "@types/node": "22.20.7"}
+    assert "dependencies" not in package  # node:events and fs are Node's own
+    assert json.loads(out["tsconfig.json"])["compilerOptions"]["strict"] is True
+    lock = json.loads(out["package-lock.json"])
+    assert lock["packages"]["node_modules/typescript"]["integrity"].startswith("sha512-")
+    assert "pyproject.toml" not in out
+
+
+def test_third_party_imports_become_dependencies_and_no_lockfile_is_guessed() -> None:
+    files = {"src/a.js": 'import z from "zod";\nconst l = require("@scope/pkg/sub");\n'}
+    out = with_manifest(files, "lib", "javascript")
+    package = json.loads(out["package.json"])
+    assert package["dependencies"] == {"@scope/pkg": "*", "zod": "*"}
+    assert "package-lock.json" not in out and "tsconfig.json" not in out
+    assert package_of("node:fs") is None and package_of("../x.js") is None
+
+
+def test_a_mixed_project_gets_both_manifests() -> None:
+    files = {"app/main.py": "import os\n", **TS_FILES}
+    out = with_manifest(files, "mixed", "python")
+    assert {"pyproject.toml", "package.json", "tsconfig.json"} <= set(out)

