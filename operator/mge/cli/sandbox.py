@@ -90,6 +90,14 @@ def run_cmd(
     no_cgroups: Annotated[
         bool, typer.Option("--no-cgroups", help="Do not use per-atom cgroups even if available.")
     ] = False,
+    cold: Annotated[
+        bool,
+        typer.Option(
+            "--cold",
+            help="Start a fresh interpreter per atom even where the batch's pytest runs could "
+            "fork from one warm interpreter (pod, unsandboxed); for comparison.",
+        ),
+    ] = False,
 ) -> None:
     """Run a batch; print one JSON result (an outcome per atom) on stdout."""
     parsed = _read_batch(batch)
@@ -99,6 +107,7 @@ def run_cmd(
         scratch_dir=scratch,
         keep_files=keep,
         use_cgroups=not no_cgroups,
+        warm=not cold,
     )
     result: SandboxResult = asyncio.run(LocalSandbox(options).run(parsed))
     _loud([w for w in result.warnings if w.startswith("UNSANDBOXED")])

@@ -7,6 +7,10 @@ Per atom, the argv is layered, outermost first::
     [rlimits]                  prlimit --cpu --as --nproc --fsize --nofile --core=0 --
     [the test run]             python -m pytest … --junitxml  |  node --test …  |  the command
 
+Without a wrapper (``pod``, ``unsandboxed``) a Python batch's pytest runs instead fork from one
+warm interpreter per batch (:mod:`mge.sandbox.warm`): the child joins the atom's cgroup and sets
+the same rlimits itself, so an atom pays neither Python's start nor pytest's import.
+
 The runner waits for each atom with a wall-clock limit and an output cap, reads its JUnit report,
 and decides its status (classify.py). Up to ``concurrency`` atoms run at once. An atom whose run
 goes wrong in any way gets an outcome saying so; only a sandbox that cannot work at all (no
@@ -17,12 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from mge.errors import SandboxError
 from mge.models.sandbox import (
     AtomOutcome,
     AtomStatus,
@@ -55,6 +61,7 @@ from mge.sandbox.limits import (
 from mge.sandbox.probe import HostReport, choose_isolation, probe_host
 from mge.sandbox.process import ProcessRun, run_capped
 from mge.sandbox.toolchains import REPORT_NAME, TMP_NAME, Toolchain, toolchain_for
+from mge.sandbox.warm import Zygote, pytest_args, warm_script, zygote_python
 from mge.sandbox.workspace import create_atom_dir, create_batch_dir, read_capped, remove_tree
 
 log = logging.getLogger(__name__)
@@ -81,6 +88,9 @@ class RunnerOptions:
     keep_files: bool = False
     """Keep the batch folder afterwards (for debugging); it is deleted otherwise."""
     use_cgroups: bool = True
+    warm: bool = True
+    """Fork Python atoms' pytest runs from one warm interpreter per batch where the isolation
+    allows it (``pod``, ``unsandboxed``; see :mod:`mge.sandbox.warm`)."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +105,8 @@ class _Plan:
     concurrency: int
     uid_baseline: int
     """Tasks the runner's uid ran when the batch started (counts against a per-uid NPROC)."""
+    zygote: Zygote | None = None
+    """The batch's warm interpreter, when its atoms' pytest runs fork from one."""
 
 
 class LocalSandbox:
@@ -137,8 +149,16 @@ class LocalSandbox:
                 return await _run_atom(plan, index, item, batch_dir, cgroups)
 
         try:
+            if self.options.warm and _warm_fits(plan):
+                try:
+                    zygote = await Zygote.start(zygote_python(), _zygote_env(plan), batch_dir)
+                    plan = dataclasses.replace(plan, zygote=zygote)
+                except (SandboxError, OSError) as e:
+                    warnings.append(f"warm interpreter unavailable, one process per atom: {e}")
             outcomes = await asyncio.gather(*(one(i, it) for i, it in enumerate(batch.items)))
         finally:
+            if plan.zygote is not None:
+                await plan.zygote.close()
             if cgroups is not None:
                 await asyncio.to_thread(cgroups.remove)
             if self.options.keep_files:
@@ -193,8 +213,38 @@ def _describe(plan: _Plan, cgroups: BatchCgroups | None) -> list[str]:
     out.append(
         f"wall clock {lim.timeout_seconds:g} s per atom; output cap {lim.max_output_bytes} B"
     )
+    if plan.zygote is not None:
+        out.append(
+            "warm: Python test runs fork from one interpreter per batch (each child: own "
+            "process group, folder, environment, rlimits and cgroup)"
+        )
     out.append("environment built from scratch (no HOME, no credentials)")
     return out
+
+
+def _warm_fits(plan: _Plan) -> bool:
+    """Whether the batch's runs can fork from one interpreter: Python, some atom running pytest
+    or a ``python -s -c`` script (the validation driver), and no wrapper (an atom under
+    bwrap/unshare needs namespaces of its own)."""
+    return (
+        plan.toolchain.language == "python"
+        and plan.kind in (IsolationKind.POD, IsolationKind.NONE)
+        and any(item.command is None or warm_script(item.command) for item in plan.batch.items)
+    )
+
+
+def _zygote_env(plan: _Plan) -> dict[str, str]:
+    """The zygote's own environment: what must be set when Python starts (hash seed, no
+    bytecode files), nothing of the runner's."""
+    env = sandbox_env(
+        workdir="",
+        tmpdir="/tmp",
+        toolchain_env=plan.toolchain.env,
+        batch_env={},
+        path_dirs=plan.toolchain.bin_dirs,
+    )
+    env.pop("PYTHONPATH")
+    return env
 
 
 def _shared_uid_slots(plan: _Plan) -> int:
@@ -255,21 +305,39 @@ async def _run_atom(
     try:
         atom_dir = create_atom_dir(batch_dir, index, batch, item)
         argv, env = _argv(plan, item, atom_dir, rl)
+        workdir = str(atom_dir)
         if cgroups is not None:
             cg = cgroups.atom(
                 index,
                 pids_max=batch.limits.max_processes + WRAPPER_PROCESSES,
                 memory_bytes=batch.limits.memory_mb * MIB,
             )
-            argv = [*attach_argv(cg.procs_files), *argv]
-        run = await run_capped(
-            argv,
-            env=env,
-            cwd=str(atom_dir),
-            timeout_s=timeout,
-            max_output_bytes=batch.limits.max_output_bytes,
-            extra_kill=cg.kill_all if cg is not None else None,
-        )
+        script = warm_script(item.command)
+        if plan.zygote is not None and plan.zygote.alive and (item.command is None or script):
+            run = await plan.zygote.run(
+                None if script else pytest_args(plan.toolchain.test_argv(batch, item, workdir)),
+                script=script,
+                cwd=atom_dir,
+                env=env,
+                limits=rl,
+                cgroup_procs=cg.procs_files if cg is not None else [],
+                timeout_s=timeout,
+                max_output_bytes=batch.limits.max_output_bytes,
+                extra_kill=cg.kill_all if cg is not None else None,
+                tripwire=cg.pids_limit_hit if cg is not None else None,
+            )
+        else:
+            if cg is not None:
+                argv = [*attach_argv(cg.procs_files), *argv]
+            run = await run_capped(
+                argv,
+                env=env,
+                cwd=str(atom_dir),
+                timeout_s=timeout,
+                max_output_bytes=batch.limits.max_output_bytes,
+                extra_kill=cg.kill_all if cg is not None else None,
+                tripwire=cg.pids_limit_hit if cg is not None else None,
+            )
         return _outcome(plan, item, atom_dir, run, cg, rl, timeout)
     except Exception as e:  # one atom's trouble is that atom's outcome, never the batch's
         log.exception("sandbox: atom %s could not be run", item.atom_id)

@@ -122,3 +122,30 @@ async def test_extra_kill_is_called(tmp_path: Path) -> None:
         extra_kill=lambda: calls.append(1),
     )
     assert calls
+
+
+async def test_a_tripped_tripwire_ends_the_run_before_its_timeout(tmp_path: Path) -> None:
+    marker = tmp_path / "started"
+    code = f"import pathlib, time; pathlib.Path({str(marker)!r}).touch(); time.sleep(600)"
+    run = await run_capped(
+        [sys.executable, "-c", code],
+        env=ENV,
+        cwd=str(tmp_path),
+        timeout_s=600,
+        max_output_bytes=1000,
+        tripwire=marker.exists,  # trips once the process has started
+    )
+    assert run.tripped and not run.timed_out and not run.output_exceeded
+    assert run.returncode == -signal.SIGKILL
+
+
+async def test_a_tripwire_that_never_trips_changes_nothing(tmp_path: Path) -> None:
+    run = await run_capped(
+        [sys.executable, "-c", "print('done')"],
+        env=ENV,
+        cwd=str(tmp_path),
+        timeout_s=60,
+        max_output_bytes=1000,
+        tripwire=lambda: False,
+    )
+    assert run.returncode == 0 and not run.tripped and run.stdout_tail == b"done\n"
