@@ -37,6 +37,8 @@ from mge.web.security import (
     SESSION_COOKIE,
     Sessions,
     allowed_host,
+    new_secret,
+    policy_with_style_nonce,
     same_origin,
     session_cookie_header,
 )
@@ -50,6 +52,8 @@ STATIC_DIR = Path(str(resources.files("mge.web") / "static"))
 HEARTBEAT_SECONDS = 15.0
 """An SSE comment this often keeps proxies and the browser from closing an idle stream."""
 MAX_BODY_BYTES = 256 * 1024
+NONCE_PLACEHOLDER = "%MGE_STYLE_NONCE%"
+"""Replaced in index.html by each response's style nonce."""
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +83,8 @@ async def headers_middleware(request: web.Request, handler: Handler) -> web.Stre
         response = await handler(request)
     except web.HTTPException as e:
         response = e
-    response.headers.update(SECURITY_HEADERS)
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
     response.headers.setdefault("Cache-Control", "no-store")
     return response
 
@@ -120,9 +125,20 @@ def _forbidden_page(request: web.Request, message: str) -> web.Response:
     return web.Response(status=401, text=body, content_type="text/html")
 
 
-async def index(request: web.Request) -> web.FileResponse:
-    """The single page."""
-    return web.FileResponse(STATIC_DIR / "index.html")
+async def index(request: web.Request) -> web.Response:
+    """The single page, with a fresh style nonce for CodeMirror's ``<style>`` elements."""
+    nonce = new_secret()
+    html = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    return web.Response(
+        text=html.replace(NONCE_PLACEHOLDER, nonce),
+        content_type="text/html",
+        headers={"Content-Security-Policy": policy_with_style_nonce(nonce)},
+    )
+
+
+async def no_favicon(request: web.Request) -> web.Response:
+    """No icon (and no 404 in the console)."""
+    return web.Response(status=204)
 
 
 async def session_info(request: web.Request) -> web.Response:
@@ -225,6 +241,7 @@ def make_app(
     )
     app[SERVICE], app[SESSIONS], app[FEED], app[PORT] = service, sessions, feed, port
     app.router.add_get("/", index)
+    app.router.add_get("/favicon.ico", no_favicon)
     app.router.add_get("/api/session", session_info)
     app.router.add_get("/api/projects", projects)
     app.router.add_get("/api/projects/{key}/queue", queue)

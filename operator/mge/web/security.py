@@ -24,6 +24,8 @@ __all__ = [
     "SESSION_COOKIE",
     "Sessions",
     "allowed_host",
+    "new_secret",
+    "policy_with_style_nonce",
     "same_origin",
     "session_cookie_header",
 ]
@@ -49,6 +51,13 @@ CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 """No inline script or style, no eval, nothing from another origin, not frameable."""
+
+
+def policy_with_style_nonce(nonce: str) -> str:
+    """The policy of the page itself: CodeMirror adds its styles as ``<style>`` elements
+    carrying this per-response nonce (``EditorView.cspNonce``); scripts stay 'self' only."""
+    return CONTENT_SECURITY_POLICY.replace("style-src 'self'", f"style-src 'self' 'nonce-{nonce}'")
+
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
