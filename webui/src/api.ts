@@ -72,6 +72,8 @@ export interface AtomPage {
   feedback: string | null;
   code: string;
   editedCode: string | null;
+  /** The atom's code once the item is decided (approved, edited or regenerated). */
+  acceptedCode: string | null;
   suggestion: string;
   contextSummary: string;
   confidence: Confidence;

@@ -180,7 +180,13 @@ export function Atom(props: {
           ))}
         </div>
         <div className="col">
-          <h3>Current code</h3>
+          {page.acceptedCode !== null && (
+            <>
+              <h3>Accepted code <span className="muted small">({page.decision}{page.decidedBy ? ` by ${page.decidedBy}` : ""})</span></h3>
+              <DiffView before={page.code} after={page.acceptedCode} language={u.language} label="accepted" />
+            </>
+          )}
+          <h3>{page.acceptedCode !== null ? "Code under review" : "Current code"}</h3>
           <CodeView code={page.code} language={u.language} label="current" />
           {page.editedCode !== null && page.editedCode !== page.code && (
             <>

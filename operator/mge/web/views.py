@@ -167,6 +167,7 @@ def atom_view(
         "feedback": item.feedback,
         "code": item.code,
         "editedCode": item.edited_code,
+        "acceptedCode": atom.code if item.decision != "pending" else None,
         "suggestion": item.suggestion,
         "contextSummary": item.context_summary,
         "confidence": _parts(item),
