@@ -33,6 +33,12 @@ export function Queue(props: {
         ))}
         <span className="muted small keys">j / k move · Enter open · a approve</span>
       </nav>
+      {p.review.total > 0 && p.review.pending === 0 && p.phase === "Reviewing" && (
+        <p className="banner ok" data-testid="all-decided">
+          Every item is decided. Run <code>mge run</code> on the project's manifest again: it writes the reviewed
+          codebase (no model call is repeated) and the project becomes Completed.
+        </p>
+      )}
       {page.items.length === 0 ? (
         <p className="muted" data-testid="queue-empty">
           Nothing {filter === "all" ? "" : filter} here.{p.phase === "Completed" ? " The project is Completed." : ""}

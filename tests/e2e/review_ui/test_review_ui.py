@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PROJECT, REVIEWER, Server
+from conftest import MANIFEST, PROJECT, REVIEWER, Server
 from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.slow
@@ -96,6 +96,29 @@ def test_queue_lowest_confidence_first_then_keyboard_approve(page: Page, server:
     page.keyboard.press("j")  # on to the next pending item
     expect(page.get_by_test_id("atom-page")).not_to_have_attribute("data-version", "")
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_the_whole_queue_in_the_browser_then_the_project_completes(
+    page: Page, server: Server
+) -> None:
+    page.goto(server.url + f"#/p/{PROJECT}")
+    expect(page.locator("[data-testid=queue] tbody tr")).to_have_count(5)
+    page.keyboard.press("Enter")
+    for n in range(5):
+        expect(page.get_by_test_id("decision")).to_have_text("pending")
+        page.keyboard.press("a")
+        expect(page.get_by_test_id("banner")).to_have_class("banner ok")
+        if n < 4:
+            page.keyboard.press("j")
+    assert [i["decision"] for i in items(server).values()] == ["approve"] * 5
+    page.goto(f"{server.base}/#/p/{PROJECT}")
+    expect(page.get_by_test_id("all-decided")).to_be_visible()
+    again = server.mge(
+        "run", str(MANIFEST), "--no-patterns", "-o", str(server.workdir.parent / "out")
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    page.goto(f"{server.base}/#/")
+    expect(page.get_by_test_id("projects")).to_contain_text("Completed")
 
 
 def test_edit_invalid_code_shows_the_validation_message_then_valid_code_is_accepted(
