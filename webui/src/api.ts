@@ -6,7 +6,8 @@ export interface Confidence {
   attempts: number;
   complexity: number;
   integration: number;
-  weights: Record<string, number>;
+  /** On the atom page; the queue sends the weights once (QueuePage.weights). */
+  weights?: Record<string, number>;
 }
 
 export interface ProjectRow {
@@ -36,6 +37,7 @@ export interface QueueRow {
 export interface QueuePage {
   project: ProjectRow;
   filter: QueueFilter;
+  weights: Record<string, number>;
   items: QueueRow[];
 }
 

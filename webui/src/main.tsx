@@ -1,11 +1,16 @@
-import { StrictMode, useCallback, useEffect, useRef, useState } from "react";
+import { StrictMode, Suspense, lazy, useCallback, useEffect, useRef, useState } from "react";
 import { createRoot } from "react-dom/client";
 import * as api from "./api";
 import type { ProjectRow, QueueFilter, QueuePage } from "./api";
-import { Atom, type AtomActions } from "./atom";
+import type { AtomActions } from "./atom";
 import { Projects } from "./projects";
 import { Queue } from "./queue";
 import { href, parseRoute, typing, type Route } from "./route";
+
+// The atom page (CodeMirror and the diff view) is a separate chunk: the queue never waits for it.
+const Atom = lazy(() => import("./atom").then((m) => ({ default: m.Atom })));
+// Fetched when the browser is idle, so it never competes with the first queue render.
+const preloadAtom = () => void setTimeout(() => void import("./atom"), 1500);
 
 function useRoute(): Route {
   const [route, setRoute] = useState(() => parseRoute(location.hash));
@@ -31,6 +36,7 @@ function App() {
   const project = route.page === "projects" ? null : route.project;
 
   useEffect(() => {
+    preloadAtom();
     api.session().then((s) => setUser(s.user), (e: api.ApiError) => setError(e.message));
     return api.watch(
       () => setTick((n) => n + 1),
@@ -102,10 +108,15 @@ function App() {
           </p>
         )}
         {route.page === "projects" && <Projects rows={projects} />}
-        {route.page === "queue" && (
-          <Queue page={queue?.project.key === project ? queue : null} filter={filter} selected={selected} onFilter={setFilter} onSelect={setSelected} />
+        {route.page !== "projects" && (
+          // Kept mounted (hidden) under an atom page: going to an atom and back costs no
+          // teardown and rebuild of a long table.
+          <div hidden={route.page !== "queue"}>
+            <Queue page={queue?.project.key === project ? queue : null} filter={filter} selected={selected} onFilter={setFilter} onSelect={setSelected} />
+          </div>
         )}
         {route.page === "atom" && (
+          <Suspense fallback={<p className="muted">Loading…</p>}>
           <Atom
             key={`${route.project}/${route.atom}`}
             project={route.project}
@@ -116,6 +127,7 @@ function App() {
             bind={bind}
             onDecided={loadQueue}
           />
+          </Suspense>
         )}
       </main>
     </>

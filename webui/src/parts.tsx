@@ -3,16 +3,14 @@ import type { Confidence, Failure } from "./api";
 
 const PARTS = ["validation", "attempts", "complexity", "integration"] as const;
 
-export function ConfidenceParts({ c }: { c: Confidence }) {
+/** The four parts, each a bar and its value (few elements: a queue has a thousand rows). */
+export function ConfidenceParts({ c, weights }: { c: Confidence; weights?: Record<string, number> }) {
+  const w = weights ?? c.weights ?? {};
   return (
     <span className="parts">
       {PARTS.map((p) => (
-        <span key={p} className="part" title={`${p}: ${c[p].toFixed(2)} × ${c.weights[p]}`}>
-          <span className="part-name">{p.slice(0, 3)}</span>
-          <span className="bar">
-            <span className="fill" style={{ width: `${Math.round(c[p] * 100)}%` }} />
-          </span>
-          <span className="part-value">{c[p].toFixed(2)}</span>
+        <span key={p} className="part" title={`${p}: ${c[p].toFixed(2)} × weight ${w[p] ?? "?"}`}>
+          {p.slice(0, 3)} <i className="bar"><i className="fill" style={{ width: `${Math.round(c[p] * 100)}%` }} /></i> {c[p].toFixed(2)}
         </span>
       ))}
     </span>

@@ -1,11 +1,12 @@
-import { useEffect, useRef } from "react";
+import { memo, useEffect, useRef } from "react";
 import type { QueueFilter, QueuePage } from "./api";
 import { ConfidenceParts } from "./parts";
 import { href } from "./route";
 
 const FILTERS: QueueFilter[] = ["pending", "decided", "all"];
 
-export function Queue(props: {
+/** Memoised: an atom page above it re-renders the app, not a thousand unchanged rows. */
+export const Queue = memo(function Queue(props: {
   page: QueuePage | null;
   filter: QueueFilter;
   selected: number;
@@ -54,7 +55,7 @@ export function Queue(props: {
                 <td><a href={href({ page: "atom", project: p.key, atom: it.atom })}>{it.atom}</a></td>
                 <td><span className={`reason ${it.reason}`}>{it.reason.replace("_", " ")}</span></td>
                 <td className="num">{it.confidence.score.toFixed(2)}</td>
-                <td><ConfidenceParts c={it.confidence} /></td>
+                <td><ConfidenceParts c={it.confidence} weights={page.weights} /></td>
                 <td>{it.decision}{it.decidedBy ? ` · ${it.decidedBy}` : ""}</td>
                 <td className="where">{it.where}</td>
               </tr>
@@ -64,4 +65,4 @@ export function Queue(props: {
       )}
     </section>
   );
-}
+});

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mge.errors import InputError
-from mge.models.review import Decision, ReviewDecision
+from mge.models.review import WEIGHTS, Decision, ReviewDecision
 from mge.pipeline.review_decision import DecisionTools, carry_out_decision
 from mge.review.decisions import DecisionResult
 from mge.store import Store
@@ -67,6 +67,7 @@ class ReviewService:
         return {
             "project": project_view(project, counts, items, await self.store.total_cost(key)),
             "filter": which,
+            "weights": WEIGHTS,
             "items": queue_view(items, which),
         }
 

@@ -58,16 +58,18 @@ def project_view(
     }
 
 
-def _parts(item: ReviewItem) -> dict[str, Any]:
+def _parts(item: ReviewItem, weights: bool = True) -> dict[str, Any]:
     c = item.confidence
-    return {
+    parts: dict[str, Any] = {
         "score": c.score,
         "validation": c.validation,
         "attempts": c.attempts,
         "complexity": c.complexity,
         "integration": c.integration,
-        "weights": WEIGHTS,
     }
+    if weights:
+        parts["weights"] = WEIGHTS
+    return parts
 
 
 def queue_view(items: Sequence[ReviewItem], which: QueueFilter) -> list[dict[str, Any]]:
@@ -80,7 +82,7 @@ def queue_view(items: Sequence[ReviewItem], which: QueueFilter) -> list[dict[str
         {
             "atom": i.atom_id,
             "reason": i.reason,
-            "confidence": _parts(i),
+            "confidence": _parts(i, weights=False),
             "decision": i.decision,
             "decidedBy": i.decided_by,
             "where": i.context_summary.splitlines()[0] if i.context_summary else "",
