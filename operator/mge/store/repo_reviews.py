@@ -44,17 +44,20 @@ class ReviewsRepo(StoreCore):
             return [rows.review_from_row(r) for r in (await conn.execute(query)).mappings()]
 
     async def review_marks(self) -> dict[str, str]:
-        """A cheap fingerprint per project of its row and its review items (count, newest
-        change): it differs after any write to either, whoever made it (another process, the
-        CLI, the operator). The review web interface polls it to push live updates."""
+        """A cheap fingerprint per project of its row and its review items (phase, counts of
+        items and decided items, newest change): it differs after any write to either, whoever
+        made it (another process, the CLI, the operator). The review web interface polls it
+        to push live updates."""
+        decided = sa.case((review_items.c.decision != "pending", 1), else_=0)
         item_q = sa.select(
             review_items.c.project,
             sa.func.count(),
+            sa.func.sum(decided),
             sa.func.max(review_items.c.updated_at),
         ).group_by(review_items.c.project)
         project_q = sa.select(projects.c.key, projects.c.phase, projects.c.updated_at)
         async with self._read("reading review change marks") as conn:
-            items = {r[0]: f"{r[1]}@{r[2]}" for r in await conn.execute(item_q)}
+            items = {r[0]: f"{r[1]}/{r[2]}@{r[3]}" for r in await conn.execute(item_q)}
             return {
                 r[0]: f"{r[1]}@{r[2]}|{items.get(r[0], '0')}" for r in await conn.execute(project_q)
             }
