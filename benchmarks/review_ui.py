@@ -237,9 +237,11 @@ def main() -> None:
         asyncio.run(build_store(f"sqlite+aiosqlite:///{workdir / 'mge.db'}", args.items))
         built_s = time.monotonic() - started
         proc, url = serve(workdir)
+        load_before = os.getloadavg()
         try:
             raw = measure(url, args.items, args.runs, chromium)
         finally:
+            load_after = os.getloadavg()
             proc.terminate()
             proc.wait(30)
     result: dict[str, Any] = {
@@ -260,6 +262,8 @@ def main() -> None:
             "chromium": subprocess.run(
                 [chromium, "--version"], capture_output=True, text=True
             ).stdout.strip(),
+            "load_average_1_5_15_before": [round(x, 1) for x in load_before],
+            "load_average_1_5_15_after": [round(x, 1) for x in load_after],
             "note": "shared 2-core machine with a CI run and other work in the background",
         },
     }
@@ -287,7 +291,13 @@ def main() -> None:
             f"| {'yes' if s['p90_ms'] <= target else 'NO'} |"
         )
     m = result["machine"]
-    lines += ["", f"Machine: {m['cpus']} CPUs, {m['platform']}, {m['chromium']}; {m['note']}.", ""]
+    lines += [
+        "",
+        f"Machine: {m['cpus']} CPUs, {m['platform']}, {m['chromium']}; {m['note']}; load "
+        f"average (1/5/15 min) {m['load_average_1_5_15_before']} before, "
+        f"{m['load_average_1_5_15_after']} after.",
+        "",
+    ]
     (RESULTS / "review_ui.md").write_text("\n".join(lines))
     print("\n".join(lines))
 

@@ -225,7 +225,7 @@ async def events(request: web.Request) -> web.StreamResponse:
                 break
             data = json.dumps({"projects": changed})
             await response.write(f"event: change\ndata: {data}\n\n".encode())
-    except (ConnectionResetError, asyncio.CancelledError):
+    except ConnectionResetError:  # the page went away
         pass
     finally:
         feed.unsubscribe(queue)

@@ -197,6 +197,21 @@ def test_a_stale_page_is_told_and_keeps_its_text(page: Page, server: Server) -> 
     assert (item["decision"], item["decidedBy"]) == ("approve", "someone-else")
 
 
+def test_a_network_drop_mid_submit_is_told_and_loses_nothing(page: Page, server: Server) -> None:
+    open_atom(page, server, CROSSED)
+    set_editor(page, "def crossed_low_stock(product, before, after):\n    return None\n")
+    page.route("**/decision", lambda route: route.abort("connectionreset"))
+    page.get_by_test_id("submit-edit").click()
+    banner = page.get_by_test_id("banner")
+    expect(banner).to_have_class("banner bad")
+    expect(banner).to_contain_text("the server did not answer")
+    assert "return None" in editor_text(page)
+    assert items(server)[CROSSED]["decision"] == "pending"
+    page.unroute("**/decision")
+    page.get_by_test_id("approve").click()  # the same page goes on once the network is back
+    expect(banner).to_have_class("banner ok")
+
+
 HOSTILE = (
     "</script><script>window.__pwned = 1</script>"
     '<img src=x onerror="window.__pwned = 2"><b id=injected>bold</b>'
