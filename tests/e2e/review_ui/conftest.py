@@ -145,10 +145,15 @@ def server(inventory_workdir: Path, tmp_path: Path) -> Iterator[Server]:
             proc.kill()
 
 
+EXPECT_TIMEOUT_MS = 60_000
+"""How long an expectation may wait: generous, the machine may be busy (no timing is asserted)."""
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=chromium_path(), headless=True)
         yield b
