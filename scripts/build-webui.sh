@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the review web interface (webui/: TypeScript, React, CodeMirror 6) into
-# operator/mge/web/static, the package data that `mge review serve` serves. Only needed after
+# operator/mge/web/dist, the package data that `mge review serve` serves. Only needed after
 # changing webui/: the built assets are committed, so installing MGE needs no Node.
 # tests/unit/web/test_built_assets.py fails when they are stale.
 # Needs Node >= 18 and npm (Debian: apt-get install nodejs npm).

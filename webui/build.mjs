@@ -1,4 +1,4 @@
-// Build the review UI into ../operator/mge/web/static (package data): one bundled script, one
+// Build the review UI into ../operator/mge/web/dist (package data): one bundled script, one
 // stylesheet, index.html, and build-stamp.json with the hash of every input (lockfile,
 // package.json, sources) so a test can tell committed assets from stale ones without Node.
 import { build } from "esbuild";
@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, copyFileSync } from "node:fs";
 import { join } from "node:path";
 
-const out = new URL("../operator/mge/web/static/", import.meta.url).pathname;
+const out = new URL("../operator/mge/web/dist/", import.meta.url).pathname;
 
 export function inputs() {
   const files = ["package.json", "package-lock.json", "build.mjs", "tsconfig.json"];

@@ -2,7 +2,7 @@
 
 Pages and API for the review queue; decisions go through
 :func:`mge.pipeline.review_decision.carry_out_decision`. The frontend (TypeScript, React,
-CodeMirror 6) is built from ``webui/`` into ``static/`` and shipped as package data.
+CodeMirror 6) is built from ``webui/`` into ``dist/`` and shipped as package data.
 """
 
 from mge.web.serve import ServeOptions, serve

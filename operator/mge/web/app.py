@@ -45,9 +45,9 @@ from mge.web.security import (
 from mge.web.service import NotFound, ReviewService, StaleItem
 from mge.web.views import QUEUE_FILTERS, QueueFilter
 
-__all__ = ["STATIC_DIR", "make_app"]
+__all__ = ["DIST_DIR", "make_app"]
 
-STATIC_DIR = Path(str(resources.files("mge.web") / "static"))
+DIST_DIR = Path(str(resources.files("mge.web") / "dist"))
 """The built frontend (webui/ → scripts/build-webui.sh), shipped as package data."""
 HEARTBEAT_SECONDS = 15.0
 """An SSE comment this often keeps proxies and the browser from closing an idle stream."""
@@ -128,7 +128,7 @@ def _forbidden_page(request: web.Request, message: str) -> web.Response:
 async def index(request: web.Request) -> web.Response:
     """The single page, with a fresh style nonce for CodeMirror's ``<style>`` elements."""
     nonce = new_secret()
-    html = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    html = (DIST_DIR / "index.html").read_text(encoding="utf-8")
     return web.Response(
         text=html.replace(NONCE_PLACEHOLDER, nonce),
         content_type="text/html",
@@ -248,7 +248,7 @@ def make_app(
     app.router.add_get("/api/projects/{key}/atoms/{atom}", atom)
     app.router.add_post("/api/projects/{key}/atoms/{atom}/decision", decision)
     app.router.add_get("/api/events", events)
-    app.router.add_static("/assets/", STATIC_DIR / "assets", follow_symlinks=False)
+    app.router.add_static("/assets/", DIST_DIR / "assets", follow_symlinks=False)
 
     async def on_startup(_: web.Application) -> None:
         await feed.start()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
 WEBUI = REPO / "webui"
-STATIC = REPO / "operator" / "mge" / "web" / "static"
+DIST = REPO / "operator" / "mge" / "web" / "dist"
 
 
 def inputs() -> list[str]:
@@ -25,23 +25,23 @@ def inputs() -> list[str]:
 
 
 def test_the_stamp_lists_every_input() -> None:
-    stamp = json.loads((STATIC / "build-stamp.json").read_text())
+    stamp = json.loads((DIST / "build-stamp.json").read_text())
     assert stamp["inputs"] == inputs()
 
 
 def test_the_committed_assets_are_built_from_the_current_sources() -> None:
-    stamp = json.loads((STATIC / "build-stamp.json").read_text())
+    stamp = json.loads((DIST / "build-stamp.json").read_text())
     digest = hashlib.sha256()
     for name in inputs():
         digest.update(name.encode() + b"\0")
         digest.update((WEBUI / name).read_bytes())
         digest.update(b"\0")
     assert stamp["sha256"] == digest.hexdigest(), (
-        "operator/mge/web/static is stale: run `bash scripts/build-webui.sh` and commit it"
+        "operator/mge/web/dist is stale: run `bash scripts/build-webui.sh` and commit it"
     )
 
 
 def test_the_assets_are_there() -> None:
     for name in ("index.html", "assets/app.js", "assets/app.css"):
-        assert (STATIC / name).stat().st_size > 0
-    assert "%MGE_STYLE_NONCE%" in (STATIC / "index.html").read_text()
+        assert (DIST / name).stat().st_size > 0
+    assert "%MGE_STYLE_NONCE%" in (DIST / "index.html").read_text()
