@@ -8,14 +8,9 @@ import { Queue } from "./queue";
 import { href, parseRoute, typing, type Route } from "./route";
 
 // The atom page (CodeMirror and the diff view) is a separate chunk: the queue never waits for it.
-// Once loaded it is rendered directly: going through Suspense on every item would add React's
-// reveal throttle (~300 ms) to each navigation.
-type AtomModule = typeof import("./atom");
-let atomModule: AtomModule | null = null;
-const loadAtom = () => import("./atom").then((m) => (atomModule = m));
-const LazyAtom = lazy(() => loadAtom().then((m) => ({ default: m.Atom })));
-// Fetched soon after start (not at once: it must not compete with the first queue render).
-const preloadAtom = () => void setTimeout(() => void loadAtom(), 1500);
+const Atom = lazy(() => import("./atom").then((m) => ({ default: m.Atom })));
+// Fetched when the browser is idle, so it never competes with the first queue render.
+const preloadAtom = () => void setTimeout(() => void import("./atom"), 1500);
 
 function useRoute(): Route {
   const [route, setRoute] = useState(() => parseRoute(location.hash));
@@ -120,26 +115,20 @@ function App() {
             <Queue page={queue?.project.key === project ? queue : null} filter={filter} selected={selected} onFilter={setFilter} onSelect={setSelected} />
           </div>
         )}
-        {route.page === "atom" &&
-          (() => {
-            const props = {
-              project: route.project,
-              atomId: route.atom,
-              liveTick: tick,
-              prev,
-              next,
-              bind,
-              onDecided: loadQueue,
-            };
-            const key = `${route.project}/${route.atom}`;
-            return atomModule ? (
-              <atomModule.Atom key={key} {...props} />
-            ) : (
-              <Suspense fallback={<p className="muted">Loading…</p>}>
-                <LazyAtom key={key} {...props} />
-              </Suspense>
-            );
-          })()}
+        {route.page === "atom" && (
+          <Suspense fallback={<p className="muted">Loading…</p>}>
+          <Atom
+            key={`${route.project}/${route.atom}`}
+            project={route.project}
+            atomId={route.atom}
+            liveTick={tick}
+            prev={prev}
+            next={next}
+            bind={bind}
+            onDecided={loadQueue}
+          />
+          </Suspense>
+        )}
       </main>
     </>
   );
