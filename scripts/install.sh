@@ -4,13 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(postgresql bubblewrap git graphviz prometheus podman buildah runc debootstrap skopeo)
+APT_PACKAGES=(postgresql bubblewrap git graphviz prometheus podman buildah runc debootstrap skopeo chromium)
 missing=()
 command -v pg_ctlcluster >/dev/null 2>&1 || [ -x /usr/lib/postgresql/15/bin/pg_ctl ] || missing+=(postgresql)
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v dot >/dev/null 2>&1 || missing+=(graphviz)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+# the review web interface's browser tests (Playwright drives it; it never downloads a browser)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 for tool in podman buildah runc debootstrap skopeo; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done

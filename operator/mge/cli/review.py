@@ -221,6 +221,57 @@ def _local_tools(settings: Settings, store: Store, recordings: Path | None) -> D
     return DecisionTools(make_validator, llm)
 
 
+@review_app.command("serve")
+def serve_cmd(
+    project: Annotated[
+        str | None,
+        typer.Option("--project", help="Open this project's queue first.", show_default=False),
+    ] = None,
+    port: Annotated[
+        int, typer.Option("--port", help="Port on 127.0.0.1 (0: any free port).", min=0, max=65535)
+    ] = 8765,
+    no_browser: Annotated[
+        bool, typer.Option("--no-browser", help="Only print the URL; do not open a browser.")
+    ] = False,
+    recordings: Annotated[
+        Path | None,
+        typer.Option("--recordings", help="Recordings folder for regenerate (scripted provider)."),
+    ] = None,
+    by: ByOpt = None,
+) -> None:
+    """The review web interface on 127.0.0.1 over the local store, until Ctrl-C.
+
+    It prints a URL with a secret made for this start (as Jupyter does); opening it logs the
+    browser in with a cookie and drops the secret from the address bar. Decisions are the
+    same as approve / edit / regenerate here, recorded as --by (default $USER).
+    """
+    from mge.web import ServeOptions, serve
+
+    options = ServeOptions(port=port, project=project, open_browser=not no_browser, by=_by(by))
+
+    def announce(url: str) -> None:
+        typer.echo(
+            f"MGE review: open {url}\n(the secret in it is made for this start; Ctrl-C stops)"
+        )
+
+    async def run() -> None:
+        settings = State.settings()
+        store = await _open_store(settings)
+        try:
+            if project is not None and await store.get_project(project) is None:
+                raise InputError(f"--project {project!r}: no such project in the store")
+            await serve(store, _local_tools(settings, store, recordings), options, announce)
+        finally:
+            await store.close()
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        typer.echo("MGE review: stopped")
+    except OSError as e:
+        raise InputError(f"cannot listen on 127.0.0.1:{port}: {e.strerror}; try --port 0") from e
+
+
 def _finish(result: DecisionResult) -> None:
     typer.echo(result.message)
     if not result.accepted:

@@ -127,7 +127,8 @@ async def integration_stage(
 async def review_stage(ctx: RunContext, ex: Execution) -> list[ReviewItem]:
     """Score every atom; queue the least certain fraction plus every failed atom."""
     state = await load_state(ctx.store, ctx.key, ex.workspace.codebase.atoms)
-    existing = {i.atom_id for i in await ctx.store.list_review_items(ctx.key)}
+    queued = await ctx.store.list_review_items(ctx.key)
+    existing = {i.atom_id for i in queued}
     queue = ReviewQueue(
         ex.workspace.codebase,
         llm=ctx.llm,
@@ -138,8 +139,12 @@ async def review_stage(ctx: RunContext, ex: Execution) -> list[ReviewItem]:
     scores = queue.scores(state)
     failed = [a for a, p in state.atoms.items() if p.state == AtomState.FAILED]
     # The selection is recomputed purely; only picks without an item yet cost an LLM call
-    # (a suggestion), so a re-run of an unchanged project queues nothing new.
-    picks = select({a: p.score for a, p in scores.items()}, failed, ctx.spec.review.fraction)
+    # (a suggestion), so a re-run of an unchanged project queues nothing new. An atom already
+    # queued keeps the score it was queued with: a decision (approved atoms are no longer
+    # scored, an edit adds an attempt) must not push the quota on to the next atoms.
+    ranking = {a: p.score for a, p in scores.items()}
+    ranking.update({i.atom_id: i.confidence.score for i in queued if i.atom_id in state.atoms})
+    picks = select(ranking, failed, ctx.spec.review.fraction)
     items = [
         await queue.item(state.atoms[a], scores[a], reason)
         for a, reason in picks

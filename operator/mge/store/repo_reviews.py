@@ -9,7 +9,7 @@ from mge.models import ReviewItem
 from mge.store import rows
 from mge.store.repo_core import StoreCore
 from mge.store.rules import check_decision
-from mge.store.tables import review_items
+from mge.store.tables import projects, review_items
 
 __all__ = ["ReviewsRepo"]
 
@@ -42,6 +42,25 @@ class ReviewsRepo(StoreCore):
         query = query.order_by(review_items.c.confidence_score, review_items.c.atom_id)
         async with self._read(f"listing review items of project {key!r}") as conn:
             return [rows.review_from_row(r) for r in (await conn.execute(query)).mappings()]
+
+    async def review_marks(self) -> dict[str, str]:
+        """A cheap fingerprint per project of its row and its review items (phase, counts of
+        items and decided items, newest change): it differs after any write to either, whoever
+        made it (another process, the CLI, the operator). The review web interface polls it
+        to push live updates."""
+        decided = sa.case((review_items.c.decision != "pending", 1), else_=0)
+        item_q = sa.select(
+            review_items.c.project,
+            sa.func.count(),
+            sa.func.sum(decided),
+            sa.func.max(review_items.c.updated_at),
+        ).group_by(review_items.c.project)
+        project_q = sa.select(projects.c.key, projects.c.phase, projects.c.updated_at)
+        async with self._read("reading review change marks") as conn:
+            items = {r[0]: f"{r[1]}/{r[2]}@{r[3]}" for r in await conn.execute(item_q)}
+            return {
+                r[0]: f"{r[1]}@{r[2]}|{items.get(r[0], '0')}" for r in await conn.execute(project_q)
+            }
 
     async def decide_review(
         self,

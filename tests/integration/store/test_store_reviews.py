@@ -70,3 +70,24 @@ async def test_invalid_decisions_are_refused(project: Store) -> None:
 async def test_review_item_for_unknown_atom_is_refused(project: Store) -> None:
     with pytest.raises(StoreError, match="saving review item 'ghost'"):
         await project.upsert_review_item(KEY, review_item("ghost"))
+
+
+async def test_review_marks_move_with_every_kind_of_review_change(project: Store) -> None:
+    """The review UI's live updates poll these marks; each change below must move them."""
+    seen = [await project.review_marks()]
+    assert set(seen[0]) == {KEY}
+
+    async def moved() -> None:
+        marks = await project.review_marks()
+        assert marks[KEY] != seen[-1][KEY]
+        seen.append(marks)
+
+    await project.upsert_review_item(KEY, review_item(A, 0.2))
+    await moved()  # queued
+    await project.upsert_review_item(KEY, review_item(B, 0.3))
+    await moved()
+    await project.decide_review(KEY, A, "approve", by="alice")
+    await moved()  # decided (the store's clock is frozen here: the decided count moves)
+    await project.set_phase(KEY, "Completed")
+    await moved()  # the project's phase
+    assert await project.review_marks() == seen[-1]  # and nothing moves by itself

@@ -1,0 +1,172 @@
+// The typed client of the review server's JSON API (operator/mge/web/app.py), written once.
+
+export interface Confidence {
+  score: number;
+  validation: number;
+  attempts: number;
+  complexity: number;
+  integration: number;
+  /** On the atom page; the queue sends the weights once (QueuePage.weights). */
+  weights?: Record<string, number>;
+}
+
+export interface ProjectRow {
+  key: string;
+  phase: string;
+  atoms: number;
+  atomStates: Record<string, number>;
+  progress: number;
+  review: { total: number; pending: number; decided: number };
+  costUsd: number;
+  updatedAt: string;
+}
+
+export type QueueFilter = "pending" | "decided" | "all";
+export type Decision = "approve" | "edit" | "regenerate";
+
+export interface QueueRow {
+  atom: string;
+  reason: string;
+  confidence: Confidence;
+  decision: string;
+  decidedBy: string | null;
+  where: string;
+  version: string;
+}
+
+export interface QueuePage {
+  project: ProjectRow;
+  filter: QueueFilter;
+  weights: Record<string, number>;
+  items: QueueRow[];
+}
+
+export interface Check {
+  name: string;
+  passed: boolean;
+  detail: string;
+}
+
+export interface Attempt {
+  number: number;
+  temperature: number;
+  code: string;
+  error: string;
+  validation: { level: string; subject: string; passed: boolean; checks: Check[] } | null;
+  costUsd: number;
+}
+
+export interface Failure {
+  level: string;
+  check: string;
+  detail: string;
+  where?: string;
+}
+
+export interface AtomPage {
+  project: string;
+  atom: string;
+  version: string;
+  reason: string;
+  decision: string;
+  decidedBy: string | null;
+  decidedAt: string | null;
+  feedback: string | null;
+  code: string;
+  editedCode: string | null;
+  /** The atom's code once the item is decided (approved, edited or regenerated). */
+  acceptedCode: string | null;
+  suggestion: string;
+  contextSummary: string;
+  confidence: Confidence;
+  atomState: string;
+  unit: {
+    file: string;
+    language: "python" | "typescript" | "javascript";
+    kind: string;
+    qualname: string;
+    signature: string;
+    spec: string;
+    preconditions: string[];
+    postconditions: string[];
+    complexity: number;
+    estimatedLoc: number;
+    testCases: string[];
+    types: string[];
+    dependencySignatures: string[];
+    tests: string[];
+  };
+  dependencies: { atom: string; qualname: string; signature: string }[];
+  attempts: Attempt[];
+  failures: Failure[];
+}
+
+export interface DecisionOutcome {
+  result: { accepted: boolean; message: string; state: string; code: string | null; failures: Failure[] };
+  atom: AtomPage;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly kind: string,
+    message: string,
+    readonly current?: AtomPage,
+  ) {
+    super(message);
+  }
+}
+
+let csrf: string | null = null;
+
+async function call<T>(path: string, init?: RequestInit): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(path, { credentials: "same-origin", ...init });
+  } catch (e) {
+    throw new ApiError(0, "network", `the server did not answer (${String(e)}); nothing was lost, try again`);
+  }
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    throw new ApiError(response.status, body.error ?? "http", body.message ?? response.statusText, body.current);
+  }
+  return body as T;
+}
+
+export async function session(): Promise<{ csrf: string; user: string | null; mode: string }> {
+  const s = await call<{ csrf: string; user: string | null; mode: string }>("/api/session");
+  csrf = s.csrf;
+  return s;
+}
+
+export const projects = () => call<{ projects: ProjectRow[] }>("/api/projects");
+
+export const queue = (key: string, filter: QueueFilter) =>
+  call<QueuePage>(`/api/projects/${encodeURIComponent(key)}/queue?state=${filter}`);
+
+export const atom = (key: string, atomId: string) =>
+  call<AtomPage>(`/api/projects/${encodeURIComponent(key)}/atoms/${encodeURIComponent(atomId)}`);
+
+export function decide(
+  key: string,
+  atomId: string,
+  body: { decision: Decision; version: string; code?: string; feedback?: string },
+): Promise<DecisionOutcome> {
+  return call<DecisionOutcome>(
+    `/api/projects/${encodeURIComponent(key)}/atoms/${encodeURIComponent(atomId)}/decision`,
+    {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-MGE-CSRF": csrf ?? "" },
+      body: JSON.stringify(body),
+    },
+  );
+}
+
+/** Calls `onChange` with the keys of projects that changed; reconnects by itself. */
+export function watch(onChange: (projects: string[]) => void, onState: (live: boolean) => void): () => void {
+  const source = new EventSource("/api/events");
+  source.addEventListener("hello", () => onState(true));
+  source.addEventListener("change", (e) => onChange(JSON.parse((e as MessageEvent<string>).data).projects));
+  source.onerror = () => onState(false);
+  return () => source.close();
+}
