@@ -13,6 +13,7 @@ and docs/operator.md use (``MGE_RECONCILE_INTERVAL``, …; see :data:`OPERATOR_E
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -44,6 +45,8 @@ LEASE_DURATION_SECONDS = 15.0
 LEASE_RENEW_SECONDS = 5.0
 """Period of the leader's renewals of the Lease (seconds)."""
 
+_NAMESPACE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+
 OPERATOR_ENV: dict[str, str] = {
     "namespace": "MGE_OPERATOR_NAMESPACE",
     "recordings_root": "MGE_RECORDINGS_ROOT",
@@ -55,6 +58,7 @@ OPERATOR_ENV: dict[str, str] = {
     "lease_name": "MGE_LEASE_NAME",
     "lease_duration_seconds": "MGE_LEASE_DURATION",
     "lease_renew_seconds": "MGE_LEASE_RENEW",
+    "share_learned": "MGE_SHARE_LEARNED",
 }
 """Field of the operator section → the environment variable that sets it. Flat names, not
 ``MGE_OPERATOR__*``: the Helm chart, the docs and the benchmarks set these, and ``KUBECONFIG``
@@ -127,6 +131,36 @@ class OperatorSettings(BaseModel):
         description="Seconds between the leader's renewals (a standby looks every second, or this "
         "often if less); at most half of lease_duration_seconds, so a failed renewal is retried.",
     )
+
+    share_learned: Literal["all"] | list[str] = Field(
+        default_factory=list,
+        description="Namespaces whose learned code every Project may retrieve besides its own "
+        "namespace's, or 'all' (every namespace's). Default: none — a Project sees only code "
+        "learned in its own namespace. Environment: comma-separated names, or all.",
+    )
+
+    @field_validator("share_learned", mode="before")
+    @classmethod
+    def _share_list(cls, value: object) -> object:
+        """``MGE_SHARE_LEARNED=team-a,team-b`` (or ``all``) from the environment."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text == "all":
+                return "all"
+            return [n.strip() for n in text.split(",") if n.strip()]
+        return value
+
+    @field_validator("share_learned")
+    @classmethod
+    def _namespace_names(cls, value: object) -> object:
+        """Each shared namespace must be a Kubernetes namespace name (a typo shares nothing)."""
+        if isinstance(value, list):
+            bad = [n for n in value if not _NAMESPACE_NAME.fullmatch(n)]
+            if bad:
+                raise ValueError(
+                    f"not namespace names: {bad}; give DNS labels (e.g. team-a) or 'all'"
+                )
+        return value
 
     @model_validator(mode="after")
     def _lease_timing(self) -> OperatorSettings:

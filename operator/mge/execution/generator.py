@@ -25,6 +25,7 @@ from mge.execution.executor import (
     ProgressCallback,
 )
 from mge.execution.integration import ProgressiveIntegrationTester
+from mge.execution.prompting import ExampleSource
 from mge.execution.state import ExecutionResult, ExecutionState, Journal, MemoryJournal
 from mge.models.atoms import AtomicUnit, AtomState
 from mge.models.execution import ValidationResult
@@ -95,6 +96,7 @@ class DependencyAwareGenerator:
         progress: ProgressCallback | None = None,
         clock: Callable[[], float] = time.monotonic,
         batch_linger_s: float = BATCH_LINGER_SECONDS,
+        examples: ExampleSource | None = None,
     ) -> None:
         self.workspace = workspace
         self.spec = spec
@@ -119,6 +121,7 @@ class DependencyAwareGenerator:
             progress=progress,
             clock=clock,
             batch_linger_s=batch_linger_s,
+            examples=examples,
         )
         self._modules_checked: set[str] = set()
         self._level_of: dict[str, int] = {}
@@ -253,6 +256,7 @@ async def execute_levels(
     integration: ProgressiveIntegrationTester | None = None,
     hierarchy: HierarchicalValidator | None = None,
     progress: ProgressCallback | None = None,
+    examples: ExampleSource | None = None,
 ) -> ExecutionResult:
     """Generate and validate every atom of ``levels`` (see DependencyAwareGenerator)."""
     generator = DependencyAwareGenerator(
@@ -268,5 +272,6 @@ async def execute_levels(
         integration=integration,
         hierarchy=hierarchy,
         progress=progress,
+        examples=examples,
     )
     return await generator.run(levels)

@@ -10,6 +10,7 @@ two are passed in as small functions and the wiring lives here once.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,12 @@ from pydantic import SecretStr
 
 from mge.config import Settings
 from mge.errors import MGEError, RetrievalUnavailable
+from mge.execution.prompting import EXAMPLES_PER_ATOM, Example, ExampleSource, example_query
 from mge.llm import LLMClient, make_provider
+from mge.models.atoms import AtomicUnit
 from mge.models.project import LLMSpec, ProjectSpec
-from mge.pipeline.context import Reporter, RunContext
+from mge.pipeline.context import Memory, Reporter, RunContext
+from mge.pipeline.learning import LOCAL_NAMESPACE, LearnEntry
 from mge.planning import PatternLike, PatternSource
 from mge.store import Store
 
@@ -35,6 +39,8 @@ __all__ = [
     "open_pattern_source",
     "recordings_beside",
 ]
+
+log = logging.getLogger(__name__)
 
 PATTERNS_PER_QUERY = 3
 """Hits asked of the retriever per query; the planner keeps the best few across queries."""
@@ -113,6 +119,7 @@ async def open_context(
     *,
     answers: dict[str, str],
     patterns: PatternSource | None = None,
+    memory: Memory | None = None,
     recordings: RecordingsFor | None = None,
     api_key: KeyFor | None = None,
 ) -> RunContext:
@@ -128,6 +135,7 @@ async def open_context(
         llm=llm,
         planner=planner,
         patterns=patterns,
+        memory=memory,
         reporter=reporter,
         answers=answers,
         workdir=settings.workdir,
@@ -136,12 +144,16 @@ async def open_context(
 
 
 class PatternIndex:
-    """The pattern library's index, opened at the first query and kept (the operator's).
+    """The pattern library's index and the learned collection, opened at the first query and
+    kept (one per process: the operator's, or one `mge run`'s).
 
     A long-lived process serves many Projects: Chroma and the embedder load once, and a phase
     that plans nothing never loads them. Chroma failing (a server that does not answer, a broken
     collection) is :class:`~mge.errors.RetrievalUnavailable`, which the retrieval stage turns into
     planning without patterns, said plainly; a bad setting stays a ConfigError.
+
+    Tenancy: every search names the namespaces whose learned code it may see
+    (:func:`~mge.pipeline.learning.visible_namespaces`); the pattern library is everyone's.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -154,28 +166,79 @@ class PatternIndex:
 
         async with self._lock:
             if self._retriever is None:
-                retriever = await Retriever.open(self.settings)
-                await retriever.index(PatternLibrary.load(default_patterns_dir()))
+                try:
+                    retriever = await Retriever.open(self.settings)
+                    await retriever.index(PatternLibrary.load(default_patterns_dir()))
+                except MGEError:
+                    raise
+                except Exception as e:  # chromadb raises many plain types
+                    raise RetrievalUnavailable(f"opening {self._where()} failed: {e}") from e
                 self._retriever = retriever
             return self._retriever
 
-    def source(self, language: str) -> PatternSource:
-        """The planner's pattern source over this index, limited to ``language``."""
+    def _where(self) -> str:
+        return self.settings.chroma_url or "the embedded index"
+
+    async def _call(self, what: str, call: Callable[[Any], Awaitable[Any]]) -> Any:
+        try:
+            return await call(await self._opened())
+        except MGEError:
+            raise
+        except Exception as e:  # chromadb and its HTTP client raise many plain types
+            raise RetrievalUnavailable(f"{what} {self._where()} failed: {e}") from e
+
+    def source(self, language: str, namespaces: Sequence[str] | None = None) -> PatternSource:
+        """The planner's pattern source over this index, limited to ``language``; learned code
+        only from ``namespaces`` (None: every namespace)."""
 
         async def search(query: str) -> Sequence[PatternLike]:
-            try:
-                retriever = await self._opened()
-                found: Sequence[PatternLike] = await retriever.search(
-                    query, PATTERNS_PER_QUERY, language
-                )
-                return found
-            except MGEError:
-                raise
-            except Exception as e:  # chromadb and its HTTP client raise many plain types
-                where = self.settings.chroma_url or "the embedded index"
-                raise RetrievalUnavailable(f"searching {where} failed: {e}") from e
+            found: Sequence[PatternLike] = await self._call(
+                "searching",
+                lambda r: r.search(query, PATTERNS_PER_QUERY, language, namespaces=namespaces),
+            )
+            return found
 
         return search
+
+    def examples(self, namespaces: Sequence[str] | None) -> ExampleSource:
+        """Learned examples for one atom (same language, from ``namespaces``), best first.
+
+        Retrieval failing here never fails generation: the atom is written without examples.
+        """
+
+        async def for_atom(atom: AtomicUnit) -> Sequence[Example]:
+            try:
+                hits = await self._call(
+                    "searching",
+                    lambda r: r.search(
+                        example_query(atom),
+                        EXAMPLES_PER_ATOM,
+                        atom.language,
+                        include_patterns=False,
+                        namespaces=namespaces,
+                    ),
+                )
+            except RetrievalUnavailable as e:
+                log.warning("examples for %s: %s; generating without examples", atom.id, e)
+                return []
+            return [
+                Example(
+                    entry_id=h.entry_id,
+                    title=h.title,
+                    code=h.snippet,
+                    language=h.language,
+                    score=h.score,
+                    project=h.project,
+                )
+                for h in hits
+            ]
+
+        return for_atom
+
+    async def learn(self, entries: Sequence[LearnEntry], scope: str) -> Any:
+        """Store ``entries`` in the learned collection under ``scope``; returns LearnStats."""
+        rows = [(e.atom_id, e.code, e.language, dict(e.metadata)) for e in entries]
+        return await self._call("learning into", lambda r: r.learn_many(rows, scope=scope))
 
 
 async def open_pattern_source(settings: Settings, language: str) -> PatternSource:
@@ -187,6 +250,8 @@ async def open_pattern_source(settings: Settings, language: str) -> PatternSourc
     await retriever.index(PatternLibrary.load(default_patterns_dir()))
 
     async def source(query: str) -> Sequence[PatternLike]:
-        return await retriever.search(query, PATTERNS_PER_QUERY, language)
+        return await retriever.search(
+            query, PATTERNS_PER_QUERY, language, namespaces=[LOCAL_NAMESPACE]
+        )
 
     return source

@@ -34,6 +34,7 @@ from mge.models.project import ProjectSpec
 from mge.models.review import ConfidenceParts, ReviewItem
 from mge.pipeline.atom_stages import Analysis
 from mge.pipeline.context import RunContext
+from mge.pipeline.memory_stages import recording_examples, retrieval_use, save_examples_used
 from mge.pipeline.planning_stages import conventions
 from mge.review.confidence import ConfidenceScorer
 from mge.review.queue import ReviewQueue, save_review, select
@@ -78,6 +79,10 @@ async def execution_stage(
     workspace.validated.update(state.validated_codes())
     journal = StoreJournal(ctx.store, ctx.key)
     validator = make_validator(workspace)
+    used: dict[str, list[str]] = {}
+    examples = None
+    if ctx.memory is not None and ctx.memory.examples is not None:
+        examples = recording_examples(ctx.memory.examples, used)
     # Spend includes discovery, planning and skeletons (the ledger), not only attempts.
     started_atoms = [a for a, p in state.atoms.items() if p.attempts]
     budget = Budget.from_spec(ctx.spec.budget, await ctx.store.total_cost(ctx.key), started_atoms)
@@ -95,7 +100,9 @@ async def execution_stage(
         integration=ProgressiveIntegrationTester(workspace, runner, state=state, journal=journal),
         hierarchy=HierarchicalValidator(codebase, runner),
         progress=progress,
+        examples=examples,
     )
+    await save_examples_used(ctx.store, ctx.key, used)
     return Execution(workspace=workspace, result=result)
 
 
@@ -188,6 +195,7 @@ async def output_stage(
         cache_hits=hits,
         cost_usd=await ctx.store.total_cost(ctx.key),
         wall_s=wall_s,
+        retrieval=await retrieval_use(ctx.store, ctx.key),
     )
     codes = dict(ex.workspace.validated)
     missing = sorted(set(ex.workspace.codebase.atoms) - set(codes))
@@ -252,6 +260,7 @@ async def output_tree(store: Store, key: str, spec: ProjectSpec) -> dict[str, st
         recorded=scripted,
         cost_usd=await store.total_cost(key),
         wall_s=0.0,
+        retrieval=await retrieval_use(store, key),
     )
     return render_tree(
         output_files(codebase, codes),
