@@ -47,6 +47,9 @@ LEASE_RENEW_SECONDS = 5.0
 
 _NAMESPACE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 
+RETRIEVAL_TIMEOUT_SECONDS = 120.0
+"""Longest a retrieval call (search, learn, or the first call's library index) may take."""
+
 OPERATOR_ENV: dict[str, str] = {
     "namespace": "MGE_OPERATOR_NAMESPACE",
     "recordings_root": "MGE_RECORDINGS_ROOT",
@@ -236,6 +239,15 @@ class Settings(BaseSettings):
     )
     chroma_url: str | None = Field(
         default=None, description="Chroma server URL (HttpClient). Default: embedded under workdir."
+    )
+    retrieval_timeout_seconds: float = Field(
+        default=RETRIEVAL_TIMEOUT_SECONDS,
+        gt=0,
+        le=3600,
+        description="Seconds one retrieval call may take (the first also indexes the pattern "
+        "library: 10–20 s cold on 2 cores) before the run goes on without patterns or examples; "
+        "Chroma's HTTP client itself never times out, so a server that stops answering would "
+        "otherwise hold a Project forever.",
     )
     embedder: Literal["minilm-int8", "chroma-default"] = Field(
         default="minilm-int8",

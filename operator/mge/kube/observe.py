@@ -15,6 +15,7 @@ from mge.kube.reviews import is_decided
 from mge.kube.worker import WorkerRegistry
 from mge.models.atoms import AtomState
 from mge.models.project import Cost, Phase, Progress
+from mge.pipeline.memory_stages import retrieval_note
 from mge.store import Store, UsageTotals
 
 
@@ -98,4 +99,5 @@ async def observe(
         reviews_total=len(reviews),
         reviews_pending=pending,
         reviewing_since=since,
+        retrieval_note=await retrieval_note(store, key) if stored else "",
     )

@@ -33,6 +33,7 @@ __all__ = [
     "KeyFor",
     "PatternIndex",
     "RecordingsFor",
+    "local_memory",
     "open_context",
     "open_llm",
     "open_llms",
@@ -180,8 +181,18 @@ class PatternIndex:
         return self.settings.chroma_url or "the embedded index"
 
     async def _call(self, what: str, call: Callable[[Any], Awaitable[Any]]) -> Any:
-        try:
+        limit = self.settings.retrieval_timeout_seconds
+
+        async def go() -> Any:
             return await call(await self._opened())
+
+        try:
+            return await asyncio.wait_for(go(), limit)
+        except TimeoutError as e:
+            raise RetrievalUnavailable(
+                f"{what} {self._where()} took longer than {limit:g} s "
+                "(retrieval_timeout_seconds, MGE_RETRIEVAL_TIMEOUT_SECONDS)"
+            ) from e
         except MGEError:
             raise
         except Exception as e:  # chromadb and its HTTP client raise many plain types
@@ -239,6 +250,13 @@ class PatternIndex:
         """Store ``entries`` in the learned collection under ``scope``; returns LearnStats."""
         rows = [(e.atom_id, e.code, e.language, dict(e.metadata)) for e in entries]
         return await self._call("learning into", lambda r: r.learn_many(rows, scope=scope))
+
+
+def local_memory(index: PatternIndex, key: str) -> Memory:
+    """The memory of an `mge run` project: the fixed local namespace, for examples and
+    learning alike (local runs share what they learn with each other, with nobody else)."""
+    local = [LOCAL_NAMESPACE]
+    return Memory(LOCAL_NAMESPACE, key, index.examples(local), index.learn)
 
 
 async def open_pattern_source(settings: Settings, language: str) -> PatternSource:

@@ -20,8 +20,13 @@ from mge.execution.executor import ProgressCallback
 from mge.execution.output import Written
 from mge.execution.report import RunReport
 from mge.models.project import Phase, ProjectManifest
-from mge.pipeline.collaborators import PatternIndex, open_context, recordings_beside
-from mge.pipeline.context import Memory, Reporter
+from mge.pipeline.collaborators import (
+    PatternIndex,
+    local_memory,
+    open_context,
+    recordings_beside,
+)
+from mge.pipeline.context import Reporter
 from mge.pipeline.exec_stages import output_stage
 from mge.pipeline.learning import LOCAL_NAMESPACE
 from mge.pipeline.memory_stages import learn_stage
@@ -65,10 +70,7 @@ async def run_local(
         await store.upsert_project(key, spec, 1)
         language = spec.hints.language
         index = PatternIndex(settings) if use_patterns else None
-        local = [LOCAL_NAMESPACE]
-        memory = None
-        if index is not None:
-            memory = Memory(LOCAL_NAMESPACE, key, index.examples(local), index.learn)
+        memory = local_memory(index, key) if index is not None else None
         ctx = await open_context(
             key,
             spec,
@@ -76,7 +78,7 @@ async def run_local(
             store,
             reporter,
             answers=answers or {},
-            patterns=index.source(language, local) if index is not None else None,
+            patterns=index.source(language, [LOCAL_NAMESPACE]) if index is not None else None,
             memory=memory,
             recordings=recordings_beside(manifest_dir),
         )

@@ -27,12 +27,15 @@ __all__ = [
     "learn_stage",
     "note_retrieval",
     "recording_examples",
+    "retrieval_note",
     "retrieval_use",
     "save_examples_used",
 ]
 
 RETRIEVAL_USE_DOC = "retrieval-use"
 """Document kind: ``{"generation": {atom: [entry ids]}, "learned": [...], "notes": [...]}``."""
+RETRIEVAL_NOTE_PREFIX = "retrieval: "
+"""Notes starting so are about planning's retrieval (one at most is kept)."""
 _PATTERNS_DOC = "patterns"  # planning_stages.PATTERNS_DOC (the retrieval checkpoint)
 
 
@@ -66,14 +69,25 @@ async def save_examples_used(store: Store, key: str, used: dict[str, list[str]])
     await store.put_document(key, RETRIEVAL_USE_DOC, doc)
 
 
-async def note_retrieval(store: Store, key: str, note: str) -> None:
-    """Keep ``note`` (retrieval did less, and why) in the retrieval-use document; the operator
-    turns it into a Warning Event and the Project's condition message."""
+async def note_retrieval(store: Store, key: str, note: str | None) -> None:
+    """Keep ``note`` (retrieval did less, and why) in the retrieval-use document, replacing an
+    earlier retrieval note; None clears it (retrieval worked). The operator turns the note into
+    a Warning Event and the Project's condition message."""
     doc = await _use_doc(store, key)
     notes = [str(n) for n in doc.get("notes") or []]
-    if note not in notes:
-        doc["notes"] = [*notes, note]
+    kept = [n for n in notes if not n.startswith(RETRIEVAL_NOTE_PREFIX)]
+    if note is not None:
+        kept.append(note)
+    if kept != notes:
+        doc["notes"] = kept
         await store.put_document(key, RETRIEVAL_USE_DOC, doc)
+
+
+async def retrieval_note(store: Store, key: str) -> str:
+    """The project's retrieval note (why planning ran without patterns), or ''."""
+    doc = await _use_doc(store, key)
+    notes = [str(n) for n in doc.get("notes") or []]
+    return next((n for n in notes if n.startswith(RETRIEVAL_NOTE_PREFIX)), "")
 
 
 async def learn_stage(store: Store, key: str, memory: Memory, framework: str = "none") -> str:

@@ -92,6 +92,8 @@ async def retrieval_stage(ctx: RunContext, discovery: DiscoveryResult) -> list[P
         ctx.reporter.note(note)
         await note_retrieval(ctx.store, ctx.key, note)
         refs = []
+    else:
+        await note_retrieval(ctx.store, ctx.key, None)
     await save(ctx, PATTERNS_DOC, inputs, [vars(r) for r in refs])
     ctx.reporter.note(f"retrieval: {len(refs)} patterns: {', '.join(r.pattern_id for r in refs)}")
     return refs

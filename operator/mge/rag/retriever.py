@@ -26,7 +26,7 @@ from chromadb.api.types import Documents, Embeddable, EmbeddingFunction
 from pydantic import BaseModel, ConfigDict
 
 from mge.config import Settings
-from mge.errors import InputError
+from mge.errors import CollectionUnusable, InputError
 from mge.rag.client import make_client
 from mge.rag.embedding import EmbedderName, make_embedding_function
 from mge.rag.naming import DEFAULT_PREFIX, CollectionKind, collection_name
@@ -147,12 +147,21 @@ class Retriever:
         """The collection for ``kind``, created on first use with cosine distance. Blocking."""
         found = self._collections.get(kind)
         if found is None:
-            found = self._client.get_or_create_collection(
-                self.collection_names[kind],
-                # Chroma types the parameter for any embeddable input; ours embeds text only.
-                embedding_function=cast(EmbeddingFunction[Embeddable], self._ef),
-                configuration={"hnsw": {"space": "cosine"}},
-            )
+            name = self.collection_names[kind]
+            try:
+                found = self._client.get_or_create_collection(
+                    name,
+                    # Chroma types the parameter for any embeddable input; ours embeds text only.
+                    embedding_function=cast(EmbeddingFunction[Embeddable], self._ef),
+                    configuration={"hnsw": {"space": "cosine"}},
+                )
+            except (ValueError, TypeError, KeyError) as e:  # chromadb's config conflicts
+                raise CollectionUnusable(
+                    f"Chroma collection {name!r} cannot be used by MGE: {e}. It was made by "
+                    "another program or another embedder, or is damaged; delete that "
+                    "collection (MGE recreates it, re-indexing the patterns) or point "
+                    "chroma_url / the workdir at another Chroma"
+                ) from e
             self._collections[kind] = found
         return found
 
