@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+EXAMPLES_BACKOFF_SECONDS = 60.0
+"""After retrieval failed for one atom's examples, atoms are written without examples this long
+(seconds) instead of each waiting for a Chroma that is down or hung."""
 PATTERNS_PER_QUERY = 3
 """Hits asked of the retriever per query; the planner keeps the best few across queries."""
 
@@ -157,28 +161,65 @@ class PatternIndex:
     (:func:`~mge.pipeline.learning.visible_namespaces`); the pattern library is everyone's.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
+        self._clock = clock
         self._retriever: Any = None
-        self._lock = asyncio.Lock()
+        self._opening: asyncio.Task[Any] | None = None
+        self._examples_off_until = 0.0
+
+    def _build(self) -> tuple[Any, Any]:
+        """The retriever and the library, in a worker thread: importing chromadb, loading the
+        embedder and reading the library take seconds, and the operator's event loop must keep
+        renewing its Lease meanwhile."""
+        from mge.rag import PatternLibrary, Retriever, default_patterns_dir, make_embedding_function
+        from mge.rag.client import make_client
+
+        name = self.settings.embedder
+        retriever = Retriever(
+            make_client(self.settings), make_embedding_function(name), embedder=name
+        )
+        return retriever, PatternLibrary.load(default_patterns_dir())
+
+    async def _open(self) -> Any:
+        try:
+            retriever, library = await asyncio.to_thread(self._build)
+            await retriever.index(library)
+        except MGEError:
+            raise
+        except Exception as e:  # chromadb raises many plain types
+            raise RetrievalUnavailable(f"opening {self._where()} failed: {e}") from e
+        self._retriever = retriever
+        return retriever
+
+    def _opening_task(self) -> asyncio.Task[Any]:
+        """The one task that opens the index (a failed one is replaced at the next call).
+
+        It is shared and never cancelled by a caller's time limit: a slow first index (the
+        library embedded cold) goes on in the background instead of starting again per call.
+        """
+        failed = self._opening is not None and self._opening.done()
+        if failed and self._opening is not None:
+            failed = self._opening.cancelled() or self._opening.exception() is not None
+        if self._opening is None or failed:
+            self._opening = asyncio.ensure_future(self._open())
+        return self._opening
 
     async def _opened(self) -> Any:
-        from mge.rag import PatternLibrary, Retriever, default_patterns_dir  # loads slowly
-
-        async with self._lock:
-            if self._retriever is None:
-                try:
-                    retriever = await Retriever.open(self.settings)
-                    await retriever.index(PatternLibrary.load(default_patterns_dir()))
-                except MGEError:
-                    raise
-                except Exception as e:  # chromadb raises many plain types
-                    raise RetrievalUnavailable(f"opening {self._where()} failed: {e}") from e
-                self._retriever = retriever
+        if self._retriever is not None:
             return self._retriever
+        return await asyncio.shield(self._opening_task())
 
     def _where(self) -> str:
         return self.settings.chroma_url or "the embedded index"
+
+    async def open(self) -> None:
+        """Open the index now (within the time limit); RetrievalUnavailable if it cannot be."""
+
+        async def nothing(_: Any) -> None:
+            return None
+
+        await self._call("opening", nothing)
 
     async def _call(self, what: str, call: Callable[[Any], Awaitable[Any]]) -> Any:
         limit = self.settings.retrieval_timeout_seconds
@@ -218,6 +259,14 @@ class PatternIndex:
         """
 
         async def for_atom(atom: AtomicUnit) -> Sequence[Example]:
+            # Examples are optional: an atom never waits for the index to open (it opens in
+            # the background) nor, for a while, for a Chroma that just failed.
+            if self._clock() < self._examples_off_until:
+                return []
+            if self._retriever is None:
+                opening = self._opening_task()
+                if not opening.done():
+                    return []
             try:
                 hits = await self._call(
                     "searching",
@@ -230,7 +279,13 @@ class PatternIndex:
                     ),
                 )
             except RetrievalUnavailable as e:
-                log.warning("examples for %s: %s; generating without examples", atom.id, e)
+                self._examples_off_until = self._clock() + EXAMPLES_BACKOFF_SECONDS
+                log.warning(
+                    "examples for %s: %s; generating without examples for %g s",
+                    atom.id,
+                    e,
+                    EXAMPLES_BACKOFF_SECONDS,
+                )
                 return []
             return [
                 Example(

@@ -59,6 +59,7 @@ def _entries(namespace: str, project: str, code: str) -> list[LearnEntry]:
 async def _seen(store: Store, settings: Settings, key: str) -> list[tuple[str, str]]:
     """(namespace, project) of every learned example the Project ``key`` is shown."""
     runner = StageRunner(store, settings)
+    await runner.patterns.open()  # examples never wait for the index to open
     examples = runner.memory(key).examples
     assert examples is not None
     found = await examples(ASKING)
