@@ -326,8 +326,13 @@ def test_inventory_lib_runs_to_completed_through_sandbox_jobs_and_reviews(
     assert sorted(keys) == sorted(set(keys))
 
     # Completed: what passed every level or was accepted is learned, under this namespace.
-    use = document(db, key, "retrieval-use")
-    assert use and use["learned"], use
+    # (The learn step embeds after the status says Completed: wait for it.)
+    use = wait_for(
+        "the learn step",
+        lambda: (d := document(db, key, "retrieval-use")) and d.get("learned") and d,
+        timeout=300,
+        interval=1.0,
+    )
     assert all(e.startswith(f"{ns}/{NAME}:") for e in use["learned"])
     learned_atoms = {e.split(":", 1)[1].rsplit("-", 1)[0] for e in use["learned"]}
     with sqlite3.connect(db) as conn:
