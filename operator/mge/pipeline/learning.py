@@ -3,7 +3,8 @@
 :func:`select_learnable` decides which atoms' code is learned when a Project completes:
 
 * an atom whose code a reviewer accepted (``approve``, ``edit`` or ``regenerate`` decided and
-  the atom approved) — a person vouched for it, whatever the validation said;
+  the atom approved, or validated again after a regeneration) — a person vouched for it,
+  whatever the validation said;
 * an atom validated at L1 that no review holds back, whose module (L2, the latest result for
   its file), every component (L3, the latest result per component) and the system (L4, the
   latest result) passed. A level that never ran for the project does not block (a project with
@@ -110,7 +111,8 @@ def select_learnable(
         review = by_atom.get(unit.id)
         reason: Literal["validated", "reviewed"]
         if review is not None:
-            if review.decision not in _ACCEPTING_DECISIONS or record.state != AtomState.APPROVED:
+            accepted = record.state in (AtomState.APPROVED, AtomState.VALIDATED)
+            if review.decision not in _ACCEPTING_DECISIONS or not accepted:
                 continue
             reason = "reviewed"
         elif record.state in (AtomState.VALIDATED, AtomState.APPROVED):

@@ -109,6 +109,8 @@ B = _unit("b", "app/other.py")
         ),
         (AtomState.APPROVED, "def a(x): return 2", [], [_review(A.id, "edit")], "reviewed"),
         (AtomState.APPROVED, "def a(x): return 3", [], [_review(A.id, "regenerate")], "reviewed"),
+        # a regeneration the executor validated again leaves the atom validated: learned
+        (AtomState.VALIDATED, "def a(x): return 4", [], [_review(A.id, "regenerate")], "reviewed"),
         # a decision recorded but not accepted (the edit failed validation): not learned
         (AtomState.IN_REVIEW, "def a(x): return 2", [], [_review(A.id, "edit")], None),
     ],
