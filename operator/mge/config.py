@@ -13,6 +13,7 @@ and docs/operator.md use (``MGE_RECONCILE_INTERVAL``, …; see :data:`OPERATOR_E
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -44,6 +45,11 @@ LEASE_DURATION_SECONDS = 15.0
 LEASE_RENEW_SECONDS = 5.0
 """Period of the leader's renewals of the Lease (seconds)."""
 
+_NAMESPACE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+
+RETRIEVAL_TIMEOUT_SECONDS = 120.0
+"""Longest a retrieval call (search, learn, or the first call's library index) may take."""
+
 OPERATOR_ENV: dict[str, str] = {
     "namespace": "MGE_OPERATOR_NAMESPACE",
     "recordings_root": "MGE_RECORDINGS_ROOT",
@@ -55,6 +61,7 @@ OPERATOR_ENV: dict[str, str] = {
     "lease_name": "MGE_LEASE_NAME",
     "lease_duration_seconds": "MGE_LEASE_DURATION",
     "lease_renew_seconds": "MGE_LEASE_RENEW",
+    "share_learned": "MGE_SHARE_LEARNED",
 }
 """Field of the operator section → the environment variable that sets it. Flat names, not
 ``MGE_OPERATOR__*``: the Helm chart, the docs and the benchmarks set these, and ``KUBECONFIG``
@@ -127,6 +134,36 @@ class OperatorSettings(BaseModel):
         description="Seconds between the leader's renewals (a standby looks every second, or this "
         "often if less); at most half of lease_duration_seconds, so a failed renewal is retried.",
     )
+
+    share_learned: Literal["all"] | list[str] = Field(
+        default_factory=list,
+        description="Namespaces whose learned code every Project may retrieve besides its own "
+        "namespace's, or 'all' (every namespace's). Default: none — a Project sees only code "
+        "learned in its own namespace. Environment: comma-separated names, or all.",
+    )
+
+    @field_validator("share_learned", mode="before")
+    @classmethod
+    def _share_list(cls, value: object) -> object:
+        """``MGE_SHARE_LEARNED=team-a,team-b`` (or ``all``) from the environment."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text == "all":
+                return "all"
+            return [n.strip() for n in text.split(",") if n.strip()]
+        return value
+
+    @field_validator("share_learned")
+    @classmethod
+    def _namespace_names(cls, value: object) -> object:
+        """Each shared namespace must be a Kubernetes namespace name (a typo shares nothing)."""
+        if isinstance(value, list):
+            bad = [n for n in value if not _NAMESPACE_NAME.fullmatch(n)]
+            if bad:
+                raise ValueError(
+                    f"not namespace names: {bad}; give DNS labels (e.g. team-a) or 'all'"
+                )
+        return value
 
     @model_validator(mode="after")
     def _lease_timing(self) -> OperatorSettings:
@@ -202,6 +239,15 @@ class Settings(BaseSettings):
     )
     chroma_url: str | None = Field(
         default=None, description="Chroma server URL (HttpClient). Default: embedded under workdir."
+    )
+    retrieval_timeout_seconds: float = Field(
+        default=RETRIEVAL_TIMEOUT_SECONDS,
+        gt=0,
+        le=3600,
+        description="Seconds one retrieval call may take (the first also indexes the pattern "
+        "library: 10–20 s cold on 2 cores) before the run goes on without patterns or examples; "
+        "Chroma's HTTP client itself never times out, so a server that stops answering would "
+        "otherwise hold a Project forever.",
     )
     embedder: Literal["minilm-int8", "chroma-default"] = Field(
         default="minilm-int8",

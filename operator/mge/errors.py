@@ -15,6 +15,7 @@ operator) can tell "our error, with a message for a person" from a bug::
     │   └── StructuredOutputError the answer did not parse into the model, even after repair
     ├── StoreError               the database refused or lost a write
     ├── RetrievalUnavailable     the pattern index (Chroma) could not be reached or read
+    │   └── CollectionUnusable   a Chroma collection MGE needs is foreign or broken (named)
     ├── PlanInvalid              a masterplan failed validation (carries the findings)
     ├── GraphCycleError          atoms depend on each other in a cycle (carries the cycle)
     ├── SandboxError             the sandbox could not run (not: the code under test failed)
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 __all__ = [
     "BudgetExceeded",
+    "CollectionUnusable",
     "ConfigError",
     "GitPushError",
     "GraphCycleError",
@@ -113,6 +115,10 @@ class StoreError(MGEError):
 
 class RetrievalUnavailable(MGEError):
     """The pattern index (Chroma) could not be reached or read; planning goes on without it."""
+
+
+class CollectionUnusable(RetrievalUnavailable):
+    """A Chroma collection MGE needs is foreign or broken; the message names it and the fix."""
 
 
 class PlanInvalid(MGEError):

@@ -94,6 +94,7 @@ COMMAND_MODULES = (
     "operator",
     "export",
     "eval",
+    "rag",
 )
 
 

@@ -198,9 +198,23 @@ async def _decide(
     store = await _open_store(settings)
     try:
         tools = _local_tools(settings, store, recordings)
-        return await carry_out_decision(store, project, decision, tools)
+        result = await carry_out_decision(store, project, decision, tools)
+        if result.accepted and not await store.list_review_items(project, decision="pending"):
+            typer.echo(await _learn(settings, store, project))
+        return result
     finally:
         await store.close()
+
+
+async def _learn(settings: Settings, store: Store, project: str) -> str:
+    """The last review is decided: the project is complete, so its code is learned."""
+    from mge.pipeline.collaborators import PatternIndex, local_memory
+    from mge.pipeline.memory_stages import learn_stage
+
+    stored = await store.get_project(project)
+    framework = (stored.spec.hints.framework if stored else None) or "none"
+    memory = local_memory(PatternIndex(settings), project)
+    return await learn_stage(store, project, memory, framework)
 
 
 def _local_tools(settings: Settings, store: Store, recordings: Path | None) -> DecisionTools:

@@ -31,8 +31,12 @@ from mge.execution.batching import Member, next_batches
 from mge.execution.budget import Budget
 from mge.execution.prompting import (
     AtomContext,
+    Example,
+    ExampleSource,
     build_request,
     dependency_blocks,
+    example_blocks,
+    fit_examples,
     prompt_hash,
 )
 from mge.execution.retry import AttemptPlan, plan_attempt
@@ -141,8 +145,10 @@ class AtomExecutorWithRetry:
         clock: Callable[[], float] = time.monotonic,
         levels_total: int = 1,
         batch_linger_s: float = BATCH_LINGER_SECONDS,
+        examples: ExampleSource | None = None,
     ) -> None:
         self.llm = llm
+        self.examples = examples
         self.validator = validator
         self.workspace = workspace
         self.state = state
@@ -284,13 +290,17 @@ class AtomExecutorWithRetry:
     # --- one attempt ----------------------------------------------------------------------
 
     async def context_for(self, atom: AtomicUnit) -> AtomContext:
-        """The prompt context: skeleton file and validated dependency code (no per-atom
-        patterns yet: retrieval informs the plan and the skeletons)."""
+        """The prompt context: skeleton file, validated dependency code and learned examples
+        similar to the atom (when the driver gave an example source), within the budget."""
         codebase = self.workspace.codebase
+        shown: list[Example] = []
+        if self.examples is not None:
+            shown = fit_examples(await self.examples(atom))
         return AtomContext(
             atom=atom,
             skeleton=codebase.files.get(atom.file, ""),
             dependencies=dependency_blocks(atom, codebase, self.workspace.validated),
+            patterns=example_blocks(shown),
             conventions=self.conventions,
         )
 

@@ -26,6 +26,7 @@ from mge.execution.executor import (
     Requeue,
 )
 from mge.execution.integration import ProgressiveIntegrationTester
+from mge.execution.prompting import ExampleSource
 from mge.execution.readiness.gate import ReadinessGate
 from mge.execution.readiness.verdict import retry_feedback
 from mge.execution.state import ExecutionResult, ExecutionState, Journal, MemoryJournal
@@ -120,6 +121,7 @@ class DependencyAwareGenerator:
         progress: ProgressCallback | None = None,
         clock: Callable[[], float] = time.monotonic,
         batch_linger_s: float = BATCH_LINGER_SECONDS,
+        examples: ExampleSource | None = None,
     ) -> None:
         self.workspace = workspace
         self.spec = spec
@@ -145,6 +147,7 @@ class DependencyAwareGenerator:
             progress=progress,
             clock=clock,
             batch_linger_s=batch_linger_s,
+            examples=examples,
         )
         self._modules_checked: set[str] = set()
         self._level_of: dict[str, int] = {}
@@ -319,6 +322,7 @@ async def execute_levels(
     hierarchy: HierarchicalValidator | None = None,
     readiness: ReadinessGate | None = None,
     progress: ProgressCallback | None = None,
+    examples: ExampleSource | None = None,
 ) -> ExecutionResult:
     """Generate and validate every atom of ``levels`` (see DependencyAwareGenerator)."""
     generator = DependencyAwareGenerator(
@@ -335,5 +339,6 @@ async def execute_levels(
         hierarchy=hierarchy,
         readiness=readiness,
         progress=progress,
+        examples=examples,
     )
     return await generator.run(levels)

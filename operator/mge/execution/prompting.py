@@ -14,7 +14,7 @@ retry, the previous code with the failure analysis and any outside feedback. Pur
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from mge import prompts
@@ -41,12 +41,71 @@ DEFAULT_CONVENTIONS: Mapping[str, str] = {
 }
 
 
+EXAMPLES_PER_ATOM = 3
+"""Learned examples asked of retrieval per atom (the prompt budget may keep fewer)."""
+EXAMPLES_MAX_CHARS = 2400
+"""Prompt budget of an atom's learned examples, characters (~600 tokens): the contract, the
+tests and the dependencies matter more; an example that does not fit is left out whole."""
+EXAMPLE_MIN_SCORE = 0.35
+"""Cosine similarity below which a learned example is not shown (unrelated code misleads)."""
+
+
+@dataclass(frozen=True)
+class Example:
+    """Validated code learned from an earlier project, similar to the atom being written."""
+
+    entry_id: str
+    title: str
+    code: str
+    language: str
+    score: float
+    project: str = ""
+
+
+ExampleSource = Callable[[AtomicUnit], Awaitable[Sequence[Example]]]
+"""Retrieval of learned examples for one atom, best first (the drivers build it over Chroma)."""
+
+
+def example_query(atom: AtomicUnit) -> str:
+    """What an atom's examples are searched with: its name, signature and specification."""
+    return "\n".join(p for p in (atom.qualname, atom.signature, atom.spec) if p)
+
+
+def fit_examples(
+    examples: Sequence[Example],
+    max_chars: int = EXAMPLES_MAX_CHARS,
+    min_score: float = EXAMPLE_MIN_SCORE,
+) -> list[Example]:
+    """The examples shown, best first: similar enough, one per code, within ``max_chars``."""
+    kept: list[Example] = []
+    seen: set[str] = set()
+    used = 0
+    for e in sorted(examples, key=lambda e: -e.score):
+        size = len(e.code)
+        if e.score < min_score or e.code in seen or used + size > max_chars:
+            continue
+        kept.append(e)
+        seen.add(e.code)
+        used += size
+    return kept
+
+
+def example_blocks(examples: Sequence[Example]) -> tuple[str, ...]:
+    """One prompt block per example: where it came from, then its code."""
+    blocks = []
+    for e in examples:
+        origin = f" (project {e.project})" if e.project else ""
+        blocks.append(f"`{e.title}`{origin}, validated:\n```{e.language}\n{e.code.strip()}\n```")
+    return tuple(blocks)
+
+
 @dataclass(frozen=True)
 class AtomContext:
     """What one atom's prompt is built from.
 
-    ``patterns`` fills the template's pattern slot; the drivers leave it empty (retrieval
-    informs the plan and the skeletons), and the slot keeps the prompt text stable.
+    ``patterns`` fills the template's pattern slot: learned examples similar to the atom
+    (:func:`example_blocks`), or nothing — then the slot says (none) and the prompt text is the
+    same as without retrieval.
     """
 
     atom: AtomicUnit

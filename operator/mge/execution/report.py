@@ -57,6 +57,28 @@ class CheckLine(WireModel):
     passed: bool
 
 
+class RetrievalUse(WireModel):
+    """What retrieval gave each phase of a run, and what the run taught the learned collection."""
+
+    planning: list[str] = Field(
+        default_factory=list,
+        description="Pattern ids (and learned atom ids) the masterplan and skeletons were shown.",
+    )
+    generation: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Atom id → learned entry ids its prompt showed as examples (atoms shown "
+        "none are left out).",
+    )
+    learned: list[str] = Field(
+        default_factory=list,
+        description="Learned entry ids this project stored (or found already stored) when it "
+        "completed.",
+    )
+    notes: list[str] = Field(
+        default_factory=list, description="Why retrieval or learning did less (unavailable, …)."
+    )
+
+
 class RunReport(WireModel):
     """Machine-readable figures of one run (``report.json``)."""
 
@@ -100,6 +122,7 @@ class RunReport(WireModel):
     readiness: ReadinessReport | None = Field(
         default=None, description="L4 production readiness (readiness.md renders it)."
     )
+    retrieval: RetrievalUse = Field(default_factory=RetrievalUse)
 
 
 def critical_path(atoms: Mapping[str, AtomicUnit]) -> list[str]:
@@ -150,6 +173,7 @@ def compute_report(
     wall_s: float | None = None,
     files: Sequence[str] = (),
     readiness: ReadinessReport | None = None,
+    retrieval: RetrievalUse | None = None,
 ) -> RunReport:
     """The report for a run (pure). Totals default to the sums over the stored attempts;
     pass the LLM client's totals to include discovery, planning and review calls."""
@@ -230,7 +254,21 @@ def compute_report(
         atom_list=lines,
         files=sorted(files),
         readiness=readiness if readiness is not None else (result.readiness if result else None),
+        retrieval=retrieval or RetrievalUse(),
     )
+
+
+def retrieval_line(use: RetrievalUse) -> str:
+    """The report's one-line account of retrieval and learning."""
+    shown = {e for ids in use.generation.values() for e in ids}
+    planning = ", ".join(use.planning[:5]) + (" …" if len(use.planning) > 5 else "")
+    line = (
+        f"planning: {len(use.planning)} pattern(s)"
+        + (f" ({planning})" if planning else "")
+        + f"; generation: {len(use.generation)} atom(s) shown {len(shown)} learned example(s)"
+        + f"; learned: {len(use.learned)} entr{'y' if len(use.learned) == 1 else 'ies'}"
+    )
+    return line + "".join(f"; {n}" for n in use.notes)
 
 
 def _pct(rate: float) -> str:
@@ -286,6 +324,7 @@ def render_report(report: RunReport) -> Group:
             + (" …" if len(report.critical_path) > 6 else ""),
         ),
     ]
+    rows.append(("retrieval", retrieval_line(report.retrieval)))
     failed_checks = [c for c in report.validations if not c.passed]
     rows.append(
         (

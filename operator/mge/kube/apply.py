@@ -63,6 +63,7 @@ async def apply(
     import kopf  # the I/O side only; pure modules never import kopf
 
     meta = body["metadata"]
+    target_body: Any = body
     outcomes: list[gitoutput.PushOutcome] = []
     for action in actions:
         if isinstance(action, StartWorker):
@@ -79,6 +80,12 @@ async def apply(
         elif isinstance(action, SaveOutput):
             await store_output(ctx.store, key)
             await ctx.store.set_phase(key, Phase.COMPLETED.value)  # done: not saved again
+            if ctx.stages is not None:  # complete: what passed is learned (a no-op if known)
+                line = await ctx.stages.learn(key)
+                if "unavailable" in line:
+                    kopf.event(
+                        target_body, type="Warning", reason="LearningUnavailable", message=line
+                    )
         elif isinstance(action, PushOutput):
             outcomes.append(await push_output(body=body, key=key, ctx=ctx))
         elif isinstance(action, EnsureReviews):

@@ -59,6 +59,9 @@ REASON_BLOCKED = "PipelineBlocked"
 REASON_PROGRESSING = "Progressing"
 REASON_COMPLETED = "Completed"
 REASON_WAITING_REVIEW = "WaitingForReview"
+REASON_RETRIEVAL_UNAVAILABLE = "RetrievalUnavailable"
+RETRIEVAL_NOTE = "retrieval: "
+"""How a retrieval note starts (pipeline/memory_stages.py writes them)."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,9 @@ class Observed:
     reviews_total: int = 0
     reviews_pending: int = 0
     reviewing_since: datetime | None = None
+    retrieval_note: str = ""
+    """Why retrieval did less for this Project (``retrieval: unavailable (…); planning without
+    patterns``), from the store; empty when it worked or did not run yet."""
 
 
 @dataclass(frozen=True)
@@ -453,6 +459,23 @@ def _events(
     return events
 
 
+def _with_retrieval_note(
+    status: ProjectStatus, observed: Observed, message: str
+) -> tuple[str, list[Action]]:
+    """The message with the retrieval note appended (the Project went on without patterns:
+    the condition says so), and a Warning Event the first time a status carries it."""
+    note = observed.retrieval_note
+    # A message carried over from the last status may hold an earlier note: drop it first.
+    message = "" if message.startswith(RETRIEVAL_NOTE) else message.split(f"; {RETRIEVAL_NOTE}")[0]
+    if not note:
+        return message, []
+    with_note = f"{message}; {note}" if message else note
+    events: list[Action] = []
+    if note not in (status.message or ""):
+        events.append(Event("Warning", REASON_RETRIEVAL_UNAVAILABLE, note))
+    return with_note, events
+
+
 def decide(spec: ProjectSpec, status: ProjectStatus, observed: Observed, now: datetime) -> Plan:
     """The actions and the new status for one Project (pure): the chain of the module
     docstring — deletion, the start of the pass, the first matching worker policy, delivery —
@@ -472,12 +495,14 @@ def decide(spec: ProjectSpec, status: ProjectStatus, observed: Observed, now: da
         message = said if said is not None else message
     if phase == Phase.COMPLETED and not message:
         message = "the codebase is complete"
+    message, retrieval_events = _with_retrieval_note(status, observed, message)
     old_phase = _phase(status.phase)
     actions: list[Action] = [
         *begin.actions,
         *verdict.actions,
         *deliver.actions,
         *_events(status, old_phase, phase, stalled_reason, message),
+        *retrieval_events,
     ]
     output = deliver.output
     if phase in (Phase.REVIEWING, Phase.COMPLETED):

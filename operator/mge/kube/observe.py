@@ -18,6 +18,7 @@ from mge.kube.worker import WorkerRegistry
 from mge.models.atoms import AtomState
 from mge.models.project import Cost, Phase, Progress, readiness_status
 from mge.models.readiness import ReadinessReport
+from mge.pipeline.memory_stages import retrieval_note
 from mge.store import Store, UsageTotals
 
 
@@ -107,4 +108,5 @@ async def observe(
         reviews_total=len(reviews),
         reviews_pending=pending,
         reviewing_since=since,
+        retrieval_note=await retrieval_note(store, key) if stored else "",
     )

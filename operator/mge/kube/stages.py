@@ -32,7 +32,9 @@ from mge.llm import LLMClient
 from mge.models.project import LLMSpec, Phase, ProjectSpec, SecretKeyRef
 from mge.pipeline.cluster import run_cluster_phase
 from mge.pipeline.collaborators import KeyFor, PatternIndex, open_context, open_llm
-from mge.pipeline.context import LogReporter, RunContext
+from mge.pipeline.context import LogReporter, Memory, RunContext
+from mge.pipeline.learning import visible_namespaces
+from mge.pipeline.memory_stages import learn_stage
 from mge.pipeline.phase_table import SandboxTools, without_work
 from mge.store import Store
 from mge.validation.batch import BatchValidator, Workspace
@@ -89,11 +91,26 @@ class StageRunner:
             api_key=self._key_for(key),
         )
 
+    def memory(self, key: str) -> Memory:
+        """Learned code for the Project ``key``: examples only from the namespaces it may see
+        (its own, plus what ``operator.share_learned`` shares), learning under its own."""
+        namespace, name = split_key(key)
+        visible = visible_namespaces(namespace, self.operator.share_learned)
+        return Memory(namespace, name, self.patterns.examples(visible), self.patterns.learn)
+
+    async def learn(self, key: str) -> str:
+        """The learn step of a completed Project; returns its one-line account."""
+        stored = await self.store.get_project(key)
+        framework = (stored.spec.hints.framework if stored else None) or "none"
+        return await learn_stage(self.store, key, self.memory(key), framework)
+
     async def context(self, key: str) -> RunContext:
         """The RunContext of one Project, from its stored spec."""
         stored = await self.store.get_project(key)
         if stored is None:
             raise InputError(f"project {key} is not in the store")
+        namespace, _ = split_key(key)
+        visible = visible_namespaces(namespace, self.operator.share_learned)
         return await open_context(
             key,
             stored.spec,
@@ -101,7 +118,8 @@ class StageRunner:
             self.store,
             LogReporter(lambda line: log.info("%s: %s", key, line)),
             answers={a.id: a.answer for a in stored.spec.discovery.answers},
-            patterns=self.patterns.source(stored.spec.hints.language),
+            patterns=self.patterns.source(stored.spec.hints.language, visible),
+            memory=self.memory(key),
             recordings=self._recordings,
             api_key=self._key_for(key),
         )

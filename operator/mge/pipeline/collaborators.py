@@ -10,6 +10,8 @@ two are passed in as small functions and the wiring lives here once.
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,9 +20,12 @@ from pydantic import SecretStr
 
 from mge.config import Settings
 from mge.errors import MGEError, RetrievalUnavailable
+from mge.execution.prompting import EXAMPLES_PER_ATOM, Example, ExampleSource, example_query
 from mge.llm import LLMClient, make_provider
+from mge.models.atoms import AtomicUnit
 from mge.models.project import LLMSpec, ProjectSpec
-from mge.pipeline.context import Reporter, RunContext
+from mge.pipeline.context import Memory, Reporter, RunContext
+from mge.pipeline.learning import LOCAL_NAMESPACE, LearnEntry
 from mge.planning import PatternLike, PatternSource
 from mge.store import Store
 
@@ -29,6 +34,7 @@ __all__ = [
     "KeyFor",
     "PatternIndex",
     "RecordingsFor",
+    "local_memory",
     "open_context",
     "open_llm",
     "open_llms",
@@ -36,6 +42,11 @@ __all__ = [
     "recordings_beside",
 ]
 
+log = logging.getLogger(__name__)
+
+EXAMPLES_BACKOFF_SECONDS = 60.0
+"""After retrieval failed for one atom's examples, atoms are written without examples this long
+(seconds) instead of each waiting for a Chroma that is down or hung."""
 PATTERNS_PER_QUERY = 3
 """Hits asked of the retriever per query; the planner keeps the best few across queries."""
 
@@ -113,6 +124,7 @@ async def open_context(
     *,
     answers: dict[str, str],
     patterns: PatternSource | None = None,
+    memory: Memory | None = None,
     recordings: RecordingsFor | None = None,
     api_key: KeyFor | None = None,
 ) -> RunContext:
@@ -128,6 +140,7 @@ async def open_context(
         llm=llm,
         planner=planner,
         patterns=patterns,
+        memory=memory,
         reporter=reporter,
         answers=answers,
         workdir=settings.workdir,
@@ -136,46 +149,169 @@ async def open_context(
 
 
 class PatternIndex:
-    """The pattern library's index, opened at the first query and kept (the operator's).
+    """The pattern library's index and the learned collection, opened at the first query and
+    kept (one per process: the operator's, or one `mge run`'s).
 
     A long-lived process serves many Projects: Chroma and the embedder load once, and a phase
     that plans nothing never loads them. Chroma failing (a server that does not answer, a broken
     collection) is :class:`~mge.errors.RetrievalUnavailable`, which the retrieval stage turns into
     planning without patterns, said plainly; a bad setting stays a ConfigError.
+
+    Tenancy: every search names the namespaces whose learned code it may see
+    (:func:`~mge.pipeline.learning.visible_namespaces`); the pattern library is everyone's.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
+        self._clock = clock
         self._retriever: Any = None
-        self._lock = asyncio.Lock()
+        self._opening: asyncio.Task[Any] | None = None
+        self._examples_off_until = 0.0
+
+    def _build(self) -> tuple[Any, Any]:
+        """The retriever and the library, in a worker thread: importing chromadb, loading the
+        embedder and reading the library take seconds, and the operator's event loop must keep
+        renewing its Lease meanwhile."""
+        from mge.rag import PatternLibrary, Retriever, default_patterns_dir, make_embedding_function
+        from mge.rag.client import make_client
+
+        name = self.settings.embedder
+        retriever = Retriever(
+            make_client(self.settings), make_embedding_function(name), embedder=name
+        )
+        return retriever, PatternLibrary.load(default_patterns_dir())
+
+    async def _open(self) -> Any:
+        try:
+            retriever, library = await asyncio.to_thread(self._build)
+            await retriever.index(library)
+        except MGEError:
+            raise
+        except Exception as e:  # chromadb raises many plain types
+            raise RetrievalUnavailable(f"opening {self._where()} failed: {e}") from e
+        self._retriever = retriever
+        return retriever
+
+    def _opening_task(self) -> asyncio.Task[Any]:
+        """The one task that opens the index (a failed one is replaced at the next call).
+
+        It is shared and never cancelled by a caller's time limit: a slow first index (the
+        library embedded cold) goes on in the background instead of starting again per call.
+        """
+        failed = self._opening is not None and self._opening.done()
+        if failed and self._opening is not None:
+            failed = self._opening.cancelled() or self._opening.exception() is not None
+        if self._opening is None or failed:
+            self._opening = asyncio.ensure_future(self._open())
+        return self._opening
 
     async def _opened(self) -> Any:
-        from mge.rag import PatternLibrary, Retriever, default_patterns_dir  # loads slowly
-
-        async with self._lock:
-            if self._retriever is None:
-                retriever = await Retriever.open(self.settings)
-                await retriever.index(PatternLibrary.load(default_patterns_dir()))
-                self._retriever = retriever
+        if self._retriever is not None:
             return self._retriever
+        return await asyncio.shield(self._opening_task())
 
-    def source(self, language: str) -> PatternSource:
-        """The planner's pattern source over this index, limited to ``language``."""
+    def _where(self) -> str:
+        return self.settings.chroma_url or "the embedded index"
+
+    async def open(self) -> None:
+        """Open the index now (within the time limit); RetrievalUnavailable if it cannot be."""
+
+        async def nothing(_: Any) -> None:
+            return None
+
+        await self._call("opening", nothing)
+
+    async def _call(self, what: str, call: Callable[[Any], Awaitable[Any]]) -> Any:
+        limit = self.settings.retrieval_timeout_seconds
+
+        async def go() -> Any:
+            return await call(await self._opened())
+
+        try:
+            return await asyncio.wait_for(go(), limit)
+        except TimeoutError as e:
+            raise RetrievalUnavailable(
+                f"{what} {self._where()} took longer than {limit:g} s "
+                "(retrieval_timeout_seconds, MGE_RETRIEVAL_TIMEOUT_SECONDS)"
+            ) from e
+        except MGEError:
+            raise
+        except Exception as e:  # chromadb and its HTTP client raise many plain types
+            raise RetrievalUnavailable(f"{what} {self._where()} failed: {e}") from e
+
+    def source(self, language: str, namespaces: Sequence[str] | None = None) -> PatternSource:
+        """The planner's pattern source over this index, limited to ``language``; learned code
+        only from ``namespaces`` (None: every namespace)."""
 
         async def search(query: str) -> Sequence[PatternLike]:
-            try:
-                retriever = await self._opened()
-                found: Sequence[PatternLike] = await retriever.search(
-                    query, PATTERNS_PER_QUERY, language
-                )
-                return found
-            except MGEError:
-                raise
-            except Exception as e:  # chromadb and its HTTP client raise many plain types
-                where = self.settings.chroma_url or "the embedded index"
-                raise RetrievalUnavailable(f"searching {where} failed: {e}") from e
+            found: Sequence[PatternLike] = await self._call(
+                "searching",
+                lambda r: r.search(query, PATTERNS_PER_QUERY, language, namespaces=namespaces),
+            )
+            return found
 
         return search
+
+    def examples(self, namespaces: Sequence[str] | None) -> ExampleSource:
+        """Learned examples for one atom (same language, from ``namespaces``), best first.
+
+        Retrieval failing here never fails generation: the atom is written without examples.
+        """
+
+        async def for_atom(atom: AtomicUnit) -> Sequence[Example]:
+            # Examples are optional: an atom never waits for the index to open (it opens in
+            # the background) nor, for a while, for a Chroma that just failed.
+            if self._clock() < self._examples_off_until:
+                return []
+            if self._retriever is None:
+                opening = self._opening_task()
+                if not opening.done():
+                    return []
+            try:
+                hits = await self._call(
+                    "searching",
+                    lambda r: r.search(
+                        example_query(atom),
+                        EXAMPLES_PER_ATOM,
+                        atom.language,
+                        include_patterns=False,
+                        namespaces=namespaces,
+                    ),
+                )
+            except RetrievalUnavailable as e:
+                self._examples_off_until = self._clock() + EXAMPLES_BACKOFF_SECONDS
+                log.warning(
+                    "examples for %s: %s; generating without examples for %g s",
+                    atom.id,
+                    e,
+                    EXAMPLES_BACKOFF_SECONDS,
+                )
+                return []
+            return [
+                Example(
+                    entry_id=h.entry_id,
+                    title=h.title,
+                    code=h.snippet,
+                    language=h.language,
+                    score=h.score,
+                    project=h.project,
+                )
+                for h in hits
+            ]
+
+        return for_atom
+
+    async def learn(self, entries: Sequence[LearnEntry], scope: str) -> Any:
+        """Store ``entries`` in the learned collection under ``scope``; returns LearnStats."""
+        rows = [(e.atom_id, e.code, e.language, dict(e.metadata)) for e in entries]
+        return await self._call("learning into", lambda r: r.learn_many(rows, scope=scope))
+
+
+def local_memory(index: PatternIndex, key: str) -> Memory:
+    """The memory of an `mge run` project: the fixed local namespace, for examples and
+    learning alike (local runs share what they learn with each other, with nobody else)."""
+    local = [LOCAL_NAMESPACE]
+    return Memory(LOCAL_NAMESPACE, key, index.examples(local), index.learn)
 
 
 async def open_pattern_source(settings: Settings, language: str) -> PatternSource:
@@ -187,6 +323,8 @@ async def open_pattern_source(settings: Settings, language: str) -> PatternSourc
     await retriever.index(PatternLibrary.load(default_patterns_dir()))
 
     async def source(query: str) -> Sequence[PatternLike]:
-        return await retriever.search(query, PATTERNS_PER_QUERY, language)
+        return await retriever.search(
+            query, PATTERNS_PER_QUERY, language, namespaces=[LOCAL_NAMESPACE]
+        )
 
     return source

@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from mge.config import Settings
+from mge.execution.prompting import ExampleSource
 from mge.llm.client import LLMClient
 from mge.models.project import ProjectSpec
+from mge.pipeline.learning import LearnEntry
 from mge.planning import PatternSource
 from mge.store import Store
+
+Learner = Callable[[Sequence[LearnEntry], str], Awaitable[Any]]
+"""Stores learn entries under a scope (``namespace/project``) in the learned collection."""
 
 
 class Reporter(Protocol):
@@ -49,6 +54,18 @@ class LogReporter:
         self._log(f"  {message}")
 
 
+@dataclass(frozen=True)
+class Memory:
+    """Code learned across projects: examples while generating, and the learn step when the
+    project completes. ``namespace`` is the project's (a fixed one for `mge run`)."""
+
+    namespace: str
+    project: str
+    examples: ExampleSource | None
+    """Learned examples per atom (only from the namespaces this project may see)."""
+    learn: Learner
+
+
 @dataclass
 class RunContext:
     """One project run: identity, spec and collaborators."""
@@ -67,6 +84,8 @@ class RunContext:
     settings: Settings | None = None
     """Process settings the stages need (the local validator's sandbox choice, workdir);
     every driver passes its own, a test context may leave it out."""
+    memory: Memory | None = None
+    """Learned code across projects; None: no examples, nothing learned."""
     planner: LLMClient | None = None
     """The client for discovery, masterplan and skeletons when ``spec.llm.planner`` names
     another model; None: ``llm`` does those too."""

@@ -37,6 +37,7 @@ from mge.models.readiness import ReadinessReport
 from mge.models.review import ConfidenceParts, ReviewItem
 from mge.pipeline.atom_stages import Analysis
 from mge.pipeline.context import RunContext
+from mge.pipeline.memory_stages import recording_examples, retrieval_use, save_examples_used
 from mge.pipeline.planning_stages import conventions
 from mge.review.confidence import ConfidenceScorer
 from mge.review.queue import ReviewQueue, save_review, select
@@ -81,6 +82,10 @@ async def execution_stage(
     workspace.validated.update(state.validated_codes())
     journal = StoreJournal(ctx.store, ctx.key)
     validator = make_validator(workspace)
+    used: dict[str, list[str]] = {}
+    examples = None
+    if ctx.memory is not None and ctx.memory.examples is not None:
+        examples = recording_examples(ctx.memory.examples, used)
     # Spend includes discovery, planning and skeletons (the ledger), not only attempts.
     started_atoms = [a for a, p in state.atoms.items() if p.attempts]
     budget = Budget.from_spec(ctx.spec.budget, await ctx.store.total_cost(ctx.key), started_atoms)
@@ -105,7 +110,9 @@ async def execution_stage(
             project=ctx.key,
         ),
         progress=progress,
+        examples=examples,
     )
+    await save_examples_used(ctx.store, ctx.key, used)
     return Execution(workspace=workspace, result=result)
 
 
@@ -203,6 +210,7 @@ async def output_stage(
         cache_hits=hits,
         cost_usd=await ctx.store.total_cost(ctx.key),
         wall_s=wall_s,
+        retrieval=await retrieval_use(ctx.store, ctx.key),
     )
     codes = dict(ex.workspace.validated)
     missing = sorted(set(ex.workspace.codebase.atoms) - set(codes))
@@ -276,6 +284,7 @@ async def output_tree(store: Store, key: str, spec: ProjectSpec) -> dict[str, st
         cost_usd=await store.total_cost(key),
         wall_s=0.0,
         readiness=readiness,
+        retrieval=await retrieval_use(store, key),
     )
     return render_tree(
         output_files(codebase, codes),

@@ -20,9 +20,16 @@ from mge.execution.executor import ProgressCallback
 from mge.execution.output import Written
 from mge.execution.report import RunReport
 from mge.models.project import Phase, ProjectManifest
-from mge.pipeline.collaborators import open_context, open_pattern_source, recordings_beside
+from mge.pipeline.collaborators import (
+    PatternIndex,
+    local_memory,
+    open_context,
+    recordings_beside,
+)
 from mge.pipeline.context import Reporter
 from mge.pipeline.exec_stages import output_stage
+from mge.pipeline.learning import LOCAL_NAMESPACE
+from mge.pipeline.memory_stages import learn_stage
 from mge.pipeline.phase_table import PIPELINE, Products, SandboxTools, run_step
 from mge.pipeline.phases import next_phase
 from mge.store import Store
@@ -62,6 +69,8 @@ async def run_local(
     try:
         await store.upsert_project(key, spec, 1)
         language = spec.hints.language
+        index = PatternIndex(settings) if use_patterns else None
+        memory = local_memory(index, key) if index is not None else None
         ctx = await open_context(
             key,
             spec,
@@ -69,7 +78,8 @@ async def run_local(
             store,
             reporter,
             answers=answers or {},
-            patterns=await open_pattern_source(settings, language) if use_patterns else None,
+            patterns=index.source(language, [LOCAL_NAMESPACE]) if index is not None else None,
+            memory=memory,
             recordings=recordings_beside(manifest_dir),
         )
 
@@ -108,6 +118,9 @@ async def _walk(run: Products, started: float, output: Path | None) -> LocalRun:
     folder = output or Path(spec.output.path or f"out/{key}")
     provider = spec.llm.provider
     ex = await run.execution()
+    pending = [i for i in ex.review if i.decision == "pending"]
+    if not pending and ctx.memory is not None:  # complete: what passed is learned
+        reporter.note(await learn_stage(store, key, ctx.memory, spec.hints.framework or "none"))
     report, written = await output_stage(
         ctx,
         await run.discovery(),
@@ -119,7 +132,6 @@ async def _walk(run: Products, started: float, output: Path | None) -> LocalRun:
         recorded=provider == "scripted",
         wall_s=time.monotonic() - started,
     )
-    pending = [i for i in ex.review if i.decision == "pending"]
     final = Phase.REVIEWING if pending else Phase.COMPLETED
     await store.set_phase(key, final.value, {"output": str(written.folder)})
     return LocalRun(key, final, report, written)

@@ -19,6 +19,7 @@ from mge.errors import RetrievalUnavailable
 from mge.models.domain import DiscoveryResult
 from mge.models.plan import Masterplan
 from mge.pipeline.context import RunContext, input_hash
+from mge.pipeline.memory_stages import note_retrieval
 from mge.planning import PatternRef, gather_patterns, make_plan, render_patterns
 from mge.planning.skeleton import check_ownership, skeleton_files, skeleton_request, task_order
 
@@ -87,8 +88,12 @@ async def retrieval_stage(ctx: RunContext, discovery: DiscoveryResult) -> list[P
         refs = await gather_patterns(discovery, ctx.patterns)
     except RetrievalUnavailable as e:
         # Kept like a result, so every later phase plans from the same (empty) inputs.
-        ctx.reporter.note(f"retrieval: unavailable ({e}); planning without patterns")
+        note = f"retrieval: unavailable ({e}); planning without patterns"
+        ctx.reporter.note(note)
+        await note_retrieval(ctx.store, ctx.key, note)
         refs = []
+    else:
+        await note_retrieval(ctx.store, ctx.key, None)
     await save(ctx, PATTERNS_DOC, inputs, [vars(r) for r in refs])
     ctx.reporter.note(f"retrieval: {len(refs)} patterns: {', '.join(r.pattern_id for r in refs)}")
     return refs

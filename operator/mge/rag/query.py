@@ -7,7 +7,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Hit", "HitSource", "build_where", "hits_from_result", "merge_hits"]
+__all__ = [
+    "Hit",
+    "HitSource",
+    "and_where",
+    "build_where",
+    "hits_from_result",
+    "merge_hits",
+    "namespace_clause",
+]
 
 HitSource = Literal["patterns", "learned"]
 
@@ -29,6 +37,9 @@ class Hit(BaseModel):
     language: str
     framework: str
     kind: str
+    entry_id: str = Field(default="", description="The Chroma entry id (a learned entry's scope).")
+    project: str = Field(default="", description="Learned entries: the project that taught it.")
+    namespace: str = Field(default="", description="Learned entries: that project's namespace.")
 
 
 def _clause(key: str, value: str | Sequence[str]) -> dict[str, Any]:
@@ -56,6 +67,19 @@ def build_where(
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
+def namespace_clause(namespaces: Sequence[str]) -> dict[str, Any]:
+    """Filter on the namespace a learned entry was learned in (any of ``namespaces``)."""
+    return _clause("namespace", list(namespaces))
+
+
+def and_where(where: dict[str, Any] | None, clause: dict[str, Any]) -> dict[str, Any]:
+    """``where`` and ``clause`` together (``clause`` alone when there is no ``where``)."""
+    if where is None:
+        return clause
+    existing = where["$and"] if set(where) == {"$and"} else [where]
+    return {"$and": [*existing, clause]}
+
+
 def hits_from_result(result: Mapping[str, Any], source: HitSource) -> list[Hit]:
     """Hits from a Chroma ``query`` result for a single query embedding."""
     ids: list[str] = (result.get("ids") or [[]])[0]
@@ -67,6 +91,9 @@ def hits_from_result(result: Mapping[str, Any], source: HitSource) -> list[Hit]:
         hits.append(
             Hit(
                 pattern_id=str(m.get("atom_id", entry_id)) if source == "learned" else entry_id,
+                entry_id=entry_id,
+                project=str(m.get("project", "")),
+                namespace=str(m.get("namespace", "")),
                 score=1.0 - float(distance),
                 title=str(m.get("title", entry_id)),
                 snippet=str(m.get("snippet", "")),

@@ -26,15 +26,29 @@ from chromadb.api.types import Documents, Embeddable, EmbeddingFunction
 from pydantic import BaseModel, ConfigDict
 
 from mge.config import Settings
-from mge.errors import InputError
+from mge.errors import CollectionUnusable, InputError
 from mge.rag.client import make_client
 from mge.rag.embedding import EmbedderName, make_embedding_function
 from mge.rag.naming import DEFAULT_PREFIX, CollectionKind, collection_name
 from mge.rag.patterns import Pattern
-from mge.rag.query import Hit, build_where, hits_from_result, merge_hits
+from mge.rag.query import (
+    Hit,
+    and_where,
+    build_where,
+    hits_from_result,
+    merge_hits,
+    namespace_clause,
+)
 from mge.rag.sync import plan_sync
 
-__all__ = ["DEFAULT_K", "IndexStats", "LearnedLanguage", "MetadataValue", "Retriever"]
+__all__ = [
+    "DEFAULT_K",
+    "IndexStats",
+    "LearnStats",
+    "LearnedLanguage",
+    "MetadataValue",
+    "Retriever",
+]
 
 #: Hits returned by :meth:`Retriever.search` unless asked otherwise.
 DEFAULT_K = 5
@@ -78,9 +92,22 @@ def _pattern_metadata(p: Pattern) -> dict[str, MetadataValue]:
     }
 
 
-def _learned_id(atom_id: str, code: str) -> str:
-    """Entry id: the atom id plus a hash of its code, so identical code is stored once."""
-    return f"{atom_id}-{hashlib.sha256(code.encode()).hexdigest()[:12]}"
+def _learned_id(atom_id: str, code: str, scope: str = "") -> str:
+    """Entry id: the scope (``namespace/project``), the atom id and a hash of its code, so
+    identical code of one atom of one project is stored once."""
+    entry = f"{atom_id}-{hashlib.sha256(code.encode()).hexdigest()[:12]}"
+    return f"{scope}:{entry}" if scope else entry
+
+
+class LearnStats(BaseModel):
+    """What one :meth:`Retriever.learn_many` did."""
+
+    model_config = ConfigDict(frozen=True)
+
+    added: list[str]
+    """Entry ids embedded and stored now."""
+    unchanged: list[str]
+    """Entry ids already stored (the same code learned before): not embedded again."""
 
 
 class Retriever:
@@ -120,12 +147,21 @@ class Retriever:
         """The collection for ``kind``, created on first use with cosine distance. Blocking."""
         found = self._collections.get(kind)
         if found is None:
-            found = self._client.get_or_create_collection(
-                self.collection_names[kind],
-                # Chroma types the parameter for any embeddable input; ours embeds text only.
-                embedding_function=cast(EmbeddingFunction[Embeddable], self._ef),
-                configuration={"hnsw": {"space": "cosine"}},
-            )
+            name = self.collection_names[kind]
+            try:
+                found = self._client.get_or_create_collection(
+                    name,
+                    # Chroma types the parameter for any embeddable input; ours embeds text only.
+                    embedding_function=cast(EmbeddingFunction[Embeddable], self._ef),
+                    configuration={"hnsw": {"space": "cosine"}},
+                )
+            except (ValueError, TypeError, KeyError) as e:  # chromadb's config conflicts
+                raise CollectionUnusable(
+                    f"Chroma collection {name!r} cannot be used by MGE: {e}. It was made by "
+                    "another program or another embedder, or is damaged; delete that "
+                    "collection (MGE recreates it, re-indexing the patterns) or point "
+                    "chroma_url / the workdir at another Chroma"
+                ) from e
             self._collections[kind] = found
         return found
 
@@ -184,9 +220,14 @@ class Retriever:
     # --- learned -----------------------------------------------------------------------------
 
     def _add_learned(
-        self, atom_id: str, code: str, language: str, metadata: Mapping[str, MetadataValue]
+        self,
+        atom_id: str,
+        code: str,
+        language: str,
+        metadata: Mapping[str, MetadataValue],
+        scope: str = "",
     ) -> str:
-        entry_id = _learned_id(atom_id, code)
+        entry_id = _learned_id(atom_id, code, scope)
         meta: dict[str, MetadataValue] = {"title": atom_id, "framework": "none", "kind": "learned"}
         meta.update(metadata)
         meta.update(
@@ -219,27 +260,98 @@ class Retriever:
         if not atom_id or not code.strip():
             raise InputError("learn: atom_id and code must not be empty")
         extra = dict(metadata or {})
+        self._check_metadata(extra)
+        return await asyncio.to_thread(self._add_learned, atom_id, code, language, extra)
+
+    @staticmethod
+    def _check_metadata(extra: Mapping[str, object]) -> None:
         reserved = sorted(_RESERVED_LEARNED_KEYS & extra.keys())
         if reserved:
             raise InputError(f"learn: metadata keys {reserved} are set by MGE itself")
         bad = sorted(k for k, v in extra.items() if not isinstance(v, str | int | float | bool))
         if bad:
             raise InputError(f"learn: metadata values must be str, int, float or bool: {bad}")
-        return await asyncio.to_thread(self._add_learned, atom_id, code, language, extra)
+
+    def _learn_many(
+        self, entries: Sequence[tuple[str, str, str, Mapping[str, MetadataValue]]], scope: str
+    ) -> LearnStats:
+        ids = [_learned_id(a, c, scope) for a, c, _, _ in entries]
+        known = set(self._collection("learned").get(ids=ids, include=[])["ids"]) if ids else set()
+        added, unchanged = [], []
+        for entry_id, (atom_id, code, language, meta) in zip(ids, entries, strict=True):
+            if entry_id in known:
+                unchanged.append(entry_id)
+                continue
+            self._add_learned(atom_id, code, language, meta, scope)
+            known.add(entry_id)
+            added.append(entry_id)
+        return LearnStats(added=added, unchanged=unchanged)
+
+    async def learn_many(
+        self,
+        entries: Sequence[tuple[str, str, LearnedLanguage, Mapping[str, MetadataValue]]],
+        *,
+        scope: str,
+    ) -> LearnStats:
+        """Learn several atoms' code at once under ``scope`` (``namespace/project``).
+
+        Each entry is ``(atom_id, code, language, metadata)``. Entries already stored (same
+        scope, atom and code) are not embedded again: learning a project twice is a no-op.
+        """
+        if not scope:
+            raise InputError("learn_many: scope must not be empty (namespace/project)")
+        for atom_id, code, _, meta in entries:
+            if not atom_id or not code.strip():
+                raise InputError("learn: atom_id and code must not be empty")
+            self._check_metadata(meta)
+        return await asyncio.to_thread(self._learn_many, entries, scope)
+
+    def _forget(self, where: dict[str, Any]) -> int:
+        collection = self._collection("learned")
+        ids = collection.get(where=where, include=[])["ids"]
+        if ids:
+            collection.delete(ids=ids)
+        return len(ids)
+
+    async def forget(self, *, namespace: str | None = None, project: str | None = None) -> int:
+        """Delete learned entries of a namespace, of a project (in ``namespace`` when given),
+        or both filters at once; returns how many were deleted. The patterns stay."""
+        clauses: list[dict[str, Any]] = []
+        if namespace:
+            clauses.append({"namespace": namespace})
+        if project:
+            clauses.append({"project": project})
+        if not clauses:
+            raise InputError("forget: give a namespace, a project or both")
+        where = clauses[0] if len(clauses) == 1 else {"$and": clauses}
+        return await asyncio.to_thread(self._forget, where)
 
     # --- search ------------------------------------------------------------------------------
 
     def _search(
-        self, query: str, k: int, where: dict[str, Any] | None, include_learned: bool
+        self,
+        query: str,
+        k: int,
+        where: dict[str, Any] | None,
+        include_learned: bool,
+        namespaces: Sequence[str] | None,
+        include_patterns: bool = True,
     ) -> list[Hit]:
         embedding = self._ef.embed_query([query])[0]
-        kinds: list[CollectionKind] = ["patterns", "learned"] if include_learned else ["patterns"]
+        kinds: list[CollectionKind] = []
+        if include_patterns:
+            kinds.append("patterns")
+        if include_learned:
+            kinds.append("learned")
         groups = []
         for kind in kinds:
+            kind_where = where
+            if kind == "learned" and namespaces is not None:
+                kind_where = and_where(where, namespace_clause(namespaces))
             result = self._collection(kind).query(
                 query_embeddings=[embedding],
                 n_results=k,
-                where=where,
+                where=kind_where,
                 include=["metadatas", "distances"],
             )
             groups.append(hits_from_result(dict(result), kind))
@@ -253,16 +365,24 @@ class Retriever:
         framework: str | Sequence[str] | None = None,
         *,
         include_learned: bool = True,
+        include_patterns: bool = True,
+        namespaces: Sequence[str] | None = None,
     ) -> list[Hit]:
         """The ``k`` entries closest to ``query``, best first, optionally filtered.
 
         ``language`` and ``framework`` filter on metadata (``framework`` may be a list: any of).
         With ``include_learned`` the learned collection is searched too and the two are merged
-        by score; each hit's ``source`` says where it came from.
+        by score; each hit's ``source`` says where it came from. ``namespaces`` limits learned
+        hits to code learned in those namespaces (tenancy; None: every namespace; an empty
+        list: none). ``include_patterns=False`` searches the learned collection only.
         """
         if not query.strip():
             raise InputError("search: the query is empty")
         if k < 1:
             raise InputError(f"search: k must be at least 1 (got {k})")
         where = build_where(language, framework)
-        return await asyncio.to_thread(self._search, query, k, where, include_learned)
+        if namespaces is not None and not namespaces:
+            include_learned = False
+        return await asyncio.to_thread(
+            self._search, query, k, where, include_learned, namespaces, include_patterns
+        )

@@ -32,6 +32,8 @@ from tests.integration.kube.helpers import (
 pytestmark = [pytest.mark.kube, pytest.mark.usefixtures("crds_installed")]
 G, V = "mge.dev", "v1alpha1"
 NAME = "inventory-lib"
+SECOND = "tasks-api"
+"""A second Project in the same namespace: it plans with code the first one taught."""
 BATCH_SIZE = 50
 """Large enough that every level is one L1 batch: Jobs per level, not per atom."""
 FEEDBACK = "Keep the behaviour; name the failure plainly."
@@ -107,7 +109,8 @@ def output_files(db: Path, key: str) -> dict[str, str]:
 def recordings(tmp_path: Path) -> Path:
     """A copy of the example's recordings (a regenerate response is added by the test)."""
     root = tmp_path / "recordings-root"
-    shutil.copytree(REPO / "examples" / NAME / "recordings", root / NAME / "recordings")
+    for example in (NAME, SECOND):
+        shutil.copytree(REPO / "examples" / example / "recordings", root / example / "recordings")
     return root
 
 
@@ -124,10 +127,21 @@ def pipeline(
         yield operators, harness, jobs
 
 
-def manifest() -> dict[str, Any]:
-    body = yaml.safe_load((REPO / "examples" / NAME / "project.yaml").read_text())
-    body["metadata"] = {"name": NAME}
-    body["spec"]["llm"]["recordings"] = f"{NAME}/recordings"
+def document(db: Path, key: str, kind: str) -> Any:
+    """A stored document of project ``key`` (None when there is none yet)."""
+    import json
+
+    with sqlite3.connect(db) as conn:
+        row = conn.execute(
+            "SELECT content FROM documents WHERE project = ? AND kind = ?", (key, kind)
+        ).fetchone()
+    return None if row is None else json.loads(row[0])
+
+
+def manifest(name: str = NAME) -> dict[str, Any]:
+    body = yaml.safe_load((REPO / "examples" / name / "project.yaml").read_text())
+    body["metadata"] = {"name": name}
+    body["spec"]["llm"]["recordings"] = f"{name}/recordings"
     body["spec"]["output"] = {}
     body["spec"].setdefault("execution", {})["batchSize"] = BATCH_SIZE
     body["spec"]["execution"]["atomTimeoutSeconds"] = 60
@@ -314,6 +328,34 @@ def test_inventory_lib_runs_to_completed_through_sandbox_jobs_and_reviews(
     assert {"Executing", "Integrating", "Reviewing", "Completed"} <= reasons, reasons
     keys = ledger_keys(db, key)
     assert sorted(keys) == sorted(set(keys))
+
+    # Completed: what passed every level or was accepted is learned, under this namespace.
+    # (The learn step embeds after the status says Completed: wait for it.)
+    use = wait_for(
+        "the learn step",
+        lambda: (d := document(db, key, "retrieval-use")) and d.get("learned") and d,
+        timeout=300,
+        interval=1.0,
+    )
+    assert all(e.startswith(f"{ns}/{NAME}:") for e in use["learned"])
+    learned_atoms = {e.split(":", 1)[1].rsplit("-", 1)[0] for e in use["learned"]}
+    with sqlite3.connect(db) as conn:
+        atom_ids = {r[0] for r in conn.execute("SELECT id FROM atoms WHERE project = ?", (key,))}
+    # every atom: all passed every level, or a reviewer accepted them (edit, regenerate, approve)
+    assert learned_atoms == atom_ids and len(learned_atoms) == len(use["learned"])
+
+    # A second Project in the same namespace plans with the first one's learned code.
+    custom.create_namespaced_custom_object(G, V, ns, "projects", manifest(SECOND))
+    second_key = f"{ns}/{SECOND}"
+    planned = wait_for(
+        "the second Project's retrieval",
+        lambda: document(db, second_key, "patterns"),
+        timeout=300,
+        interval=1.0,
+    )
+    offered = [p["pattern_id"] for p in planned["output"]]
+    print(f"\nsecond Project planned with {offered}; learned from the first: {len(use['learned'])}")
+    assert set(offered) & learned_atoms, (offered, sorted(learned_atoms))
 
 
 def test_status_follows_the_worker_without_waiting_for_the_timer(

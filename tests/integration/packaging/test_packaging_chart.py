@@ -219,6 +219,27 @@ def test_without_leader_election_the_chart_runs_one_replica_recreated(render: Re
     assert env["MGE_LEADER_ELECTION"] == "false" and "MGE_LEASE_NAME" not in env
 
 
+def test_learned_code_sharing_reaches_the_operator_settings(render: Render) -> None:
+    from mge.config import OperatorSettings
+
+    def env_of(*sets: str) -> dict[str, str]:
+        (deploy,) = by_kind(render(None, *sets), "Deployment")
+        return {
+            e["name"]: e.get("value")
+            for e in deploy["spec"]["template"]["spec"]["containers"][0]["env"]
+            if "value" in e
+        }
+
+    default = env_of()
+    assert "MGE_SHARE_LEARNED" not in default  # own namespace only
+    assert default["MGE_RETRIEVAL_TIMEOUT_SECONDS"] == "120"
+    assert OperatorSettings.from_env(default).share_learned == []
+    listed = env_of("retrieval.shareLearned={team-a,team-b}")
+    assert OperatorSettings.from_env(listed).share_learned == ["team-a", "team-b"]
+    everyone = env_of("retrieval.shareLearned=all")
+    assert OperatorSettings.from_env(everyone).share_learned == "all"
+
+
 def test_the_generated_chart_files_are_up_to_date() -> None:
     proc = subprocess.run(
         [str(REPO / ".venv/bin/python"), str(REPO / "hack/helm/sync_chart.py"), "--check"],
@@ -237,6 +258,8 @@ def test_the_generated_chart_files_are_up_to_date() -> None:
         ("leaderElection.leasName=x", "additional properties 'leasName' not allowed"),
         ("podDisruptionBudget.minAvailable=0", "/podDisruptionBudget/minAvailable"),
         ("logs.level=LOUD", "/logs/level"),
+        ("retrieval.shareLearned=everyone", "/retrieval/shareLearned"),
+        ("retrieval.sharelearned=all", "additional properties 'sharelearned' not allowed"),
     ],
 )
 def test_values_schema_rejects_typos_and_bad_values(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from mge.config import Settings
 from mge.errors import InputError
 from mge.rag import Retriever
-from mge.rag.evaluate import MIN_RECALL, evaluate, load_queries, render
+from mge.rag.evaluate import MIN_RECALL, evaluate, load_learned, load_queries, render
 from mge.rag.patterns import DEFAULT_PATTERNS_DIR
 
 
@@ -67,3 +70,18 @@ async def test_recall_at_5_on_the_labelled_queries(retriever: Retriever) -> None
     assert report.index.embedded == 0  # the session fixture already indexed the library
     assert report.mean_recall >= MIN_RECALL
     assert unfiltered.mean_recall >= MIN_RECALL
+
+
+async def test_recall_at_5_with_learned_entries_and_no_tenancy_leak(
+    library_settings: Settings, tmp_path: Path
+) -> None:
+    # A copy of the session's index: learning here must not change what other tests search.
+    shutil.copytree(library_settings.workdir / "chroma", tmp_path / "chroma")
+    retriever = await Retriever.open(Settings(workdir=tmp_path))
+    learned = load_learned()
+    assert len(learned.entries) >= 10 and any(q.forbid for q in learned.queries)
+    report = await evaluate(retriever, DEFAULT_PATTERNS_DIR, load_queries(), k=5, learned=learned)
+    print("\n" + render(report))
+    assert report.leaks == 0  # a namespace never sees another's learned code
+    assert report.learned_recall >= MIN_RECALL
+    assert report.mean_recall >= MIN_RECALL  # learned code does not crowd the library out

@@ -309,3 +309,21 @@ def test_pending_reviews_do_not_save_output() -> None:
     )
     plan = decide(spec(), status, waiting, NOW)
     assert plan.status.phase == "Reviewing" and SaveOutput() not in plan.actions
+
+
+def test_unavailable_retrieval_warns_once_and_stays_in_the_condition_message() -> None:
+    note = "retrieval: unavailable (searching http://chroma:8000 failed); planning without patterns"
+    obs = Observed(
+        generation=1, worker="running", stored_phase=Phase.ATOMIZING, retrieval_note=note
+    )
+    plan = decide(spec(), ProjectStatus(phase="Planning", observed_generation=1), obs, NOW)
+    warnings = [a for a in plan.actions if isinstance(a, Event) and a.type == "Warning"]
+    assert [(e.reason, e.message) for e in warnings] == [("RetrievalUnavailable", note)]
+    assert note in plan.status.message
+    reconciling = next(c for c in plan.status.conditions if c.type == "Reconciling")
+    assert reconciling.status == "True" and note in reconciling.message  # it goes on
+    again = decide(spec(), plan.status, obs, NOW + timedelta(minutes=1))
+    assert not [a for a in again.actions if isinstance(a, Event) and a.type == "Warning"]
+    assert note in again.status.message
+    fine = decide(spec(), plan.status, Observed(generation=1, worker="running"), NOW)
+    assert "retrieval" not in fine.status.message

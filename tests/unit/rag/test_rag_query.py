@@ -57,6 +57,7 @@ def test_hits_from_result_turns_distance_into_similarity() -> None:
         language="python",
         framework="none",
         kind="retry",
+        entry_id="p1",
     )
     assert (two.pattern_id, two.title) == ("p2", "p2")
     assert two.score == pytest.approx(0.25)
