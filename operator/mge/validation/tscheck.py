@@ -12,7 +12,6 @@ erasable syntax only (no enums or namespaces, which Node cannot strip).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from mge.sandbox.nodetools import find_node, find_tsc
-from mge.validation.typecheck import TypeIssue, checker_slots
+from mge.validation.typecheck import TypeIssue, checker_slots, run_checker, write_tree
 
 TSC_TIMEOUT_SECONDS = 180.0
 """A tsc run over one batch longer than this is reported as a failed type check."""
@@ -104,30 +103,14 @@ class TscChecker:
     ) -> list[TypeIssue]:
         with tempfile.TemporaryDirectory(prefix="mge-tsc-") as tmp:
             root = Path(tmp)
-            for rel, text in files.items():
-                if rel.endswith((*TS_SUFFIXES, ".js", ".mjs", ".json")):
-                    dest = root / rel
-                    dest.parent.mkdir(parents=True, exist_ok=True)
-                    dest.write_text(text, encoding="utf-8")
+            write_tree(root, files, (*TS_SUFFIXES, ".js", ".mjs", ".json"))
             package = root / "package.json"
             if not package.exists():
                 package.write_text(json.dumps({"type": "module"}))
             (root / "tsconfig.json").write_text(json.dumps(tsconfig(self._type_roots())))
             env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": tmp}
             args = [node, tsc, "-p", "tsconfig.json", "--pretty", "false"]
-            proc = await asyncio.create_subprocess_exec(
-                *args,
-                cwd=root,
-                env=env,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-            )
-            try:
-                out, _ = await asyncio.wait_for(proc.communicate(), self.timeout_s)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-                return [
-                    TypeIssue(t, 1, f"tsc timed out after {self.timeout_s:g} s") for t in targets
-                ]
-        return parse_tsc_output(out.decode(errors="replace"))
+            out = await run_checker(args, cwd=root, env=env, timeout_s=self.timeout_s)
+        if out is None:
+            return [TypeIssue(t, 1, f"tsc timed out after {self.timeout_s:g} s") for t in targets]
+        return parse_tsc_output(out)

@@ -124,11 +124,7 @@ class MypyChecker:
     async def _run(self, files: Mapping[str, str], py_targets: Sequence[str]) -> list[TypeIssue]:
         with tempfile.TemporaryDirectory(prefix="mge-mypy-") as tmp:
             root = Path(tmp)
-            for rel, text in files.items():
-                if rel.endswith((".py", ".pyi", ".typed")):
-                    dest = root / rel
-                    dest.parent.mkdir(parents=True, exist_ok=True)
-                    dest.write_text(text, encoding="utf-8")
+            write_tree(root, files, (".py", ".pyi", ".typed"))
             cache = self.cache_dir or root / ".mypy_cache"
             args = [self.python, "-m", "mypy", *MYPY_FLAGS, f"--cache-dir={cache}", *py_targets]
             env = {
@@ -136,23 +132,12 @@ class MypyChecker:
                 "MYPYPATH": "src" if (root / "src").is_dir() else "",
                 "HOME": tmp,
             }
-            proc = await asyncio.create_subprocess_exec(
-                *args,
-                cwd=root,
-                env=env,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-            )
-            try:
-                out, _ = await asyncio.wait_for(proc.communicate(), self.timeout_s)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-                return [
-                    TypeIssue(t, 1, f"mypy timed out after {self.timeout_s:g} s")
-                    for t in py_targets
-                ]
-        return parse_mypy_output(out.decode(errors="replace"))
+            out = await run_checker(args, cwd=root, env=env, timeout_s=self.timeout_s)
+        if out is None:
+            return [
+                TypeIssue(t, 1, f"mypy timed out after {self.timeout_s:g} s") for t in py_targets
+            ]
+        return parse_mypy_output(out)
 
 
 class TypeCheckers:
@@ -182,3 +167,32 @@ def attribute(
                 owned.setdefault(owner, []).append(issue)
                 break
     return owned
+
+
+def write_tree(root: Path, files: Mapping[str, str], suffixes: tuple[str, ...]) -> None:
+    """Write the ``files`` whose names end in one of ``suffixes`` under ``root``."""
+    for rel, text in files.items():
+        if rel.endswith(suffixes):
+            dest = root / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_text(text, encoding="utf-8")
+
+
+async def run_checker(
+    args: Sequence[str], *, cwd: Path, env: Mapping[str, str], timeout_s: float
+) -> str | None:
+    """A type checker's merged stdout/stderr, or None when it ran past ``timeout_s`` (killed)."""
+    proc = await asyncio.create_subprocess_exec(
+        *args,
+        cwd=cwd,
+        env=dict(env),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout_s)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        return None
+    return out.decode(errors="replace")
