@@ -4,16 +4,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(postgresql bubblewrap git graphviz prometheus podman buildah runc debootstrap skopeo)
+APT_PACKAGES=(postgresql bubblewrap git graphviz prometheus podman buildah runc debootstrap skopeo
+  containerd containernetworking-plugins iptables)
 missing=()
 command -v pg_ctlcluster >/dev/null 2>&1 || [ -x /usr/lib/postgresql/15/bin/pg_ctl ] || missing+=(postgresql)
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v dot >/dev/null 2>&1 || missing+=(graphviz)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
-for tool in podman buildah runc debootstrap skopeo; do
+for tool in podman buildah runc debootstrap skopeo containerd iptables; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
+# The real test node's CNI plugins (bridge, host-local, loopback) live outside PATH.
+[ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install: apt packages missing: ${missing[*]} (of ${APT_PACKAGES[*]})"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
