@@ -120,3 +120,14 @@ def real_node(
         _report(request.config, f"real node down in {time.monotonic() - stopped:.1f} s")
     if left:
         pytest.fail("the real node left this behind on the host:\n" + "\n".join(left))
+
+
+# The operator fixtures of the kube lane, here bound to this lane's control plane.
+from tests.integration.kube.conftest import (  # noqa: E402
+    crds_installed,
+    custom,
+    operator_env,
+    operators,
+)
+
+__all__ = ["crds_installed", "custom", "operator_env", "operators"]
