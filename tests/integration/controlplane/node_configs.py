@@ -171,6 +171,8 @@ def kubelet_config(layout: NodeLayout, ca_cert: Path, serving: tuple[Path, Path]
         "containerRuntimeEndpoint": f"unix://{layout.containerd_socket}",
         "imageServiceEndpoint": f"unix://{layout.containerd_socket}",
         "maxPods": 16,
+        # A pids cgroup per pod: a fork bomb ends inside its own pod (the default is unlimited).
+        "podPidsLimit": 1024,
         "serializeImagePulls": False,
         "imageGCHighThresholdPercent": 100,
         "imageGCLowThresholdPercent": 99,

@@ -18,9 +18,12 @@ POD_TIMEOUT_SECONDS = 180.0
 """Generous: the machine is shared and a first container start reads the image from disk."""
 
 
-def sandbox_pod(name: str, script: str, image: str, memory: str = "256Mi") -> dict[str, Any]:
+def sandbox_pod(
+    name: str, script: str, image: str, memory: str = "256Mi", shell: str = "sh"
+) -> dict[str, Any]:
     """A pod with exactly the operator's sandbox pod spec (mge.kube.children.sandbox_job),
-    running ``script`` with sh instead of the sandbox entry point, without a ConfigMap."""
+    running ``script`` with ``shell -c`` (sh or python3) instead of the sandbox entry point,
+    without a ConfigMap."""
     execution = ExecutionSpec(sandbox_image=image, resources=ResourceSpec(memory=memory))
     job = sandbox_job(
         name=name,
@@ -33,7 +36,7 @@ def sandbox_pod(name: str, script: str, image: str, memory: str = "256Mi") -> di
         execution=execution,
     )
     spec = copy.deepcopy(job["spec"]["template"]["spec"])
-    spec["containers"][0]["command"] = ["sh", "-c", script]
+    spec["containers"][0]["command"] = [shell, "-c", script]
     spec["containers"][0]["args"] = []
     spec["containers"][0]["imagePullPolicy"] = "Never"
     spec["volumes"] = [v for v in spec["volumes"] if v["name"] != "input"]
