@@ -105,13 +105,18 @@ def run_cmd(
     text = result.model_dump_json(by_alias=True)
     if out is not None:
         out.write_text(text + "\n")
-    typer.echo(text)
     passed = result.passed_count
+    # The summary goes to stderr (flushed) BEFORE the result line: in a pod both streams land
+    # in one container log, and containerd splits a long stdout line into 16 KiB pieces, so a
+    # stderr line written while the result is being read would cut it in two (measured on the
+    # real test node: every atom then read as NoResult).
     typer.echo(
         f"batch {result.batch_id}: {passed}/{len(result.outcomes)} atoms passed "
         f"in {result.duration_s:.2f} s ({result.isolation})",
         err=True,
     )
+    sys.stderr.flush()
+    typer.echo(text)
 
 
 def _check_report(host: HostReport, choice: IsolationChoice) -> dict[str, Any]:

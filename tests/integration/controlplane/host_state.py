@@ -85,8 +85,13 @@ class NodeMarks:
         return any(token in line for token in ("KUBE-", self.chain, self.bridge, self.pod_subnet))
 
     def owns_mount(self, mount_point: str) -> bool:
-        prefixes = (str(self.work_dir), "/run/containerd", "/var/lib/kubelet", "/run/netns/cni-")
-        prefixes += ("/var/run/netns/cni-",)
+        prefixes = (
+            str(self.work_dir),
+            "/run/containerd",
+            "/var/lib/kubelet",
+            "/run/netns/cni-",
+            "/var/run/netns/cni-",
+        )
         return mount_point.startswith(prefixes)
 
 

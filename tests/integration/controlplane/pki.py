@@ -67,7 +67,10 @@ class Pki:
 def load_pki(directory: Path) -> Pki:
     """The Pki that generate_pki() wrote to ``directory`` (for tools that join a running
     control plane, such as hack/real-node/node.sh)."""
-    pair = lambda stem: CertPair(cert=directory / f"{stem}.crt", key=directory / f"{stem}.key")  # noqa: E731
+
+    def pair(stem: str) -> CertPair:
+        return CertPair(cert=directory / f"{stem}.crt", key=directory / f"{stem}.key")
+
     pki = Pki(
         directory=directory,
         ca=pair("ca"),

@@ -433,10 +433,11 @@ class RealNode:
             core.patch_node(NODE_NAME, {"spec": {"unschedulable": True}})
             pods = core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={NODE_NAME}")
             for pod in pods.items:
+                meta = pod.metadata
+                if meta is None or not meta.name or not meta.namespace:
+                    continue
                 with contextlib.suppress(client.ApiException):
-                    core.delete_namespaced_pod(
-                        pod.metadata.name, pod.metadata.namespace, grace_period_seconds=0
-                    )
+                    core.delete_namespaced_pod(meta.name, meta.namespace, grace_period_seconds=0)
             deadline = time.monotonic() + DRAIN_TIMEOUT_SECONDS
             # The kubelet stops the sandboxes (CNI DEL, netns removed) within seconds; the
             # exited containers wait for its once-a-minute GC, so they are removed below.
@@ -614,7 +615,9 @@ def pod_problem(pod: client.V1Pod, events: Sequence[client.CoreV1Event]) -> str:
     """Why a pod on the real node is not running, in one paragraph (for failure messages)."""
     status = pod.status
     phase = status.phase if status else None
-    lines = [f"pod {pod.metadata.namespace}/{pod.metadata.name} phase {phase}"]
+    meta = pod.metadata
+    where = f"{meta.namespace}/{meta.name}" if meta else "(unnamed)"
+    lines = [f"pod {where} phase {phase}"]
     for container in (status.container_statuses if status else None) or []:
         waiting = container.state.waiting if container.state else None
         if waiting is None:
