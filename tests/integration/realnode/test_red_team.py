@@ -273,9 +273,10 @@ def test_red_team_batch_in_a_real_pod(
         ),
     )
     # Listeners the egress attack aims at: another pod, the node's address, the host.
-    core.create_namespaced_pod(
-        namespace, sandbox_pod("listener", LISTENER, SANDBOX_IMAGE, shell="python3")
-    )
+    listener = sandbox_pod("listener", LISTENER, SANDBOX_IMAGE, shell="python3")
+    # python3 as PID 1 ignores SIGTERM: without a short grace the node's stop waits 30 s for it.
+    listener["spec"]["terminationGracePeriodSeconds"] = 1
+    core.create_namespaced_pod(namespace, listener)
     other_pod = _wait_running(core, namespace, "listener").status.pod_ip
     host_listener = socket.socket()
     host_listener.bind(("0.0.0.0", 0))
