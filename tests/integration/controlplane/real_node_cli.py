@@ -100,8 +100,10 @@ def _cluster(kubelet: Path, pause: str, images: tuple[str, ...]) -> int:
         node = RealNode(access, kubelet, pause, images).up()
         try:
             print(f"control plane and real node up; export KUBECONFIG={plane.kubeconfig}")
-            print("Ctrl-C stops both", flush=True)
-            signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+            print("Ctrl-C (or SIGTERM) stops both", flush=True)
+            # A shell's background job inherits SIGINT ignored: make Ctrl-C/SIGINT work anyway.
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGTERM, signal.default_int_handler)
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:
