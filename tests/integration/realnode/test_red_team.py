@@ -325,10 +325,11 @@ def test_red_team_batch_in_a_real_pod(
     # The pod itself ended normally: every verdict below came from its log.
     pods = core.list_namespaced_pod(namespace, label_selector="mge.dev/sandbox=true").items
     for pod in pods:
-        if any(o.detail.startswith("NoResult") for o in [*result.outcomes, orphan]):
-            log = core.read_namespaced_pod_log(pod.metadata.name, namespace)
-            (Path(real_node.work_dir) / f"{pod.metadata.name}.log").write_text(log)
-            pytest.fail(f"no result in the pod log ({len(log)} chars); its end:\n{log[-3000:]}")
+        log = core.read_namespaced_pod_log(pod.metadata.name, namespace)
+        (Path(real_node.work_dir) / f"{pod.metadata.name}.log").write_text(log)
+    broken = [o.atom_id for o in [*result.outcomes, orphan] if o.detail.startswith("NoResult")]
+    if broken:
+        pytest.fail(f"no result in a pod log for {broken}; logs in {real_node.work_dir}")
     assert len(pods) == 2, [p.metadata.name for p in pods]
     assert all(p.status.phase == "Succeeded" for p in pods), [p.status for p in pods]
     assert all(p.spec.node_name == real_node.layout.node_name for p in pods)
