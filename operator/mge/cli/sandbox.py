@@ -106,16 +106,15 @@ def run_cmd(
     if out is not None:
         out.write_text(text + "\n")
     passed = result.passed_count
-    # The summary goes to stderr (flushed) BEFORE the result line: in a pod both streams land
-    # in one container log, and containerd splits a long stdout line into 16 KiB pieces, so a
-    # stderr line written while the result is being read would cut it in two (measured on the
-    # real test node: every atom then read as NoResult).
-    typer.echo(
+    summary = (
         f"batch {result.batch_id}: {passed}/{len(result.outcomes)} atoms passed "
-        f"in {result.duration_s:.2f} s ({result.isolation})",
-        err=True,
+        f"in {result.duration_s:.2f} s ({result.isolation})"
     )
-    sys.stderr.flush()
+    # In a pod both streams land in one container log, and containerd splits a long line into
+    # 16 KiB pieces read per stream: a stderr line can land between two pieces of the result,
+    # cutting it in two (measured on the real test node, whichever stream was written first).
+    # So in a pod the summary goes to stdout, before the result line (the last line is read).
+    typer.echo(summary, err=_isolation(isolation) != "pod")
     typer.echo(text)
 
 
