@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(postgresql bubblewrap git graphviz prometheus podman buildah runc debootstrap skopeo chromium)
+APT_PACKAGES=(postgresql bubblewrap git graphviz prometheus podman buildah runc debootstrap skopeo
+  chromium containerd containernetworking-plugins iptables)
 missing=()
 command -v pg_ctlcluster >/dev/null 2>&1 || [ -x /usr/lib/postgresql/15/bin/pg_ctl ] || missing+=(postgresql)
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
@@ -13,9 +14,11 @@ command -v dot >/dev/null 2>&1 || missing+=(graphviz)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 # the review web interface's browser tests (Playwright drives it; it never downloads a browser)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-for tool in podman buildah runc debootstrap skopeo; do
+for tool in podman buildah runc debootstrap skopeo containerd iptables; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
+# The real test node's CNI plugins (bridge, host-local, loopback) live outside PATH.
+[ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install: apt packages missing: ${missing[*]} (of ${APT_PACKAGES[*]})"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

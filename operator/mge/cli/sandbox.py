@@ -114,13 +114,17 @@ def run_cmd(
     text = result.model_dump_json(by_alias=True)
     if out is not None:
         out.write_text(text + "\n")
-    typer.echo(text)
     passed = result.passed_count
-    typer.echo(
+    summary = (
         f"batch {result.batch_id}: {passed}/{len(result.outcomes)} atoms passed "
-        f"in {result.duration_s:.2f} s ({result.isolation})",
-        err=True,
+        f"in {result.duration_s:.2f} s ({result.isolation})"
     )
+    # In a pod both streams land in one container log, and containerd splits a long line into
+    # 16 KiB pieces read per stream: a stderr line can land between two pieces of the result,
+    # cutting it in two (measured on the real test node, whichever stream was written first).
+    # So in a pod the summary goes to stdout, before the result line (the last line is read).
+    typer.echo(summary, err=_isolation(isolation) != "pod")
+    typer.echo(text)
 
 
 def _check_report(host: HostReport, choice: IsolationChoice) -> dict[str, Any]:

@@ -57,6 +57,35 @@ class Pki:
         subject = _subject(name, groups)
         return _signed(self.directory, f"user-{name}", subject, self.ca, _CLIENT_EXT)
 
+    def server_cert(
+        self, stem: str, name: str, dns: tuple[str, ...], ips: tuple[str, ...]
+    ) -> CertPair:
+        """Sign a new serving certificate for ``dns`` names and ``ips`` (e.g. a kubelet's)."""
+        return _signed(self.directory, stem, _subject(name, ()), self.ca, _server_ext(dns, ips))
+
+
+def load_pki(directory: Path) -> Pki:
+    """The Pki that generate_pki() wrote to ``directory`` (for tools that join a running
+    control plane, such as hack/real-node/node.sh)."""
+
+    def pair(stem: str) -> CertPair:
+        return CertPair(cert=directory / f"{stem}.crt", key=directory / f"{stem}.key")
+
+    pki = Pki(
+        directory=directory,
+        ca=pair("ca"),
+        apiserver=pair("apiserver"),
+        kubelet_serving=pair("kwok-kubelet"),
+        apiserver_kubelet_client=pair("apiserver-kubelet-client"),
+        admin=pair("admin"),
+        service_account_key=directory / "sa.key",
+        service_account_pub=directory / "sa.pub",
+    )
+    missing = [str(p) for p in (pki.ca.cert, pki.ca.key, pki.admin.cert) if not p.is_file()]
+    if missing:
+        raise PkiError(f"not a control plane's pki directory (missing {', '.join(missing)})")
+    return pki
+
 
 _CLIENT_EXT = "\n".join(
     [
