@@ -291,7 +291,8 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     from tests.integration.controlplane import find_binaries
     from tests.integration.kube.helpers import RESTRICTED, sandbox_entry_point
 
-    from mge.kube.rbac import OPERATOR_CLUSTER_RULES
+    from mge.config import LEASE_NAME
+    from mge.kube.rbac import OPERATOR_CLUSTER_RULES, lease_rules
 
     root = tmp / "projects"
     summary = write_project(root / NAME, args.atoms, args.seed, NAME)
@@ -310,7 +311,6 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         "MGE_WORKDIR": str(work / "work"),
         "MGE_LLM_REQUESTS_PER_MINUTE": str(args.requests_per_minute),
         "MGE_JOB_POLL_MAX_SECONDS": str(args.job_poll_max),
-        "MGE_LEADER_ELECTION": "false",  # one replica; its ServiceAccount has no Lease rights
     }
     phases: list[tuple[str, float]] = []
     final: dict[str, Any] = {}
@@ -321,7 +321,7 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             cp.kubeconfig_for_service_account(
                 scale.OPERATOR_NAMESPACE,
                 scale.OPERATOR_SA,
-                OPERATOR_CLUSTER_RULES,
+                OPERATOR_CLUSTER_RULES + lease_rules(LEASE_NAME),  # as the chart grants
                 cluster_wide=True,
             )
         )

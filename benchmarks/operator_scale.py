@@ -783,7 +783,8 @@ def main() -> None:
     sys.path.insert(0, str(REPO))
     from tests.integration.controlplane import find_binaries
 
-    from mge.kube.rbac import OPERATOR_CLUSTER_RULES
+    from mge.config import LEASE_NAME
+    from mge.kube.rbac import OPERATOR_CLUSTER_RULES, lease_rules
 
     info = machine()
     recorded = datetime.now(UTC).isoformat(timespec="seconds")
@@ -796,7 +797,10 @@ def main() -> None:
         print(f"control plane up in {cp.startup_seconds:.1f} s ({cp.work_dir})", flush=True)
         install_crds(cp.kubeconfig)
         op_kubeconfig = cp.kubeconfig_for_service_account(
-            OPERATOR_NAMESPACE, OPERATOR_SA, OPERATOR_CLUSTER_RULES, cluster_wide=True
+            OPERATOR_NAMESPACE,
+            OPERATOR_SA,
+            OPERATOR_CLUSTER_RULES + lease_rules(LEASE_NAME),  # leader election, as the chart
+            cluster_wide=True,
         )
         for spec in scenarios:
             example, *rest = spec.split(":")
