@@ -27,9 +27,11 @@ Writes ``benchmarks/results/learned_examples.{json,md}``. Needs the ``local`` ex
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -61,6 +63,7 @@ def summarise_report(report: Mapping[str, Any]) -> dict[str, Any]:
     ]
     distinct = sorted({e for a in atoms for e in a["shownExamples"]})
     return {
+        "project": report.get("project"),
         "status": report.get("status"),
         "provider": report.get("provider"),
         "model": report.get("model"),
@@ -137,6 +140,23 @@ def render_markdown(payload: Mapping[str, Any]) -> str:
                 else "– | – | – |"
             )
         )
+    nearest = b.get("nearestLearned", {})
+    if nearest:
+        lines += [
+            "",
+            "Closest learned entries to each atom in condition B (searched after the run as the "
+            "prompt's examples are: the atom's qualname, signature and spec; same language; "
+            "learned code only; shown only at cosine similarity ≥ 0.35):",
+            "",
+            "| atom | nearest learned entries (score) |",
+            "|---|---|",
+        ]
+        names = {x["id"]: x["qualname"] for x in b["summary"]["atomList"]}
+        for atom_id, hits in nearest.items():
+            cells = ", ".join(
+                f"`{h['title']}` {h['score']:.3f}{'' if h['clears'] else ' (below)'}" for h in hits
+            )
+            lines.append(f"| `{names.get(atom_id, atom_id)}` | {cells or '(none)'} |")
     notes = sorted(set(a["summary"]["retrievalNotes"]) | set(b["summary"]["retrievalNotes"]))
     if notes:
         lines += ["", "Retrieval notes from the reports: " + "; ".join(notes)]
@@ -193,6 +213,47 @@ def learned_count(workdir: Path) -> int:
     raise SystemExit(f"no 'learned' line in `mge rag count`:\n{proc.stdout}")
 
 
+def nearest_rows(hits: list[tuple[str, str, float]], min_score: float) -> list[dict[str, Any]]:
+    """Learned hits of one atom as recorded: id, title, score, and whether it clears the
+    similarity threshold below which a prompt never shows an example (pure)."""
+    return [
+        {"atom": atom, "title": title, "score": round(score, 3), "clears": score >= min_score}
+        for atom, title, score in hits
+    ]
+
+
+def nearest_learned(workdir: Path, project: str) -> dict[str, list[dict[str, Any]]]:
+    """For each atom of ``project`` in ``workdir``: the closest learned entries, searched as the
+    atom's examples are (``example_query``, same language, learned code only, namespace
+    ``local``), with their scores, whether or not they cleared the threshold."""
+    from mge.config import load_settings
+    from mge.execution.prompting import EXAMPLE_MIN_SCORE, EXAMPLES_PER_ATOM, example_query
+    from mge.models import AtomicUnit
+    from mge.rag import Retriever
+
+    with sqlite3.connect(workdir / "mge.db") as db:
+        units = [
+            AtomicUnit.model_validate_json(row[0])
+            for row in db.execute(
+                "select unit from atoms where project = ? order by id", (project,)
+            )
+        ]
+
+    async def search() -> dict[str, list[dict[str, Any]]]:
+        retriever = await Retriever.open(load_settings(None, workdir=workdir))
+        found = {}
+        for unit in units:
+            hits = await retriever.search(
+                example_query(unit), EXAMPLES_PER_ATOM, unit.language,
+                include_patterns=False, namespaces=["local"],
+            )  # fmt: skip
+            rows = [(h.pattern_id, h.title, h.score) for h in hits]
+            found[unit.id] = nearest_rows(rows, EXAMPLE_MIN_SCORE)
+        return found
+
+    return asyncio.run(search())
+
+
 def approve_all(project: str, workdir: Path) -> list[str]:
     """Approve every pending review item of ``project`` (a person vouching for the recorded
     code), which completes it and runs its learn step; the ``mge review approve`` lines."""
@@ -234,6 +295,7 @@ def main() -> None:
             "notes": teacher_report.get("retrieval", {}).get("notes", []),
         }
         cond_b = target_run(opts.target, tmp / "b" / "work", tmp / "b" / "out")
+        cond_b["nearestLearned"] = nearest_learned(tmp / "b" / "work", cond_b["summary"]["project"])
     payload = {
         "meta": meta,
         "target": opts.target,

@@ -82,3 +82,29 @@ def test_markdown_puts_both_conditions_and_each_atoms_examples_side_by_side() ->
     assert "| `add` | no | validated (3) | yes | validated (1) | `inv-a-1` |" in md
     assert "| `is_even` | no | in_review (3) | no | in_review (3) | (none) |" in md
     assert "learning: 29 new" in md and "29 entries" in md and "3.5 → 4.3" in md
+
+
+def test_nearest_rows_flag_what_clears_the_prompt_threshold() -> None:
+    rows = bench.nearest_rows([("a-1", "Inventory.apply", 0.3512), ("b-2", "sku", 0.349)], 0.35)
+    assert rows == [
+        {"atom": "a-1", "title": "Inventory.apply", "score": 0.351, "clears": True},
+        {"atom": "b-2", "title": "sku", "score": 0.349, "clears": False},
+    ]
+
+
+def test_markdown_lists_the_nearest_learned_entries_marking_those_below_threshold() -> None:
+    summary = bench.summarise_report(report((False, False), {}))
+    cond = {"wallSeconds": 1.0, "loadBefore": [1, 1, 1], "loadAfter": [1, 1, 1], "summary": summary}
+    payload = {
+        "meta": {"date": "d", "cpus": 2, "kernel": "k", "python": "3"},
+        "target": "tiny-lib",
+        "teacherProject": "inventory-lib",
+        "teacher": {"status": "completed", "reviewApproved": 0, "learnedCount": 1, "learnStep": []},
+        "conditionA": cond,
+        "conditionB": {
+            **cond,
+            "nearestLearned": {"add-1": bench.nearest_rows([("x", "Product.sku", 0.2)], 0.35)},
+        },
+    }
+    md = bench.render_markdown(payload)
+    assert "| `add` | `Product.sku` 0.200 (below) |" in md
