@@ -149,8 +149,11 @@ EXPECT_TIMEOUT_MS = 60_000
 """How long an expectation may wait: generous, the machine may be busy (no timing is asserted)."""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """One headless Chromium per test module. Not per session: Playwright's sync API runs its
+    own event loop on the main thread while it is open, and every pytest-asyncio test collected
+    after these (the integration suite) would fail to start its loop."""
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=EXPECT_TIMEOUT_MS)

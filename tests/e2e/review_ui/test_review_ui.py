@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MANIFEST, PROJECT, REVIEWER, Server
 from playwright.sync_api import Page, expect
+from tests.e2e.review_ui.conftest import MANIFEST, PROJECT, REVIEWER, Server
 
 pytestmark = pytest.mark.slow
 
