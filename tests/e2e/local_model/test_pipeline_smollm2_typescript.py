@@ -8,8 +8,10 @@ it gets, and the cap keeps the run to a few minutes on 2 cores. Asserted (never 
 model's code is good):
 - no crash: the run completes (exit 0, maybe with review items), never a Python traceback;
 - every atom attempt came from the model (an ``atom/`` key in the cost ledger, none answered
-  by a recording), and every attempt with code was checked (strict tsc + node --test, L1);
-- every atom ends validated (its last attempt passed L1) or queued for review with a reason;
+  by a recording), and every attempt with code was checked: past parse and signature, strict
+  tsc ran; past tsc, node --test ran;
+- every atom ends validated (its last attempt passed tsc and its tests) or queued for review
+  with a reason;
 - the output folder is an npm project (package.json with a test script, tsconfig.json strict);
 - the report names the model that wrote the atoms and the recordings that planned.
 """
@@ -32,6 +34,7 @@ MGE = str(Path(sys.executable).parent / "mge")
 RUN_TIMEOUT_S = 1800
 ANSWER_CAP = 256
 MAX_ATTEMPTS = 2  # spec.execution.maxAttempts in the manifest
+STATIC_CHECKS = ("parse", "signature")
 
 
 def test_mge_run_writes_a_typescript_library_with_smollm2(tmp_path: Path) -> None:
@@ -60,7 +63,16 @@ def test_mge_run_writes_a_typescript_library_with_smollm2(tmp_path: Path) -> Non
             assert validation is not None, f"{atom_id}#{number}: tsc/node never checked it"
         else:
             assert error, f"{atom_id}#{number}: an empty answer must be recorded as failed"
-        passed = validation is not None and bool(json.loads(validation)["passed"])
+        result = json.loads(validation) if validation is not None else None
+        passed = result is not None and bool(result["passed"])
+        if result is not None:
+            checks = {c["name"]: c["passed"] for c in result["checks"]}
+            if all(checks.get(name, True) for name in STATIC_CHECKS):
+                assert "types" in checks, f"{atom_id}#{number}: strict tsc never ran: {checks}"
+            if checks.get("types"):
+                assert "tests" in checks, f"{atom_id}#{number}: node --test never ran: {checks}"
+            if passed:
+                assert checks.get("types") and checks.get("tests"), checks
         if number >= last.get(atom_id, (0, False))[0]:
             last[atom_id] = (number, passed)
 
