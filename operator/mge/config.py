@@ -268,6 +268,15 @@ class Settings(BaseSettings):
         le=10,
         description="Retries on 429/529/5xx/timeouts (backoff honours retry-after).",
     )
+    llamacpp_max_output_tokens: int | None = Field(
+        default=None,
+        ge=16,
+        le=32_768,
+        description=(
+            "Cap on every answer of the in-process llamacpp provider, tokens (default: what "
+            "each request asks). A tiny model rambles to the limit; CI caps it to stay quick."
+        ),
+    )
     anthropic_api_key_file: Path | None = Field(
         default=None, description="File holding the Anthropic API key (else ANTHROPIC_API_KEY)."
     )

@@ -35,6 +35,7 @@ from mge.eval import (
     summarize,
 )
 from mge.eval.harness import DEFAULT_CHUNK, DEFAULT_MAX_TOKENS, DEFAULT_TIMEOUT_SECONDS
+from mge.eval.languages import check_humaneval_language
 from mge.llm import LLMClient, make_provider
 from mge.llm.base import Provider
 from mge.models.project import LLMSpec
@@ -149,8 +150,16 @@ def humaneval(
         Path | None,
         typer.Option(help="Output path without suffix (default benchmarks/results/humaneval-…)."),
     ] = None,
+    language: Annotated[
+        str,
+        typer.Option(
+            help="Target language. HumanEval is Python-only; for TypeScript/JavaScript use "
+            "`mge run examples/tiny-ts/project.yaml` (see docs/local-models.md)."
+        ),
+    ] = "python",
 ) -> None:
     """Run HumanEval through the atom executor and sandbox; write pass@1 and costs."""
+    check_humaneval_language(language)
     settings = State.settings()
     problems = load_humaneval(limit=limit)
     llm_provider = _provider(provider, model, base_url, recordings, settings)

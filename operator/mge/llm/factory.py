@@ -71,7 +71,9 @@ def make_provider(
     if spec.provider == "llamacpp":
         from mge.llm.llamacpp_provider import LlamaCppProvider, resolve_model_path
 
-        return LlamaCppProvider(resolve_model_path(spec.model))
+        return LlamaCppProvider(
+            resolve_model_path(spec.model), max_output_tokens=settings.llamacpp_max_output_tokens
+        )
     if spec.provider in NOT_YET_PROVIDERS:
         raise NotAvailableYet(
             f"spec.llm.provider {spec.provider!r} is not available yet (planned in a later "

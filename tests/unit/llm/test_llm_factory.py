@@ -48,6 +48,20 @@ def test_llamacpp_with_a_missing_gguf_is_a_config_error(tmp_path: Path) -> None:
         make_provider(spec, Settings())
 
 
+def test_llamacpp_answer_cap_comes_from_settings(tmp_path: Path) -> None:
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(b"GGUF")  # never loaded: the model loads on the first request
+    spec = LLMSpec(provider="llamacpp", model=str(gguf))
+    assert vars(make_provider(spec, Settings()))["max_output_tokens"] is None
+    capped = make_provider(spec, Settings(llamacpp_max_output_tokens=256))
+    assert vars(capped)["max_output_tokens"] == 256
+
+
+def test_llamacpp_answer_cap_below_16_tokens_is_refused() -> None:
+    with pytest.raises(ValueError, match="llamacpp_max_output_tokens"):
+        Settings(llamacpp_max_output_tokens=8)
+
+
 async def test_anthropic_provider_takes_spec_and_settings_and_hides_the_key() -> None:
     spec = LLMSpec(provider="anthropic", model="claude-haiku-4-5", base_url="http://127.0.0.1:9")
     settings = Settings(llm_max_retries=2, llm_timeout_seconds=5)
