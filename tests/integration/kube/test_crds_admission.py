@@ -62,7 +62,7 @@ def test_explain_marks_required_fields(control_plane: ControlPlane) -> None:
     assert "spec <Object> -required-" in explain("project")
     spec = explain("project.spec")
     assert "Exactly one of requirements or requirementsFrom is required." in spec
-    assert "One of: python, typescript." in explain("project.spec.hints")
+    assert "One of: python, typescript, javascript." in explain("project.spec.hints")
     assert "repository <string> -required-" in explain("project.spec.output.git")
     assert "name <string> -required-" in explain("project.spec.requirementsFrom")
     assert "provider <string> -required-" in explain("project.spec.llm.planner")
