@@ -10,7 +10,7 @@ import pytest
 import yaml
 from kubernetes import client
 from tests.integration.controlplane import ControlPlane
-from tests.integration.kube.helpers import kubectl, project_body
+from tests.integration.kube.helpers import kubectl, project_body, wait_for
 
 from mge.kube.rbac import REVIEWER_RULES, VIEWER_RULES
 
@@ -58,6 +58,17 @@ def test_explain_marks_required_fields(control_plane: ControlPlane) -> None:
     def explain(path: str) -> str:
         # Words only: kubectl wraps descriptions and separates name and type by a tab.
         return " ".join(kubectl(control_plane.kubeconfig, "explain", path).stdout.split())
+
+    # An Established CRD reaches the API server's published OpenAPI (what explain reads) a few
+    # seconds later: run first in a session, explain failed with "couldn't find resource".
+    wait_for(
+        "the Project schema in the published OpenAPI",
+        lambda: (
+            kubectl(control_plane.kubeconfig, "explain", "project", check=False).returncode == 0
+        ),
+        timeout=120,
+        interval=1.0,
+    )
 
     assert "spec <Object> -required-" in explain("project")
     spec = explain("project.spec")
