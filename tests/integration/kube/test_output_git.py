@@ -199,7 +199,7 @@ def test_completed_project_is_pushed_to_git_despite_api_faults(
     tree = set(git("ls-tree", "-r", "--name-only", BRANCH, cwd=remote).splitlines())
     db = Path(operator_env["MGE_DATABASE_URL"].removeprefix("sqlite:///"))
     stored = output_files(db, f"{ns}/{NAME}")
-    assert tree == set(stored) | {"README.md", "report.json", "pyproject.toml"}
+    assert tree == set(stored) | {"README.md", "report.json", "pyproject.toml", "readiness.md"}
     for path, text in stored.items():
         assert git("show", f"{BRANCH}:{path}", cwd=remote) == text.rstrip("\n"), path
     assert any(e.reason == "GitPushed" for e in events(api, ns))
