@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,23 @@ def kubectl(
         check=check,
         timeout=60,
     )
+
+
+def approve_with_kubectl(kubeconfig: Path, namespace: str, names: Iterable[str]) -> None:
+    """Approve each AtomReview as a reviewer does: a merge patch through kubectl."""
+    for name in names:
+        kubectl(
+            kubeconfig,
+            "-n",
+            namespace,
+            "patch",
+            "atomreview",
+            name,
+            "--type",
+            "merge",
+            "-p",
+            '{"spec":{"decision":"approve"}}',
+        )
 
 
 def wait_for(what: str, probe: Any, timeout: float = 30.0, interval: float = 0.3) -> Any:

@@ -23,7 +23,13 @@ import pytest
 import yaml
 from kubernetes import client
 from tests.integration.controlplane import ControlPlane, PodHarness
-from tests.integration.kube.helpers import REPO, Operators, kubectl, sandbox_entry_point, wait_for
+from tests.integration.kube.helpers import (
+    REPO,
+    Operators,
+    approve_with_kubectl,
+    sandbox_entry_point,
+    wait_for,
+)
 
 from mge.execution.manifest import with_manifest
 from mge.sandbox import nodetools
@@ -101,19 +107,9 @@ def test_the_example_runs_to_completed_through_sandbox_jobs(
     reviews = custom.list_namespaced_custom_object(
         G, V, ns, "atomreviews", label_selector=f"mge.dev/project={name}"
     )["items"]
-    for review in reviews:
-        kubectl(
-            control_plane.kubeconfig,
-            "-n",
-            ns,
-            "patch",
-            "atomreview",
-            review["metadata"]["name"],
-            "--type",
-            "merge",
-            "-p",
-            '{"spec":{"decision":"approve"}}',
-        )
+    approve_with_kubectl(
+        control_plane.kubeconfig, ns, (review["metadata"]["name"] for review in reviews)
+    )
     done = wait_for("Completed", in_phase("Completed"), timeout=120)
     assert done["progress"]["atomsDone"] == done["progress"]["atomsTotal"] == atoms
 

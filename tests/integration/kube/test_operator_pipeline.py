@@ -24,7 +24,7 @@ from tests.integration.controlplane import ControlPlane, PodHarness
 from tests.integration.kube.helpers import (
     REPO,
     Operators,
-    kubectl,
+    approve_with_kubectl,
     sandbox_entry_point,
     wait_for,
 )
@@ -296,19 +296,9 @@ def test_inventory_lib_runs_to_completed_through_sandbox_jobs_and_reviews(
     assert f"atom/{atom}/regenerate-{number}" in ledger_keys(db, key)
 
     # approve the rest with kubectl (merge patch); the Project completes.
-    for review in rest:
-        kubectl(
-            control_plane.kubeconfig,
-            "-n",
-            ns,
-            "patch",
-            "atomreview",
-            review["metadata"]["name"],
-            "--type",
-            "merge",
-            "-p",
-            '{"spec":{"decision":"approve"}}',
-        )
+    approve_with_kubectl(
+        control_plane.kubeconfig, ns, (review["metadata"]["name"] for review in rest)
+    )
     done = wait_for(
         "Completed", lambda: status() if status().get("phase") == "Completed" else None, 60
     )

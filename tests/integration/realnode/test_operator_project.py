@@ -15,7 +15,7 @@ import yaml
 from kubernetes import client
 from tests.integration.controlplane import ControlPlane
 from tests.integration.controlplane.real_node import NODE_NAME, RealNode
-from tests.integration.kube.helpers import REPO, Operators, kubectl, wait_for
+from tests.integration.kube.helpers import REPO, Operators, approve_with_kubectl, wait_for
 from tests.integration.realnode.conftest import SANDBOX_IMAGE
 from tests.integration.realnode.pods import PodWatch
 
@@ -89,19 +89,9 @@ def test_inventory_lib_completes_with_every_sandbox_job_on_the_real_node(
         settled = wait_for("the edit's validation", edit_settled, timeout=300)
         assert settled["state"] == "Accepted", settled
         assert len(client.BatchV1Api(api).list_namespaced_job(ns).items) > jobs_before
-        for review in rest:
-            kubectl(
-                control_plane.kubeconfig,
-                "-n",
-                ns,
-                "patch",
-                "atomreview",
-                review["metadata"]["name"],
-                "--type",
-                "merge",
-                "-p",
-                '{"spec":{"decision":"approve"}}',
-            )
+        approve_with_kubectl(
+            control_plane.kubeconfig, ns, (review["metadata"]["name"] for review in rest)
+        )
         done = wait_for(
             "Completed",
             lambda: (lambda s: s if s.get("phase") == "Completed" else None)(status()),
