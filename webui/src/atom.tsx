@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
 import type { EditorView } from "@codemirror/view";
 import * as api from "./api";
 import type { AtomPage, Attempt } from "./api";
@@ -120,7 +120,9 @@ export function Atom(props: {
     [project, atomId, editText, feedback, onDecided],
   );
 
-  useEffect(() => {
+  // Bound in a layout effect so the keyboard acts on the atom version on screen, never on the
+  // one before it (a plain effect runs after paint).
+  useLayoutEffect(() => {
     bind({ approve: () => void act("approve"), edit: () => editor.current?.focus() });
     return () => bind(null);
   }, [bind, act]);

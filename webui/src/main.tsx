@@ -1,4 +1,4 @@
-import { StrictMode, Suspense, lazy, useCallback, useEffect, useRef, useState } from "react";
+import { StrictMode, Suspense, lazy, useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
 import { createRoot } from "react-dom/client";
 import * as api from "./api";
 import type { ProjectRow, QueueFilter, QueuePage } from "./api";
@@ -66,7 +66,10 @@ function App() {
   const prev = route.page === "atom" && position > 0 ? at(position - 1) : null;
   const next = route.page === "atom" ? at(position + 1) : null;
 
-  useEffect(() => {
+  // A layout effect, not a plain one: the handler must see the rows the reader sees. A plain
+  // effect runs after paint, so a key pressed just as a list appears met the previous render's
+  // (empty) list and did nothing.
+  useLayoutEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (typing(e) || e.ctrlKey || e.metaKey || e.altKey) return;
       if (route.page === "queue") {
