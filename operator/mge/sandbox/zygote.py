@@ -29,6 +29,7 @@ reach the next.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import importlib
 import json
@@ -117,8 +118,6 @@ def _run_script(script: str) -> int:
 
 def _become_subreaper() -> None:
     """Orphans of this process's descendants re-parent to it, not to the pod's pid 1."""
-    import ctypes
-
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
