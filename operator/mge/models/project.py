@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from mge.models.base import WireModel
 from mge.models.domain import Question
+from mge.models.performance import PerformancePolicy
 from mge.models.readiness import ReadinessPolicy, ReadinessReport
 
 API_GROUP = "mge.dev"
@@ -196,6 +197,10 @@ class ValidationSpec(WireModel):
     readiness: ReadinessPolicy = Field(
         default_factory=ReadinessPolicy,
         description="L4 production readiness: per check block, report or off.",
+    )
+    performance: PerformancePolicy = Field(
+        default_factory=PerformancePolicy,
+        description="L3 performance benchmarks of measurable criteria: block, report or off.",
     )
 
 
