@@ -32,7 +32,7 @@ from mge.execution.readiness import ReadinessGate
 from mge.execution.report import RunReport, compute_report
 from mge.models.atoms import AtomState
 from mge.models.domain import DiscoveryResult
-from mge.models.execution import ValidationResult
+from mge.models.execution import CheckResult, ValidationResult
 from mge.models.performance import PerformanceReport
 from mge.models.plan import Masterplan
 from mge.models.project import ProjectSpec
@@ -137,10 +137,30 @@ async def integration_stage(
 ) -> ValidationResult:
     """L4: the whole generated test suite and each acceptance criterion."""
     hierarchy = HierarchicalValidator(ex.workspace.codebase, runner)
-    system = await hierarchy.system(ex.workspace.validated, discovery.acceptance, plan.tasks())
+    system = await hierarchy.system(
+        ex.workspace.validated,
+        discovery.acceptance,
+        plan.tasks(),
+        measured=benchmark_checks(ex.result.performance),
+    )
     await ctx.store.add_validation(ctx.key, system)
     ex.system = system
     return system
+
+
+def benchmark_checks(report: PerformanceReport | None) -> dict[str, CheckResult]:
+    """Criterion id → its benchmark's verdict as an acceptance check (pure): a benchmark is
+    how a performance criterion is checked; in report mode a miss does not fail it."""
+    if report is None:
+        return {}
+    return {
+        r.criterion.id: CheckResult(
+            name=r.criterion.id,
+            passed=r.passed or report.mode != "block",
+            detail=("benchmark " + (r.error or r.figures()))[:4000],
+        )
+        for r in report.results
+    }
 
 
 async def review_stage(ctx: RunContext, ex: Execution) -> list[ReviewItem]:
