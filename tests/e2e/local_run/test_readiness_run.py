@@ -91,7 +91,8 @@ def test_a_quadratic_add_misses_its_budget_and_the_retry_meets_it(tmp_path: Path
     # L3 records the verdict; L4 counts a benchmarked criterion as checked by its benchmark
     assert {"level": "L3", "subject": "performance", "passed": True} in report["validations"]
     page = (out / "performance.md").read_text()
-    assert "Verdict: **met** (mode block)" in page and "sent back InMemoryTaskRepository.add" in page
+    assert "Verdict: **met** (mode block)" in page
+    assert "sent back InMemoryTaskRepository.add" in page
     assert "performance.md" in report["files"]
     assert "performance" in run.stdout and "2/2 budgets met" in run.stdout
 
