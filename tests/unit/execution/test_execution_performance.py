@@ -228,3 +228,21 @@ def test_policy_defaults_and_refusals() -> None:
                 {"requirements": "x y z", "validation": {"performance": bad}}
             )
         assert "performance" in str(caught.value)
+
+
+def test_status_counts_and_decide_keeps_them_until_new_ones_come() -> None:
+    from datetime import UTC, datetime
+
+    from mge.kube.decide import Observed, decide
+    from mge.models.project import ProjectStatus, performance_status
+
+    counts = performance_status(_report("block").model_copy(update={"retried": ["paginate"]}))
+    assert counts.model_dump() == {
+        "met": False, "criteria": 1, "missed": 1, "unmeasured": 1, "retried": 1,
+    }  # fmt: skip
+    spec = ProjectSpec.model_validate({"requirements": "a todo list"})
+    now = datetime(2026, 12, 6, tzinfo=UTC)
+    plan = decide(spec, ProjectStatus(), Observed(generation=1, performance=counts), now)
+    assert plan.status.performance == counts
+    later = decide(spec, plan.status, Observed(generation=1), now)
+    assert later.status.performance == counts
