@@ -110,3 +110,65 @@ async def test_a_criterion_without_a_benchmark_or_a_broken_one_is_a_miss_with_it
     assert not broken.passed and "ZeroDivisionError" in broken.error
     assert not missing.passed and "no benchmark for AC-2" in missing.error
     assert performance_feedback(report) == {}
+
+
+TS_SKELETON = {
+    "src/store.ts": """/** The items from offset, at most limit of them. */
+export function page(items: number[], offset: number, limit: number): number[] {
+  throw new Error("TODO");
+}
+
+/** The first n numbers, cut as one page. */
+export function listing(n: number): number[] {
+  throw new Error("TODO");
+}
+""",
+    "tests/store.test.ts": """import { test } from "node:test";
+import assert from "node:assert/strict";
+import { listing, page } from "../src/store.ts";
+
+test("page", () => { assert.deepEqual(page([1, 2, 3], 1, 1), [2]); });
+test("listing", () => { assert.deepEqual(listing(3), [0, 1, 2]); });
+""",
+    "tests/benchmarks/bench_listing.ts": """import { listing } from "../../src/store.ts";
+
+export const CRITERION = "AC-1";
+
+export function setup(size: number): number {
+  return size;
+}
+
+export function run(n: number): void {
+  listing(n);
+}
+""",
+}
+TS_LISTING = "const items = Array.from({ length: n }, (_, i) => i);\nreturn page(items, 0, n);"
+TS_QUADRATIC = (
+    "return items.filter((x) => offset <= items.indexOf(x) && items.indexOf(x) < offset + limit);"
+)
+TS_LINEAR = "return items.slice(offset, offset + limit);"
+
+
+async def test_typescript_benchmarks_run_under_node_and_profile_the_hot_atom(
+    tmp_path: Path,
+) -> None:
+    atoms = atoms_from_skeleton(TS_SKELETON, "T-1")
+    codebase = Codebase(TS_SKELETON, {a.id: a for a in atoms})
+    ids = {a.qualname: a.id for a in atoms}
+    sandbox = LocalSandbox(RunnerOptions(scratch_dir=tmp_path / "scratch"))
+    criterion = CRITERION.model_copy(update={"size": 20_000})
+    gate = PerformanceGate(
+        codebase, sandbox.run, PerformancePolicy(repetitions=3), [criterion],
+        language="typescript",
+    )  # fmt: skip
+
+    slow = await gate.check({ids["page"]: TS_QUADRATIC, ids["listing"]: TS_LISTING})
+    (result,) = slow.results
+    assert not result.passed and not result.error, result
+    assert result.median_ms is not None and result.median_ms > result.limit_ms
+    assert result.hot[0].atom_id == ids["page"] and result.hot[0].share > 0.5
+    assert list(performance_feedback(slow)) == [ids["page"]]
+
+    fast = await gate.check({ids["page"]: TS_LINEAR, ids["listing"]: TS_LISTING})
+    assert fast.results[0].passed, fast.results[0]

@@ -70,10 +70,13 @@ def test_benchmark_files_by_criterion() -> None:
         "tests/benchmarks/helpers.py": 'CRITERION = "AC-11"\n',
         "benchmarks/bench_other.py": 'CRITERION = "AC-12"\n',
         "tests/benchmarks/bench_none.py": "X = 1\n",
+        "tests/benchmarks/bench_list.ts": 'export const CRITERION = "AC-13";\n',
+        "tests/benchmarks/bench_list.txt": 'CRITERION = "AC-14"\n',
     }
     assert benchmark_files(files) == {
         "AC-9": "tests/benchmarks/bench_list.py",
         "AC-10": "tests/benchmarks/bench_typed.py",
+        "AC-13": "tests/benchmarks/bench_list.ts",
     }
 
 

@@ -31,7 +31,11 @@ PROFILE_TOP = 60
 BENCHMARK_DIR = "tests/benchmarks"
 """Where the skeleton puts its benchmarks (test-like files: not atoms, not collected by pytest)."""
 
-_CRITERION = re.compile(r"^CRITERION\s*(?::\s*[\w\[\]]+\s*)?=\s*[\"'](?P<id>AC-\d+)[\"']", re.M)
+_CRITERION = re.compile(
+    r"^(?:export\s+const\s+)?CRITERION\s*(?::\s*[\w\[\]]+\s*)?=\s*[\"'](?P<id>AC-\d+)[\"']", re.M
+)
+BENCHMARK_SUFFIXES = (".py", ".ts", ".js", ".mjs")
+"""Benchmark files: Python modules, or ES modules Node runs (``.ts`` with types stripped)."""
 
 
 def benchmark_files(files: Mapping[str, str]) -> dict[str, str]:
@@ -41,7 +45,7 @@ def benchmark_files(files: Mapping[str, str]) -> dict[str, str]:
         name = path.rsplit("/", 1)[-1]
         if not (path.startswith(BENCHMARK_DIR + "/") and name.startswith("bench_")):
             continue
-        if not path.endswith(".py"):
+        if not path.endswith(BENCHMARK_SUFFIXES):
             continue
         m = _CRITERION.search(files[path])
         if m and m.group("id") not in found:

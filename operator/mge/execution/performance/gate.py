@@ -18,6 +18,7 @@ from mge.execution.performance.driver import (
     parse_measurements,
 )
 from mge.execution.performance.judge import Spans, judge, result_of
+from mge.execution.performance.node_driver import node_driver_command
 from mge.models.performance import (
     BenchmarkResult,
     PerformanceCriterion,
@@ -37,6 +38,9 @@ PERFORMANCE_LIMITS = SandboxLimits(
     max_output_bytes=4 * 1024 * 1024,
 )
 """Inputs of a benchmark are larger than a unit test's (10,000 objects and more)."""
+
+HARNESSES = {"python": ".py", "typescript": ".ts", "javascript": ".js"}
+"""Languages with a benchmark harness, and their benchmark files' suffix."""
 
 _rounds = count(1)
 
@@ -90,16 +94,16 @@ class PerformanceGate:
         results: dict[str, BenchmarkResult] = {}
         runnable: list[PerformanceCriterion] = []
         for c in self.criteria:
-            if self.language != "python":
+            if self.language not in HARNESSES:
                 results[c.id] = self._error(
-                    c, f"benchmarks run for Python only; {self.language} is not measured yet"
+                    c, f"no benchmark harness for {self.language}: it is not measured yet"
                 )
             elif c.id not in benches:
                 results[c.id] = self._error(
                     c,
                     f"the skeleton has no benchmark for {c.id}: a file "
-                    f"tests/benchmarks/bench_<name>.py with CRITERION = {c.id!r} and "
-                    "setup(size)/run(state) functions",
+                    f"tests/benchmarks/bench_<name>{HARNESSES[self.language]} with "
+                    f"CRITERION = {c.id!r} and setup(size)/run(state) functions",
                 )
             else:
                 runnable.append(c)
@@ -148,24 +152,26 @@ class PerformanceGate:
     ) -> dict[str, Measurement]:
         if not criteria:
             return {}
+        python = self.language == "python"
         config = [
             {
                 "criterion": c.id,
-                "module": python_module_name(benches[c.id]),
+                "module": python_module_name(benches[c.id]) if python else benches[c.id],
                 "size": c.size,
                 "repetitions": self.policy.repetitions,
             }
             for c in criteria
         ]
+        command = driver_command(config) if python else node_driver_command(config)
         batch = SandboxBatch(
             batch_id=f"performance-{next(_rounds)}",
-            language="python",
+            language="python" if python else "javascript",
             limits=self.limits,
             shared_files=dict(files),
             items=[
                 SandboxItem(
                     atom_id="performance",
-                    command=driver_command(config),
+                    command=command,
                     timeout_seconds=self.limits.timeout_seconds,
                 )
             ],
