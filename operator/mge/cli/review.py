@@ -330,6 +330,15 @@ def serve_cluster_cmd(
     no_login_form: Annotated[
         bool, typer.Option("--no-login-form", help="No token pasting; an auth proxy only.")
     ] = False,
+    settle_seconds: Annotated[
+        float,
+        typer.Option(
+            "--settle-seconds",
+            help="How long a decision's answer waits for the operator's outcome (seconds); "
+            "later outcomes reach the page as live updates.",
+            min=0.0,
+        ),
+    ] = 20.0,
     store_details: Annotated[
         bool,
         typer.Option(
@@ -368,6 +377,7 @@ def serve_cluster_cmd(
         port=port,
         namespaces=tuple(namespace or ()),
         auth=ClusterAuth(proxy_headers=headers, login_form=not no_login_form),
+        settle_seconds=settle_seconds,
     )
 
     async def run() -> None:
