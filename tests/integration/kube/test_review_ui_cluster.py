@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,12 +135,11 @@ async def create_reviews(api: client.ApiClient, body: dict[str, Any], key: str, 
 
 
 @pytest.fixture
-async def env(
-    control_plane: ControlPlane,
-    api: client.ApiClient,
-    make_namespace: Callable[..., str],
-    tmp_path: Path,
-) -> AsyncIterator[Env]:
+async def seeded(
+    api: client.ApiClient, make_namespace: Callable[..., str], tmp_path: Path
+) -> tuple[str, Path]:
+    """A namespace with Project shop, its store and its AtomReviews (made by the operator's
+    ensure_reviews): (namespace, store file)."""
     namespace = make_namespace()
     custom = client.CustomObjectsApi(api)
     body = custom.create_namespaced_custom_object(
@@ -149,6 +148,13 @@ async def env(
     db = tmp_path / "store.db"
     await make_store(db, f"{namespace}/shop")
     await create_reviews(api, body, f"{namespace}/shop", db)
+    return namespace, db
+
+
+@pytest.fixture
+def env(control_plane: ControlPlane, seeded: tuple[str, Path], tmp_path: Path) -> Iterator[Env]:
+    """`mge review serve-cluster` on a free port, over the seeded namespace."""
+    namespace, db = seeded
     reviewer = control_plane.kubeconfig_for_service_account(namespace, "reviewer", REVIEWER_RULES)
     viewer = control_plane.kubeconfig_for_service_account(namespace, "viewer", VIEWER_RULES)
     port = free_port()
@@ -226,6 +232,7 @@ def get_review(api: client.ApiClient, namespace: str, atom: str) -> dict[str, An
 
 def test_a_reviewer_approves_and_edits_as_themselves(env: Env, api: client.ApiClient) -> None:
     key = f"{env.namespace}/shop"
+    k = quote(key, safe="")
     with logged_in(env, env.reviewer) as c:
         session = c.get("/api/session").json()
         assert session["user"] == env.reviewer_user
@@ -233,19 +240,19 @@ def test_a_reviewer_approves_and_edits_as_themselves(env: Env, api: client.ApiCl
         projects = c.get("/api/projects").json()["projects"]
         assert [p["key"] for p in projects] == [key]
         assert projects[0]["review"] == {"total": 3, "pending": 3, "decided": 0}
-        queue = c.get(f"/api/projects/{quote(key, safe='')}/queue").json()
+        queue = c.get(f"/api/projects/{k}/queue").json()
         assert queue["readOnly"] is None
         assert [i["atom"] for i in queue["items"]] == ["Cart.add_item", "price_of", "tax_of"]
 
         # the atom page: the AtomReview, then the store's details (attempts, contract)
-        page = c.get(f"/api/projects/{quote(key, safe='')}/atoms/price_of").json()
+        page = c.get(f"/api/projects/{k}/atoms/price_of").json()
         assert page["details"] is True
         assert [a["number"] for a in page["attempts"]] == [1, 2]
         assert page["unit"]["spec"] == "spec of price_of"
         assert "return 2" in page["suggestion"]
 
         r = c.post(
-            f"/api/projects/{quote(key, safe='')}/atoms/Cart.add_item/decision",
+            f"/api/projects/{k}/atoms/Cart.add_item/decision",
             json={"decision": "approve", "version": queue["items"][0]["version"]},
         )
         assert r.status_code == 200, r.text
@@ -255,7 +262,7 @@ def test_a_reviewer_approves_and_edits_as_themselves(env: Env, api: client.ApiCl
         assert approved["metadata"]["annotations"]["mge.dev/decided-by"] == env.reviewer_user
 
         r = c.post(
-            f"/api/projects/{quote(key, safe='')}/atoms/price_of/decision",
+            f"/api/projects/{k}/atoms/price_of/decision",
             json={"decision": "edit", "version": page["version"], "code": CODE + "# edited\n"},
         )
         assert r.status_code == 200, r.text
@@ -267,7 +274,7 @@ def test_a_reviewer_approves_and_edits_as_themselves(env: Env, api: client.ApiCl
 
         # a page still showing the old version is told, and nothing changes
         stale = c.post(
-            f"/api/projects/{quote(key, safe='')}/atoms/price_of/decision",
+            f"/api/projects/{k}/atoms/price_of/decision",
             json={"decision": "approve", "version": page["version"]},
         )
         assert stale.status_code == 409
@@ -275,11 +282,9 @@ def test_a_reviewer_approves_and_edits_as_themselves(env: Env, api: client.ApiCl
         assert get_review(api, env.namespace, "price_of")["spec"]["decision"] == "edit"
 
         # the queue shows what is left; bad input names the field
-        left = c.get(f"/api/projects/{quote(key, safe='')}/queue").json()["items"]
+        left = c.get(f"/api/projects/{k}/queue").json()["items"]
         assert [i["atom"] for i in left] == ["tax_of"]
-        bad = c.post(
-            f"/api/projects/{quote(key, safe='')}/atoms/tax_of/decision", json={"decision": "edit"}
-        )
+        bad = c.post(f"/api/projects/{k}/atoms/tax_of/decision", json={"decision": "edit"})
         assert bad.status_code == 400 and "version" in bad.json()["message"]
     assert env.reviewer not in env.log.read_text()  # the token in no log line
 
@@ -288,16 +293,17 @@ def test_a_viewer_sees_the_queue_read_only_and_the_api_server_refuses_them(
     env: Env, api: client.ApiClient
 ) -> None:
     key = f"{env.namespace}/shop"
+    k = quote(key, safe="")
     with logged_in(env, env.viewer) as c:
-        queue = c.get(f"/api/projects/{quote(key, safe='')}/queue").json()
+        queue = c.get(f"/api/projects/{k}/queue").json()
         assert len(queue["items"]) == 3
         assert "Read-only" in queue["readOnly"]
         assert f"system:serviceaccount:{env.namespace}:viewer" in queue["readOnly"]
-        page = c.get(f"/api/projects/{quote(key, safe='')}/atoms/tax_of").json()
+        page = c.get(f"/api/projects/{k}/atoms/tax_of").json()
         assert page["readOnly"] and page["code"] == CODE
         # the page would not offer it; forced anyway, the real API server says 403
         r = c.post(
-            f"/api/projects/{quote(key, safe='')}/atoms/tax_of/decision",
+            f"/api/projects/{k}/atoms/tax_of/decision",
             json={"decision": "approve", "version": page["version"]},
         )
         assert r.status_code == 403, r.text
@@ -309,7 +315,8 @@ def test_a_viewer_sees_the_queue_read_only_and_the_api_server_refuses_them(
 def test_no_token_no_access_and_the_proxy_header_is_the_person(env: Env) -> None:
     """The server holds admin credentials in its kubeconfig and must use none of them."""
     key = f"{env.namespace}/shop"
-    anonymous = httpx.get(f"{env.url}/api/projects/{quote(key, safe='')}/queue", timeout=60)
+    k = quote(key, safe="")
+    anonymous = httpx.get(f"{env.url}/api/projects/{k}/queue", timeout=60)
     assert anonymous.status_code == 401 and anonymous.json()["login"] is True
     bad = httpx.post(
         f"{env.url}/api/login", json={"token": "not-a-token"}, headers={"Origin": env.url}
@@ -323,7 +330,7 @@ def test_no_token_no_access_and_the_proxy_header_is_the_person(env: Env) -> None
     assert as_proxy.status_code == 200
     assert as_proxy.json()["user"] == f"system:serviceaccount:{env.namespace}:viewer"
     bearer = httpx.get(
-        f"{env.url}/api/projects/{quote(key, safe='')}/queue",
+        f"{env.url}/api/projects/{k}/queue",
         headers={"Authorization": f"Bearer {env.reviewer}"},
         timeout=60,
     )
@@ -335,7 +342,7 @@ def test_no_token_no_access_and_the_proxy_header_is_the_person(env: Env) -> None
     assert cross.status_code == 403
     with logged_in(env, env.reviewer) as c:
         no_csrf = c.post(
-            f"/api/projects/{quote(key, safe='')}/atoms/tax_of/decision",
+            f"/api/projects/{k}/atoms/tax_of/decision",
             json={"decision": "approve", "version": "x"},
             headers={"X-MGE-CSRF": "wrong"},
         )
@@ -410,10 +417,11 @@ def test_with_the_admission_rule_a_forged_decider_is_refused_and_the_ui_is_admit
     refused = forge(env, "price_of")
     assert refused.returncode != 0 and 'got "someone-else"' in refused.stderr
     key = f"{env.namespace}/shop"
+    k = quote(key, safe="")
     with logged_in(env, env.reviewer) as c:
-        page = c.get(f"/api/projects/{quote(key, safe='')}/atoms/price_of").json()
+        page = c.get(f"/api/projects/{k}/atoms/price_of").json()
         r = c.post(
-            f"/api/projects/{quote(key, safe='')}/atoms/price_of/decision",
+            f"/api/projects/{k}/atoms/price_of/decision",
             json={"decision": "approve", "version": page["version"]},
         )
         assert r.status_code == 200, r.text
