@@ -51,6 +51,7 @@ function App() {
         setUser(s.user);
         setMode(s.mode);
         setLogin(null);
+        setError(null);
         setTick((n) => n + 1);
       },
       (e: api.ApiError) => !e.login && setError(e.message),

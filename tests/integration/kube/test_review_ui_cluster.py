@@ -12,17 +12,11 @@ attempt history.
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -30,204 +24,28 @@ import pytest
 import yaml
 from kubernetes import client
 from tests.integration.controlplane import ControlPlane
-from tests.integration.kube.helpers import kubectl, project_body, wait_for
+from tests.integration.kube.helpers import kubectl, wait_for
+from tests.integration.kube.review_ui_env import CODE, Env, get_review, logged_in, seed, serve
 from tests.integration.kube.test_review_admission import render_policy
 
-from mge.kube.apply import Collaborators, ensure_reviews
-from mge.kube.client import KubeClient
-from mge.kube.rbac import REVIEWER_RULES, VIEWER_RULES
 from mge.kube.reviews import review_name
-from mge.kube.stages import StageRunner
-from mge.kube.worker import WorkerRegistry
-from mge.models import AtomState
-from mge.models.atoms import AtomicUnit
-from mge.models.execution import Attempt
-from mge.models.project import ProjectSpec
-from mge.models.review import ConfidenceParts, ReviewItem
-from mge.store import Store
 
 pytestmark = [pytest.mark.kube, pytest.mark.usefixtures("crds_installed")]
-
-REPO = Path(__file__).resolve().parents[3]
-SERVER_START_S = 120.0
-ATOMS = {"Cart.add_item": 0.2, "price_of": 0.5, "tax_of": 0.9}
-CODE = "def price_of(name: str) -> int:\n    return 1\n"
-
-
-@dataclass
-class Env:
-    namespace: str
-    url: str
-    reviewer: str
-    viewer: str
-    reviewer_user: str
-    viewer_kubeconfig: Path
-    reviewer_kubeconfig: Path
-    log: Path
-
-
-def token_of(kubeconfig: Path) -> str:
-    doc = yaml.safe_load(kubeconfig.read_text())
-    return str(doc["users"][0]["user"]["token"])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def make_store(path: Path, key: str) -> None:
-    store = await Store.open(f"sqlite:///{path}")
-    try:
-        await store.upsert_project(key, ProjectSpec(requirements="x"), 1)
-        units = [
-            AtomicUnit(
-                id=atom,
-                file="shop.py",
-                language="python",
-                kind="function",
-                qualname=atom,
-                signature=f"def {atom.split('.')[-1]}(name: str) -> int",
-                spec=f"spec of {atom}",
-                estimated_loc=3,
-                complexity=1,
-            )
-            for atom in ATOMS
-        ]
-        await store.save_atoms(key, units)
-        for atom, score in ATOMS.items():
-            for number, code in ((1, "def bad(:\n"), (2, CODE)):
-                await store.record_attempt(
-                    key,
-                    Attempt(
-                        atom_id=atom, number=number, temperature=0.2, prompt_hash="h", code=code
-                    ),
-                    AtomState.IN_REVIEW,
-                    charge=False,
-                )
-            parts = ConfidenceParts(
-                validation=score, attempts=score, complexity=score, integration=score
-            )
-            await store.upsert_review_item(
-                key,
-                ReviewItem(
-                    atom_id=atom,
-                    reason="low_confidence",
-                    code=CODE,
-                    confidence=parts,
-                    suggestion="```python\ndef price_of(name: str) -> int:\n    return 2\n```",
-                ),
-            )
-    finally:
-        await store.close()
-
-
-async def create_reviews(api: client.ApiClient, body: dict[str, Any], key: str, db: Path) -> None:
-    store = await Store.open(f"sqlite:///{db}")
-    try:
-        ctx = Collaborators(
-            store=store, kube=KubeClient(api), workers=WorkerRegistry(runner=StageRunner(store))
-        )
-        assert await ensure_reviews(body=body, key=key, ctx=ctx) == len(ATOMS)
-    finally:
-        await store.close()
 
 
 @pytest.fixture
 async def seeded(
     api: client.ApiClient, make_namespace: Callable[..., str], tmp_path: Path
 ) -> tuple[str, Path]:
-    """A namespace with Project shop, its store and its AtomReviews (made by the operator's
-    ensure_reviews): (namespace, store file)."""
     namespace = make_namespace()
-    custom = client.CustomObjectsApi(api)
-    body = custom.create_namespaced_custom_object(
-        "mge.dev", "v1alpha1", namespace, "projects", project_body("shop")
-    )
-    db = tmp_path / "store.db"
-    await make_store(db, f"{namespace}/shop")
-    await create_reviews(api, body, f"{namespace}/shop", db)
-    return namespace, db
+    return namespace, await seed(api, namespace, tmp_path)
 
 
 @pytest.fixture
 def env(control_plane: ControlPlane, seeded: tuple[str, Path], tmp_path: Path) -> Iterator[Env]:
-    """`mge review serve-cluster` on a free port, over the seeded namespace."""
     namespace, db = seeded
-    reviewer = control_plane.kubeconfig_for_service_account(namespace, "reviewer", REVIEWER_RULES)
-    viewer = control_plane.kubeconfig_for_service_account(namespace, "viewer", VIEWER_RULES)
-    port = free_port()
-    log = tmp_path / "server.log"
-    server_env = dict(os.environ, PYTHONPATH=str(REPO / "operator"))
-    server_env["MGE_DATABASE_URL"] = f"sqlite:///{db}"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "from mge.cli import main; main()",
-                "review",
-                "serve-cluster",
-                "--kubeconfig",
-                str(control_plane.kubeconfig),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--namespace",
-                namespace,
-                "--settle-seconds",
-                "1",
-                "--store-details",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=server_env,
-        )
-    url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            return httpx.get(f"{url}/api/session", timeout=5).status_code == 401
-        except httpx.HTTPError:
-            return proc.poll() is not None  # died: stop waiting, the assert below says so
-
-    wait_for("the review server to listen", up, timeout=SERVER_START_S, interval=0.5)
-    assert proc.poll() is None, log.read_text()[-3000:]
-    try:
-        yield Env(
-            namespace,
-            url,
-            token_of(reviewer),
-            token_of(viewer),
-            f"system:serviceaccount:{namespace}:reviewer",
-            viewer,
-            reviewer,
-            log,
-        )
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        text = log.read_text()
-        assert "Traceback" not in text, text[-4000:]
-
-
-@contextmanager
-def logged_in(env: Env, token: str) -> Iterator[httpx.Client]:
-    """A client that logged in by pasting ``token`` (as the login page does)."""
-    with httpx.Client(base_url=env.url, timeout=60, headers={"Origin": env.url}) as c:
-        r = c.post("/api/login", json={"token": token})
-        assert r.status_code == 200, r.text
-        c.headers["X-MGE-CSRF"] = c.get("/api/session").json()["csrf"]
-        yield c
-
-
-def get_review(api: client.ApiClient, namespace: str, atom: str) -> dict[str, Any]:
-    out: dict[str, Any] = client.CustomObjectsApi(api).get_namespaced_custom_object(
-        "mge.dev", "v1alpha1", namespace, "atomreviews", review_name("shop", atom)
-    )
-    return out
+    with serve(control_plane, namespace, db, tmp_path) as running:
+        yield running
 
 
 def test_a_reviewer_approves_and_edits_as_themselves(env: Env, api: client.ApiClient) -> None:
@@ -319,7 +137,10 @@ def test_no_token_no_access_and_the_proxy_header_is_the_person(env: Env) -> None
     anonymous = httpx.get(f"{env.url}/api/projects/{k}/queue", timeout=60)
     assert anonymous.status_code == 401 and anonymous.json()["login"] is True
     bad = httpx.post(
-        f"{env.url}/api/login", json={"token": "not-a-token"}, headers={"Origin": env.url}
+        f"{env.url}/api/login",
+        json={"token": "not-a-token"},
+        headers={"Origin": env.url},
+        timeout=60,
     )
     assert bad.status_code == 401
     as_proxy = httpx.get(
@@ -337,7 +158,10 @@ def test_no_token_no_access_and_the_proxy_header_is_the_person(env: Env) -> None
     assert bearer.status_code == 200 and bearer.json()["readOnly"] is None
     # a form from another site cannot log anyone in, nor decide with a session
     cross = httpx.post(
-        f"{env.url}/api/login", json={"token": env.viewer}, headers={"Origin": "https://evil"}
+        f"{env.url}/api/login",
+        json={"token": env.viewer},
+        headers={"Origin": "https://evil"},
+        timeout=60,
     )
     assert cross.status_code == 403
     with logged_in(env, env.reviewer) as c:
@@ -468,3 +292,21 @@ def test_a_kubectl_patch_reaches_an_open_page_as_a_live_update(
     reader.join(60)
     assert events, "no change event after the kubectl patch"
     assert json.loads(events[0][len("data: ") :])["projects"] == [key]
+
+
+def test_a_revoked_token_ends_the_session_with_a_login_prompt(
+    env: Env, api: client.ApiClient
+) -> None:
+    """The viewer's ServiceAccount is deleted (its token dies with it): the next call is a 401
+    from the API server, shown as "log in again", never a 500."""
+    key = quote(f"{env.namespace}/shop", safe="")
+    with logged_in(env, env.viewer) as c:
+        assert c.get(f"/api/projects/{key}/queue").status_code == 200
+        client.CoreV1Api(api).delete_namespaced_service_account("viewer", env.namespace)
+
+        def refused() -> bool:
+            return c.get(f"/api/projects/{key}/queue").status_code == 401
+
+        wait_for("the API server to refuse the dead token", refused, timeout=60.0, interval=1.0)
+        after = c.get("/api/session")
+        assert after.status_code == 401 and after.json()["login"] is True  # session ended
