@@ -130,7 +130,7 @@ def test_a_viewer_sees_the_queue_read_only(browser: Browser, env: Env) -> None:
     page.keyboard.press("a")  # the approve key does nothing here
     page.keyboard.press("Enter")
     expect(page.get_by_test_id("atom-page")).to_be_visible()
-    expect(page.get_by_test_id("read-only")).to_contain_text("patch")
+    expect(page.get_by_test_id("atom-page").get_by_test_id("read-only")).to_contain_text("patch")
     expect(page.get_by_test_id("approve")).to_be_disabled()
     expect(page.get_by_test_id("submit-edit")).to_be_disabled()
     page.get_by_test_id("logout").click()
