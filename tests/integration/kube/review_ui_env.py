@@ -133,7 +133,13 @@ async def seed(api: client.ApiClient, namespace: str, tmp_path: Path) -> Path:
 
 
 @contextmanager
-def serve(control_plane: ControlPlane, namespace: str, db: Path, tmp_path: Path) -> Iterator[Env]:
+def serve(
+    control_plane: ControlPlane,
+    namespace: str,
+    db: Path,
+    tmp_path: Path,
+    settle_seconds: float = 1.0,
+) -> Iterator[Env]:
     """`mge review serve-cluster` on a free port over ``namespace``, given the admin
     kubeconfig (for the address and CA only), with reviewer and viewer ServiceAccounts."""
     reviewer = control_plane.kubeconfig_for_service_account(namespace, "reviewer", REVIEWER_RULES)
@@ -159,7 +165,7 @@ def serve(control_plane: ControlPlane, namespace: str, db: Path, tmp_path: Path)
                 "--namespace",
                 namespace,
                 "--settle-seconds",
-                "1",
+                str(settle_seconds),
                 "--store-details",
             ],
             stdout=out,
