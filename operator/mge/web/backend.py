@@ -64,3 +64,7 @@ class ReviewBackend(Protocol):
     async def marks(self) -> dict[str, str]:
         """A fingerprint per project key that changes with any change to its reviews."""
         ...
+
+    async def close(self) -> None:
+        """Release what this backend holds for its person (their API connection)."""
+        ...

@@ -120,9 +120,11 @@ async def cluster_auth_middleware(request: web.Request, handler: Handler) -> web
     if response.status == 401:  # the API server refused the token: forget it
         sessions = request.app[TOKENS]
         if token is not None:
-            sessions.forget_proxied(token)
+            gone = sessions.forget_proxied(token)
         else:
-            sessions.close(request.cookies.get(SESSION_COOKIE))
+            gone = sessions.close(request.cookies.get(SESSION_COOKIE))
+        if gone is not None:
+            await gone.backend.close()
     return response
 
 
@@ -161,7 +163,9 @@ async def login(request: web.Request) -> web.Response:
 
 async def logout(request: web.Request) -> web.Response:
     """End the session (a proxy login ends at the proxy)."""
-    request.app[TOKENS].close(request.cookies.get(SESSION_COOKIE))
+    gone = request.app[TOKENS].close(request.cookies.get(SESSION_COOKIE))
+    if gone is not None:
+        await gone.backend.close()
     return web.json_response(
         {"user": None},
         headers={"Set-Cookie": cluster_cookie_header("", _secure(request), max_age=0)},

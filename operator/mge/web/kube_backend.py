@@ -220,6 +220,10 @@ class KubeReviewBackend:
             review = now
         return review
 
+    async def close(self) -> None:
+        """Close this person's API connection (logout, or their token was refused)."""
+        await self.kube.close()
+
     async def marks(self) -> dict[str, str]:
         """Fingerprints of every visible Project and its AtomReviews (resourceVersions)."""
         return kube_marks(await self._everywhere("Project"), await self._everywhere("AtomReview"))

@@ -47,6 +47,9 @@ class ReviewService:
         """The store's per-project change marks (written by any process)."""
         return await self.store.review_marks()
 
+    async def close(self) -> None:
+        """Nothing per person: the store is closed by whoever opened it."""
+
     async def projects(self) -> list[dict[str, Any]]:
         """Every project in the store with its phase, progress, review counts and cost."""
         out = []
