@@ -108,6 +108,8 @@ export interface AtomPage {
   message?: string;
   /** Cluster mode: whether the store's details (contract, attempts) are shown. */
   details?: boolean;
+  /** Cluster mode: decidable now (pending, or the operator rejected the last decision). */
+  open?: boolean;
 }
 
 export interface DecisionOutcome {

@@ -139,7 +139,7 @@ export function Atom(props: {
   if (!page) return <p className="muted">Loading…</p>;
   const u = page.unit;
   const readOnly = page.readOnly ?? refused;
-  const pending = page.decision === "pending" && !readOnly;
+  const pending = (page.open ?? page.decision === "pending") && !readOnly;
   const suggestion = suggestedCode(page.suggestion);
   return (
     <section className="atom" data-testid="atom-page" data-version={page.version}>

@@ -20,6 +20,7 @@ from mge.web.views import QueueFilter
 __all__ = [
     "READ_ONLY_MESSAGE",
     "decision_patch",
+    "is_open",
     "kube_atom_view",
     "kube_marks",
     "kube_outcome",
@@ -71,6 +72,17 @@ def kube_version(review: Mapping[str, Any]) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:16]
 
 
+def is_open(review: Mapping[str, Any]) -> bool:
+    """Whether a reviewer can decide it now: pending, or the operator rejected the last
+    decision (an edit that failed validation, a regeneration that did): decide again."""
+    status = _status(review)
+    if _spec(review).get("decision", "pending") == "pending":
+        return True
+    generation = int(_meta(review).get("generation", 0) or 0)
+    observed = int(status.get("observedGeneration", 0) or 0)
+    return status.get("state") == "Rejected" and observed >= generation
+
+
 def decided_by_of(review: Mapping[str, Any]) -> str | None:
     """Who decided: the annotation, else the newest history record, else nobody yet."""
     if _spec(review).get("decision", "pending") == "pending":
@@ -110,12 +122,7 @@ def kube_queue_view(
     reviews: Sequence[Mapping[str, Any]], which: QueueFilter
 ) -> list[dict[str, Any]]:
     """Queue rows from AtomReviews, least confident first (then by atom id), by state."""
-    picked = [
-        r
-        for r in reviews
-        if which == "all"
-        or (_spec(r).get("decision", "pending") == "pending") == (which == "pending")
-    ]
+    picked = [r for r in reviews if which == "all" or is_open(r) == (which == "pending")]
     rows: list[dict[str, Any]] = [
         {
             "atom": str(_spec(r).get("atomId", "")),
@@ -126,6 +133,7 @@ def kube_queue_view(
             "where": _where(r),
             "version": kube_version(r),
             "state": str(_status(r).get("state") or "Pending"),
+            "open": is_open(r),
         }
         for r in picked
     ]
@@ -140,7 +148,7 @@ def kube_project_view(
     status = _status(project)
     progress = status.get("progress") or {}
     cost = status.get("cost") or {}
-    pending = sum(1 for r in reviews if _spec(r).get("decision", "pending") == "pending")
+    pending = sum(1 for r in reviews if is_open(r))
     try:
         usd = float(cost.get("usd", "0") or 0)
     except ValueError:
@@ -226,6 +234,7 @@ def kube_atom_view(
         "message": str(status.get("message") or ""),
         "details": details is not None,
         "readOnly": read_only,
+        "open": is_open(review),
     }
 
 
@@ -233,7 +242,7 @@ def stale_reason(review: Mapping[str, Any], version: str) -> str | None:
     """Why a decision posted by a page that saw ``version`` must be refused, or None."""
     atom_id = _spec(review).get("atomId", "")
     decision = _spec(review).get("decision", "pending")
-    if decision != "pending":
+    if not is_open(review):
         who = decided_by_of(review)
         by = f" by {who}" if who else ""
         return (

@@ -60,7 +60,35 @@ def test_the_whole_queue_through_the_cluster_ui_completes_the_project(
         assert [r["confidence"]["score"] for r in reviews] == sorted(
             r["confidence"]["score"] for r in reviews
         )
-        for row in reviews:
+        # one item: an edit that fails validation (the operator rejects it, the item stays
+        # open), then the current code as the edit (accepted)
+        first = reviews[0]["atom"]
+        where = f"/api/projects/{key}/atoms/{quote(first, safe='')}"
+        page = c.get(where).json()
+        bad = c.post(
+            f"{where}/decision",
+            json={"decision": "edit", "version": page["version"], "code": "def broken(:\n"},
+            timeout=SETTLE_S + 60,
+        )
+        assert bad.status_code == 200, bad.text
+        rejected = bad.json()["result"]
+        assert rejected["accepted"] is False and rejected["pending"] is False, rejected
+        assert bad.json()["atom"]["state"] == "Rejected" and bad.json()["atom"]["open"]
+        good = c.post(
+            f"{where}/decision",
+            json={
+                "decision": "edit",
+                "version": bad.json()["atom"]["version"],
+                "code": page["code"],
+            },
+            timeout=SETTLE_S + 60,
+        )
+        assert good.status_code == 200, good.text
+        assert good.json()["result"]["accepted"] is True, good.json()["result"]
+        edited_by = good.json()["atom"]["decidedBy"]
+        assert edited_by == env.reviewer_user
+
+        for row in reviews[1:]:
             page = c.get(f"/api/projects/{key}/atoms/{quote(row['atom'], safe='')}").json()
             assert page["details"] is True and page["attempts"], row["atom"]
             r = c.post(
@@ -80,5 +108,7 @@ def test_the_whole_queue_through_the_cluster_ui_completes_the_project(
     )["items"]
     assert len(listed) == len(reviews)
     for review in listed:
-        (record,) = review["status"]["history"]
-        assert record["by"] == env.reviewer_user and record["decision"] == "approve"
+        records = review["status"]["history"]
+        assert all(r["by"] == env.reviewer_user for r in records), records
+        expected = ["edit", "edit"] if review["spec"]["atomId"] == first else ["approve"]
+        assert [r["decision"] for r in records] == expected

@@ -145,3 +145,13 @@ def test_keys_and_languages() -> None:
         with pytest.raises(NotFound):
             split_key(bad)
     assert language_of("a.ts") == "typescript" and language_of("a.py") == "python"
+
+
+def test_a_rejected_decision_can_be_decided_again() -> None:
+    r = review("a", "0.1", "edit", state="Rejected", observedGeneration=2)
+    r["metadata"]["generation"] = 2
+    assert kube_queue_view([r], "pending")[0]["open"] is True
+    assert stale_reason(r, kube_version(r)) is None
+    r["metadata"]["generation"] = 3  # a new decision the operator has not acted on yet
+    assert kube_queue_view([r], "pending") == []
+    assert "already decided elsewhere" in (stale_reason(r, kube_version(r)) or "")
