@@ -34,6 +34,9 @@ export const Queue = memo(function Queue(props: {
         ))}
         <span className="muted small keys">j / k move · Enter open · a approve</span>
       </nav>
+      {page.readOnly && (
+        <p className="banner stale" data-testid="read-only">{page.readOnly}</p>
+      )}
       {p.review.total > 0 && p.review.pending === 0 && p.phase === "Reviewing" && (
         <p className="banner ok" data-testid="all-decided">
           Every item is decided. Run <code>mge run</code> on the project's manifest again: it writes the reviewed
