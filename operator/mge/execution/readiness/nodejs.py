@@ -1,0 +1,178 @@
+"""The TypeScript/JavaScript side of the readiness checks: the shipped ESLint config, the
+drivers that run the pinned Node tools in the sandbox, and the undeclared-import check (pure).
+
+The tools (tsc, ESLint, typescript-eslint, eslint-plugin-security, eslint-plugin-sql) are the
+ones :mod:`mge.sandbox.nodetools` pins in its lockfile; the sandbox mounts their
+``node_modules`` read-only and names it in ``$MGE_NODE_MODULES``. :data:`RUN_TOOL` links that
+folder into the project as ``node_modules`` (so the config's imports and ``"types": ["node"]``
+resolve) and runs one tool's entry script with the sandbox's node. :data:`INSTALL_DRIVER` is
+the installability check: a fresh copy of the project whose ``node_modules`` holds only what
+``package.json`` declares (linked from the sandbox's packages, as ``npm install`` would lay them
+out; the sandbox has no network and the image no npm, so nothing is downloaded), then the
+``test`` script run the way ``npm test`` runs it (``sh -c`` with ``node_modules/.bin`` on PATH).
+
+Why these rule sets: ESLint's own core rules (a curated list of likely bugs, like ruff's
+``E9,F,B``) and ``typescript-eslint``'s ``recommended`` for TypeScript; eslint-plugin-security
+(maintained by the eslint-community org) for ``eval``, child_process, non-literal and unsafe
+regular expressions, and eslint-plugin-sql's ``no-unsafe-query`` for SQL built in template
+literals. eslint-plugin-no-unsanitized was not taken: it checks DOM sinks (``innerHTML``), which
+the server-side code MGE generates does not have.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+
+from mge.execution.manifest import package_of
+from mge.models.readiness import Finding
+from mge.validation.codebase import is_test_file, language_of
+
+MISSING_TOOL = "MGE-NODE-TOOL-MISSING "
+"""What :data:`RUN_TOOL` prints when the Node tools are not in the sandbox."""
+ESLINT_CONFIG = ".mge-eslint.config.mjs"
+"""The readiness check's ESLint config inside the sandbox folder (the output ships the same
+rules as ``eslint.config.js``)."""
+ESLINT_FORMAT = ".mge-eslint-format.cjs"
+"""An ESLint formatter printing one ``path:line:col: rule message`` line per problem."""
+
+ESLINT_FORMATTER = """\
+// One line per problem (path:line:col: rule message), read by MGE's readiness parser.
+module.exports = (results) =>
+  results
+    .flatMap((r) =>
+      r.messages.map(
+        (m) =>
+          `${r.filePath}:${m.line ?? 0}:${m.column ?? 0}: ${m.ruleId ?? "syntax"} ` +
+          m.message.replace(/\\s+/g, " "),
+      ),
+    )
+    .join("\\n") + "\\n";
+"""
+
+# Runs as `node -e RUN_TOOL <package> <entry> ARGS…` in the project folder.
+RUN_TOOL = """\
+const fs = require("node:fs"), path = require("node:path"), cp = require("node:child_process");
+const [pkg, entry, ...args] = process.argv.slice(1);
+const mods = process.env.MGE_NODE_MODULES || "";
+const script = path.join(mods, pkg, entry);
+if (!mods || !fs.existsSync(script)) {
+  console.log("%MISSING%" + pkg + " (looked for " + (script || "$MGE_NODE_MODULES") + ")");
+  process.exit(3);
+}
+if (!fs.existsSync("node_modules")) fs.symlinkSync(mods, "node_modules", "dir");
+const flags = process.execArgv.filter((a) => a.startsWith("--") && a !== "--eval");
+const r = cp.spawnSync(process.execPath, [...flags, script, ...args], { stdio: "inherit" });
+process.exit(r.status === null ? 2 : r.status);
+""".replace("%MISSING%", MISSING_TOOL)
+
+# Runs as `node -e INSTALL_DRIVER` in the project folder; prints one MGE-INSTALL line a stage.
+INSTALL_DRIVER = """\
+const fs = require("node:fs"), path = require("node:path"), cp = require("node:child_process");
+const os = require("node:os");
+const MARK = "MGE-INSTALL ";
+const report = (stage, ok, detail) => {
+  console.log(MARK + JSON.stringify({ stage, ok, detail: detail || "" }));
+  if (!ok) process.exit(0);
+};
+const root = process.cwd();
+const mods = process.env.MGE_NODE_MODULES || "";
+let pkg;
+try {
+  pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
+} catch (e) {
+  report("manifest", false, "package.json: " + e.message);
+}
+report("manifest", true);
+const fresh = fs.mkdtempSync(path.join(process.env.TMPDIR || os.tmpdir(), "mge-npm-"));
+fs.cpSync(root, fresh, {
+  recursive: true,
+  filter: (src) => {
+    const name = path.basename(src);
+    return src === root || !(name === "node_modules" || name.startsWith("."));
+  },
+});
+const wanted = { ...(pkg.dependencies || {}), ...(pkg.devDependencies || {}) };
+const bin = path.join(fresh, "node_modules", ".bin");
+fs.mkdirSync(bin, { recursive: true });
+const missing = [];
+for (const name of Object.keys(wanted).sort()) {
+  const from = path.join(mods, name);
+  if (!mods || !fs.existsSync(path.join(from, "package.json"))) {
+    missing.push(name);
+    continue;
+  }
+  const to = path.join(fresh, "node_modules", name);
+  fs.mkdirSync(path.dirname(to), { recursive: true });
+  fs.symlinkSync(from, to, "dir");
+  const meta = JSON.parse(fs.readFileSync(path.join(from, "package.json"), "utf8"));
+  const short = name.split("/").pop();
+  const bins = typeof meta.bin === "string" ? { [short]: meta.bin } : meta.bin || {};
+  for (const [cmd, file] of Object.entries(bins)) {
+    const link = path.join(bin, cmd);
+    if (!fs.existsSync(link)) fs.symlinkSync(path.join(from, file), link);
+  }
+}
+if (missing.length) {
+  report("dependencies", false, "not available offline in the sandbox: " + missing.join(", "));
+}
+report("dependencies", true);
+const script = (pkg.scripts || {}).test;
+if (!script) report("tests", false, "package.json has no test script (npm test runs it)");
+const flags = process.execArgv.filter((a) => a.startsWith("--") && a !== "--eval");
+const env = {
+  ...process.env,
+  PATH: [bin, path.dirname(process.execPath), process.env.PATH || "/usr/bin:/bin"].join(":"),
+  NODE_OPTIONS: flags.join(" "),
+  npm_lifecycle_event: "test",
+};
+delete env.MGE_NODE_MODULES;
+const r = cp.spawnSync("sh", ["-c", script], { cwd: fresh, env, encoding: "utf8" });
+const out = ((r.stdout || "") + (r.stderr || "")).slice(-6000);
+report("tests", r.status === 0, r.status === 0 ? "" : "npm test exited " + r.status + ":\\n" + out);
+"""
+
+_IMPORT_LINE = re.compile(
+    r"""(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*)["'](?P<spec>[^"'\n]+)["']"""
+)
+
+
+def undeclared_npm_imports(
+    files: Mapping[str, str],
+    manifest_path: str = "package.json",
+) -> list[Finding]:
+    """Bare imports of the TS/JS code that ``package.json`` does not declare (code:
+    ``dependencies``; tests: those or ``devDependencies``), one finding per import line."""
+    manifest = files.get(manifest_path)
+    if manifest is None:
+        return [Finding(check="install", rule="manifest", message=f"no {manifest_path}")]
+    try:
+        data = json.loads(manifest)
+    except ValueError as e:
+        return [Finding(check="install", rule="manifest", path=manifest_path, message=str(e))]
+    runtime = set(data.get("dependencies") or {})
+    dev = set(data.get("devDependencies") or {})
+    out = []
+    for path, source in sorted(files.items()):
+        if language_of(path) not in ("typescript", "javascript") or path.startswith(".mge-"):
+            continue
+        test = is_test_file(path)
+        allowed = runtime | dev if test else runtime
+        for number, line in enumerate(source.splitlines(), start=1):
+            for m in _IMPORT_LINE.finditer(line):
+                name = package_of(m.group("spec"))
+                if name is None or name in allowed:
+                    continue
+                where = "dependencies or devDependencies" if test else "dependencies"
+                out.append(
+                    Finding(
+                        check="install",
+                        rule="undeclared",
+                        path=path,
+                        line=number,
+                        message=f"imports {name}, which {manifest_path} does not declare in "
+                        f"{where}",
+                    )
+                )
+    return out
