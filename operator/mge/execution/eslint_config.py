@@ -20,7 +20,7 @@ SECURITY_RULES: tuple[str, ...] = (
     "security/detect-new-buffer",
     "security/detect-pseudoRandomBytes",
     "security/detect-bidi-characters",
-    "sql/no-unsafe-query",
+    "no-restricted-syntax",
 )
 """The rules whose findings make the ``security`` check (the rest make ``lint``). Left out of
 eslint-plugin-security: detect-object-injection, detect-non-literal-fs-filename and
@@ -97,52 +97,85 @@ NODE_GLOBALS: tuple[str, ...] = (
 COMMONJS_GLOBALS: tuple[str, ...] = ("__dirname", "__filename", "exports", "module", "require")
 
 
+SQL_START = r"^\s*(select\s[\s\S]*\bfrom|insert\s+into|update\s+\S+\s+set|delete\s+from)\b"
+"""The start of a string that is an SQL statement (case-insensitive)."""
+SQL_MESSAGE = (
+    "SQL built from strings (a template literal or + with values in it): pass the values as "
+    "query parameters instead"
+)
+
+
+def sql_selectors() -> list[dict[str, str]]:
+    """``no-restricted-syntax`` entries for SQL built from strings (ESLint has no core rule,
+    and eslint-plugin-sql pulls in a package whose install script breaks ``npm install``): an
+    untagged template literal with a value in it, or a ``+`` onto a literal, whose text starts
+    like an SQL statement."""
+    regex = f"/{SQL_START}/i"
+    return [
+        {
+            "selector": f"TemplateLiteral[quasis.1][quasis.0.value.raw={regex}]"
+            ":not(TaggedTemplateExpression > TemplateLiteral)",
+            "message": SQL_MESSAGE,
+        },
+        {
+            "selector": f"BinaryExpression[operator='+'][left.type='Literal'][left.value={regex}]",
+            "message": SQL_MESSAGE,
+        },
+    ]
+
+
 def eslint_packages(language: str) -> tuple[str, ...]:
     """The npm packages the ESLint config of ``language`` imports (devDependencies)."""
-    base = ("eslint", "eslint-plugin-security", "eslint-plugin-sql")
+    base = ("eslint", "eslint-plugin-security")
     return (*base, "typescript-eslint") if language == "typescript" else base
+
+
+def _rules(rules: dict[str, object], indent: str = "    ") -> str:
+    """A JS object literal of rule settings (JSON values, one rule a line)."""
+    inner = indent + "  "
+    body = "".join(
+        f"{inner}{json.dumps(name)}: "
+        + json.dumps(value, indent=2).replace("\n", "\n" + inner)
+        + ",\n"
+        for name, value in rules.items()
+    )
+    return "{\n" + body + indent + "}"
 
 
 def eslint_config(language: str) -> str:
     """The flat ESLint config (ESM) of a ``language`` project: lint and security rules."""
-
-    def table(rules: tuple[str, ...]) -> str:
-        return "{\n" + "".join(f'      "{r}": "error",\n' for r in rules) + "    }"
-
-    def names(items: tuple[str, ...]) -> str:
-        return json.dumps(list(items))
-
     ts = language == "typescript"
+    every: dict[str, object] = {r: "error" for r in LINT_RULES + SECURITY_RULES}
+    every["no-restricted-syntax"] = ["error", *sql_selectors()]
     lines = [
         "// Written by MGE: the rules of its production-readiness checks (lint and security).",
         "// Run with: npx eslint .",
         'import security from "eslint-plugin-security";',
-        'import sql from "eslint-plugin-sql";',
     ]
     if ts:
         lines.append('import tseslint from "typescript-eslint";')
     lines += [
         "",
         'const readonly = (names) => Object.fromEntries(names.map((n) => [n, "readonly"]));',
-        f"const node = readonly({names(NODE_GLOBALS)});",
+        f"const node = readonly({json.dumps(list(NODE_GLOBALS))});",
         "",
         "export default [",
-        '  { ignores: ["**/node_modules/", "**/.mge-*", "dist/", "build/", "coverage/"] },',
+        '  { ignores: ["**/node_modules/", "dist/", "build/", "coverage/"] },',
         "  {",
         '    files: ["**/*.{js,mjs,cjs,ts,mts,cts}"],',
         '    languageOptions: { ecmaVersion: 2023, sourceType: "module", globals: node },',
-        "    plugins: { security, sql },",
-        f"    rules: {table(LINT_RULES + SECURITY_RULES)},",
+        "    plugins: { security },",
+        f"    rules: {_rules(every)},",
         "  },",
         "  {",
         '    files: ["**/*.{js,mjs,cjs}"],',
-        f"    rules: {table(JS_ONLY_RULES)},",
+        f"    rules: {_rules(dict.fromkeys(JS_ONLY_RULES, 'error'))},",
         "  },",
         "  {",
         '    files: ["**/*.cjs"],',
         "    languageOptions: {",
         '      sourceType: "commonjs",',
-        f"      globals: {{ ...node, ...readonly({names(COMMONJS_GLOBALS)}) }},",
+        f"      globals: {{ ...node, ...readonly({json.dumps(list(COMMONJS_GLOBALS))}) }},",
         "    },",
         "  },",
     ]

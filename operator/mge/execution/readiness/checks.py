@@ -99,7 +99,7 @@ class ToolCheck:
         return "pyproject.toml's test extra locally, sandbox-image/requirements.txt in the image"
 
 
-SECRETS_EXCLUDE = r"^\.mge-|(^|/)package-lock\.json$"
+SECRETS_EXCLUDE = r"^\.(mge-|eslint-readiness)|(^|/)package-lock\.json$"
 """Files the secret scan skips: MGE's own sandbox files, and npm lockfiles (their integrity
 hashes are high-entropy strings, not credentials)."""
 SECRETS_CHECK = ToolCheck(
@@ -192,6 +192,10 @@ ESLINT_ARGV = _node_tool(
     ESLINT_CONFIG,
     "--format",
     f"./{ESLINT_FORMAT}",
+    "--ignore-pattern",
+    ".eslint-readiness*",
+    "--ignore-pattern",
+    ".mge-*",
     "--no-warn-ignored",
     "--max-warnings=-1",
     ".",

@@ -1,8 +1,9 @@
-"""The TypeScript/JavaScript side of the readiness checks: the shipped ESLint config, the
-drivers that run the pinned Node tools in the sandbox, and the undeclared-import check (pure).
+"""The TypeScript/JavaScript side of the readiness checks: the drivers that run the pinned
+Node tools in the sandbox, ESLint's one-line formatter, and the undeclared-import check (pure;
+the ESLint config itself is :mod:`mge.execution.eslint_config`, shipped with the output too).
 
-The tools (tsc, ESLint, typescript-eslint, eslint-plugin-security, eslint-plugin-sql) are the
-ones :mod:`mge.sandbox.nodetools` pins in its lockfile; the sandbox mounts their
+The tools (tsc, ESLint, typescript-eslint, eslint-plugin-security) are the ones
+:mod:`mge.sandbox.nodetools` pins in its lockfile; the sandbox mounts their
 ``node_modules`` read-only and names it in ``$MGE_NODE_MODULES``. :data:`RUN_TOOL` links that
 folder into the project as ``node_modules`` (so the config's imports and ``"types": ["node"]``
 resolve) and runs one tool's entry script with the sandbox's node. :data:`INSTALL_DRIVER` is
@@ -14,9 +15,11 @@ out; the sandbox has no network and the image no npm, so nothing is downloaded),
 Why these rule sets: ESLint's own core rules (a curated list of likely bugs, like ruff's
 ``E9,F,B``) and ``typescript-eslint``'s ``recommended`` for TypeScript; eslint-plugin-security
 (maintained by the eslint-community org) for ``eval``, child_process, non-literal and unsafe
-regular expressions, and eslint-plugin-sql's ``no-unsafe-query`` for SQL built in template
-literals. eslint-plugin-no-unsanitized was not taken: it checks DOM sinks (``innerHTML``), which
-the server-side code MGE generates does not have.
+regular expressions; SQL built from strings with ESLint's core ``no-restricted-syntax`` and
+two selectors (:func:`~mge.execution.eslint_config.sql_selectors`). Not taken:
+eslint-plugin-no-unsanitized (it checks DOM sinks such as ``innerHTML``, which the server-side
+code MGE generates does not have) and eslint-plugin-sql (its dependency multiline-ts runs
+``npx only-allow pnpm`` on install, which fails ``npm ci`` of the output: tried, 3.4.1).
 """
 
 from __future__ import annotations
@@ -31,10 +34,10 @@ from mge.validation.codebase import is_test_file, language_of
 
 MISSING_TOOL = "MGE-NODE-TOOL-MISSING "
 """What :data:`RUN_TOOL` prints when the Node tools are not in the sandbox."""
-ESLINT_CONFIG = ".mge-eslint.config.mjs"
+ESLINT_CONFIG = ".eslint-readiness.config.mjs"
 """The readiness check's ESLint config inside the sandbox folder (the output ships the same
 rules as ``eslint.config.js``)."""
-ESLINT_FORMAT = ".mge-eslint-format.cjs"
+ESLINT_FORMAT = ".eslint-readiness-format.cjs"
 """An ESLint formatter printing one ``path:line:col: rule message`` line per problem."""
 
 ESLINT_FORMATTER = """\
@@ -133,6 +136,10 @@ const out = ((r.stdout || "") + (r.stderr || "")).slice(-6000);
 report("tests", r.status === 0, r.status === 0 ? "" : "npm test exited " + r.status + ":\\n" + out);
 """
 
+_TOOL_CONFIG = re.compile(r"^[^/]*\.config\.[cm]?[jt]s$")
+"""A top-level tool config (``eslint.config.js``): run by the developer's tools, so its imports
+belong in ``devDependencies`` like the tests'."""
+
 _IMPORT_LINE = re.compile(
     r"""(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*)["'](?P<spec>[^"'\n]+)["']"""
 )
@@ -143,7 +150,8 @@ def undeclared_npm_imports(
     manifest_path: str = "package.json",
 ) -> list[Finding]:
     """Bare imports of the TS/JS code that ``package.json`` does not declare (code:
-    ``dependencies``; tests: those or ``devDependencies``), one finding per import line."""
+    ``dependencies``; tests and top-level tool configs: those or ``devDependencies``), one
+    finding per import line."""
     manifest = files.get(manifest_path)
     if manifest is None:
         return [Finding(check="install", rule="manifest", message=f"no {manifest_path}")]
@@ -157,7 +165,7 @@ def undeclared_npm_imports(
     for path, source in sorted(files.items()):
         if language_of(path) not in ("typescript", "javascript") or path.startswith(".mge-"):
             continue
-        test = is_test_file(path)
+        test = is_test_file(path) or bool(_TOOL_CONFIG.match(path))
         allowed = runtime | dev if test else runtime
         for number, line in enumerate(source.splitlines(), start=1):
             for m in _IMPORT_LINE.finditer(line):

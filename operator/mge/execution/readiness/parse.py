@@ -193,11 +193,6 @@ def parse_install(text: str, known: Sequence[str] = ()) -> list[Finding]:
 
 
 _ESLINT_LINE = re.compile(r"^(?P<path>[^:\n]+):(?P<line>\d+):\d+: (?P<rule>\S+) (?P<msg>.*)$")
-ESLINT_MESSAGES = {
-    "sql/no-unsafe-query": "SQL built in a template literal from values: pass them as query "
-    "parameters instead",
-}
-"""Clearer words for rules whose own message names a fix that does not apply (``sql`` tag)."""
 
 
 def _eslint(text: str, known: Sequence[str], *, security: bool) -> list[Finding]:
@@ -215,7 +210,7 @@ def _eslint(text: str, known: Sequence[str], *, security: bool) -> list[Finding]
                 rule=rule,
                 path=known_path(m.group("path"), known),
                 line=int(m.group("line")) or None,
-                message=ESLINT_MESSAGES.get(rule, m.group("msg")),
+                message=m.group("msg"),
             )
         )
     return out
