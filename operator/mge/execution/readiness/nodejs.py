@@ -89,6 +89,7 @@ try {
 }
 report("manifest", true);
 const fresh = fs.mkdtempSync(path.join(process.env.TMPDIR || os.tmpdir(), "mge-npm-"));
+process.on("exit", () => fs.rmSync(fresh, { recursive: true, force: true }));
 fs.cpSync(root, fresh, {
   recursive: true,
   filter: (src) => {
