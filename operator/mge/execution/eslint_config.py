@@ -130,6 +130,14 @@ def eslint_packages(language: str) -> tuple[str, ...]:
     return (*base, "typescript-eslint") if language == "typescript" else base
 
 
+UNUSED_OPTIONS = {
+    "argsIgnorePattern": "^_",
+    "varsIgnorePattern": "^_",
+    "caughtErrorsIgnorePattern": "^_",
+}
+"""A leading underscore marks a name unused on purpose (a callback's unused parameter)."""
+
+
 def _rules(rules: dict[str, object], indent: str = "    ") -> str:
     """A JS object literal of rule settings (JSON values, one rule a line)."""
     inner = indent + "  "
@@ -142,11 +150,17 @@ def _rules(rules: dict[str, object], indent: str = "    ") -> str:
     return "{\n" + body + indent + "}"
 
 
+def unused(rule: str) -> dict[str, object]:
+    """``rule`` (no-unused-vars or its TypeScript twin) with :data:`UNUSED_OPTIONS`."""
+    return {rule: ["error", UNUSED_OPTIONS]}
+
+
 def eslint_config(language: str) -> str:
     """The flat ESLint config (ESM) of a ``language`` project: lint and security rules."""
     ts = language == "typescript"
     every: dict[str, object] = {r: "error" for r in LINT_RULES + SECURITY_RULES}
     every["no-restricted-syntax"] = ["error", *sql_selectors()]
+    js_only = {**dict.fromkeys(JS_ONLY_RULES, "error"), **unused("no-unused-vars")}
     lines = [
         "// Written by MGE: the rules of its production-readiness checks (lint and security).",
         "// Run with: npx eslint .",
@@ -169,7 +183,7 @@ def eslint_config(language: str) -> str:
         "  },",
         "  {",
         '    files: ["**/*.{js,mjs,cjs}"],',
-        f"    rules: {_rules(dict.fromkeys(JS_ONLY_RULES, 'error'))},",
+        f"    rules: {_rules(js_only)},",
         "  },",
         "  {",
         '    files: ["**/*.cjs"],',
@@ -185,6 +199,10 @@ def eslint_config(language: str) -> str:
             "    ...c,",
             '    files: ["**/*.{ts,mts,cts}"],',
             "  })),",
+            "  {",
+            '    files: ["**/*.{ts,mts,cts}"],',
+            f"    rules: {_rules(unused('@typescript-eslint/no-unused-vars'))},",
+            "  },",
         ]
     lines.append("];")
     return "\n".join(lines) + "\n"

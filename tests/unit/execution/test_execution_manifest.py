@@ -8,8 +8,8 @@ import tomllib
 import pytest
 
 from mge.execution.manifest import (
-    lock_closure,
     PYPROJECT,
+    lock_closure,
     package_of,
     python_manifest,
     with_manifest,

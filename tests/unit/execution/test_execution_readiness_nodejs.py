@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the samples are tool output lines kept verbatim)
 """L4 readiness for TypeScript and JavaScript: ESLint's, tsc's and the npm install driver's
 output parsed into findings, the checks per language, undeclared npm imports, and the shipped
 ESLint config.
