@@ -162,3 +162,13 @@ def test_javascript_install_runs_the_tests_in_a_fresh_copy_and_secrets_are_found
     assert install == [
         ("dependencies", "dependencies failed: not available offline in the sandbox: left-pad")
     ]
+
+    # Without left-pad the fresh copy gets as far as running the tests, and one fails.
+    test = JS_TEST.replace('import leftPad from "left-pad";\n', "").replace(
+        '  assert.equal(leftPad("a", 2), " a");\n', ""
+    )
+    files["tests/shout.test.js"] = test
+    again = _check(tmp_path / "again", files, atoms, {"shout": SHOUT}, "javascript")
+    (failed,) = next(c for c in again.checks if c.name == "install").findings
+    assert failed.rule == "tests" and "npm test exited 1" in failed.message
+    assert "'HI!'" in failed.message and "'HI!!'" in failed.message  # node:test's diff

@@ -90,13 +90,18 @@ try {
 report("manifest", true);
 const fresh = fs.mkdtempSync(path.join(process.env.TMPDIR || os.tmpdir(), "mge-npm-"));
 process.on("exit", () => fs.rmSync(fresh, { recursive: true, force: true }));
-fs.cpSync(root, fresh, {
-  recursive: true,
-  filter: (src) => {
-    const name = path.basename(src);
-    return src === root || !(name === "node_modules" || name.startsWith("."));
-  },
-});
+// Own walk, not fs.cpSync: the sandbox's private temp folder may sit inside the project folder
+// (.mge-tmp, when the sandbox has no tmpfs of its own), which cpSync refuses.
+const copy = (from, to) => {
+  fs.mkdirSync(to, { recursive: true });
+  for (const entry of fs.readdirSync(from, { withFileTypes: true })) {
+    if (entry.name === "node_modules" || entry.name.startsWith(".")) continue;
+    const src = path.join(from, entry.name), dst = path.join(to, entry.name);
+    if (entry.isDirectory()) copy(src, dst);
+    else if (entry.isFile()) fs.copyFileSync(src, dst);
+  }
+};
+copy(root, fresh);
 const wanted = { ...(pkg.dependencies || {}), ...(pkg.devDependencies || {}) };
 const bin = path.join(fresh, "node_modules", ".bin");
 fs.mkdirSync(bin, { recursive: true });
