@@ -4,6 +4,7 @@ readiness checks (pure: text out). Why these rules: see :mod:`mge.execution.read
 from __future__ import annotations
 
 import json
+import re
 
 SHIPPED_ESLINT_CONFIG = "eslint.config.js"
 
@@ -138,16 +139,37 @@ UNUSED_OPTIONS = {
 """A leading underscore marks a name unused on purpose (a callback's unused parameter)."""
 
 
-def _rules(rules: dict[str, object], indent: str = "    ") -> str:
-    """A JS object literal of rule settings (JSON values, one rule a line)."""
-    inner = indent + "  "
-    body = "".join(
-        f"{inner}{json.dumps(name)}: "
-        + json.dumps(value, indent=2).replace("\n", "\n" + inner)
-        + ",\n"
-        for name, value in rules.items()
-    )
-    return "{\n" + body + indent + "}"
+PRINT_WIDTH = 80
+"""prettier's default line width: the config is written the way prettier prints it, so the
+output's own ``npm run format`` (and the readiness format check) finds nothing in it."""
+_IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
+
+
+def _js(value: object, indent: int, used: int) -> str:
+    """``value`` (str, list, dict) as a JS literal printed the way prettier prints it: objects
+    one key a line, arrays on one line when they fit in :data:`PRINT_WIDTH` (``used``
+    characters of the line are taken), trailing commas, keys quoted only when they must be."""
+    pad, inner = " " * indent, " " * (indent + 2)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        flat = "[" + ", ".join(json.dumps(v) for v in value) + "]"
+        if all(isinstance(v, str) for v in value) and used + len(flat) + 2 <= PRINT_WIDTH:
+            return flat
+        items = "".join(f"{inner}{_js(v, indent + 2, indent + 2)},\n" for v in value)
+        return "[\n" + items + pad + "]"
+    if isinstance(value, dict):
+        lines = []
+        for key, item in value.items():
+            name = key if _IDENTIFIER.match(key) else json.dumps(key)
+            head = f"{inner}{name}: "
+            text = _js(item, indent + 2, len(head))
+            if isinstance(item, str) and len(head) + len(text) + 1 > PRINT_WIDTH:
+                lines.append(f"{inner}{name}:\n{inner}  {text},\n")
+            else:
+                lines.append(f"{head}{text},\n")
+        return "{\n" + "".join(lines) + pad + "}"
+    raise TypeError(f"no JS literal for {type(value).__name__}")
 
 
 def unused(rule: str) -> dict[str, object]:
@@ -170,8 +192,9 @@ def eslint_config(language: str) -> str:
         lines.append('import tseslint from "typescript-eslint";')
     lines += [
         "",
-        'const readonly = (names) => Object.fromEntries(names.map((n) => [n, "readonly"]));',
-        f"const node = readonly({json.dumps(list(NODE_GLOBALS))});",
+        "const readonly = (names) =>",
+        '  Object.fromEntries(names.map((n) => [n, "readonly"]));',
+        f"const node = readonly({_js(list(NODE_GLOBALS), 0, 22)});",
         "",
         "export default [",
         '  { ignores: ["**/node_modules/", "dist/", "build/", "coverage/"] },',
@@ -179,17 +202,20 @@ def eslint_config(language: str) -> str:
         '    files: ["**/*.{js,mjs,cjs,ts,mts,cts}"],',
         '    languageOptions: { ecmaVersion: 2023, sourceType: "module", globals: node },',
         "    plugins: { security },",
-        f"    rules: {_rules(every)},",
+        f"    rules: {_js(every, 4, 11)},",
         "  },",
         "  {",
         '    files: ["**/*.{js,mjs,cjs}"],',
-        f"    rules: {_rules(js_only)},",
+        f"    rules: {_js(js_only, 4, 11)},",
         "  },",
         "  {",
         '    files: ["**/*.cjs"],',
         "    languageOptions: {",
         '      sourceType: "commonjs",',
-        f"      globals: {{ ...node, ...readonly({json.dumps(list(COMMONJS_GLOBALS))}) }},",
+        "      globals: {",
+        "        ...node,",
+        f"        ...readonly({_js(list(COMMONJS_GLOBALS), 8, 20)}),",
+        "      },",
         "    },",
         "  },",
     ]
@@ -201,7 +227,7 @@ def eslint_config(language: str) -> str:
             "  })),",
             "  {",
             '    files: ["**/*.{ts,mts,cts}"],',
-            f"    rules: {_rules(unused('@typescript-eslint/no-unused-vars'))},",
+            f"    rules: {_js(unused('@typescript-eslint/no-unused-vars'), 4, 11)},",
             "  },",
         ]
     lines.append("];")

@@ -9,7 +9,8 @@ mapped from module to distribution name through the distributions installed besi
 skeleton already carries is kept as it is.
 
 For TypeScript and JavaScript it is a ``package.json`` (ESM, ``npm test`` runs ``node --test`` on
-the folder's test files, after ``tsc --noEmit`` for TypeScript; ``npm run lint`` runs ESLint), a
+the folder's test files, after ``tsc --noEmit`` for TypeScript; ``npm run lint`` runs ESLint,
+``npm run format`` prettier), a
 strict ``tsconfig.json`` for TypeScript (the one L1 checked the code with), the ESLint config
 of the readiness checks (``eslint.config.js``, :mod:`mge.execution.eslint_config`), and a
 ``package-lock.json`` when every dependency is one MGE pins itself (typescript, @types/node,
@@ -181,6 +182,8 @@ def python_manifest(files: Mapping[str, str], project: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+FORMATTER = "prettier"
+"""The formatter the output's ``npm run format`` runs (and the readiness format check)."""
 PACKAGE_JSON = "package.json"
 PACKAGE_LOCK = "package-lock.json"
 TSCONFIG = "tsconfig.json"
@@ -306,7 +309,7 @@ def script_manifests(files: Mapping[str, str], project: str, language: str) -> d
     pinned = _pinned_tools()["packages"]
     dev: dict[str, str] = {}
     tools = ("typescript", "@types/node") if language == "typescript" else ()
-    for pkg in (*tools, *eslint_packages(language)):
+    for pkg in (*tools, *eslint_packages(language), FORMATTER):
         dev[pkg] = pinned[f"node_modules/{pkg}"]["version"]
     pinned_dev = sorted(dev)
     dev = dict(sorted(dev.items()))
@@ -322,6 +325,7 @@ def script_manifests(files: Mapping[str, str], project: str, language: str) -> d
         "scripts": {
             "test": f"tsc --noEmit && {node_test}" if language == "typescript" else node_test,
             "lint": "eslint .",
+            "format": "prettier --check .",
         },
     }
     if runtime:

@@ -1,7 +1,7 @@
 """L4 readiness for TypeScript and JavaScript with the real tools in the real local sandbox:
-ESLint (lint and security rules), tsc --noEmit, detect-secrets and the offline install + test
-check, on small generated trees with planted defects; each finding must name the atom whose
-lines hold it.
+ESLint (lint and security rules), prettier, tsc --noEmit, detect-secrets and the offline
+install + test check, on small generated trees with planted defects; each finding must name
+the atom whose lines hold it.
 
 Needs the pinned Node tools (``bash scripts/install.sh``), as every TypeScript sandbox run does.
 """
@@ -43,7 +43,7 @@ export function countNotes(db: Db): number {
 FIND = """\
 export function findNote(db: Db, id: string): unknown[] {
   const unused = id.length;
-  return db.query(`SELECT * FROM notes WHERE id = '${id}'`);
+  return db.query(`SELECT * FROM notes WHERE id = '${id}'`)
 }"""
 COUNT = """\
 export function countNotes(db: Db): number {
@@ -104,8 +104,11 @@ def test_typescript_defects_are_found_by_the_real_tools_and_named_by_atom(
     report = _check(tmp_path, files, atoms, {"find": FIND, "count": COUNT}, "typescript")
 
     checks = {c.name: c for c in report.checks}
-    assert list(checks) == ["lint", "types", "security", "secrets", "install"]
+    assert list(checks) == ["lint", "format", "types", "security", "secrets", "install"]
     assert all(not c.error for c in report.checks), [c.error for c in report.checks]
+    # prettier would add the semicolon findNote's return lacks (format only reports).
+    assert [(f.line, f.atom_id) for f in checks["format"].findings] == [(8, "find")]
+    assert checks["format"].mode == "report"
     lint = [(f.rule, f.atom_id) for f in checks["lint"].findings]
     assert lint == [("@typescript-eslint/no-unused-vars", "find")]
     security = [(f.rule, f.path, f.atom_id) for f in checks["security"].findings]
@@ -153,8 +156,9 @@ def test_javascript_install_runs_the_tests_in_a_fresh_copy_and_secrets_are_found
     report = _check(tmp_path, files, atoms, {"shout": SHOUT}, "javascript")
 
     checks = {c.name: c for c in report.checks}
-    assert list(checks) == ["lint", "security", "secrets", "install"]
+    assert list(checks) == ["lint", "format", "security", "secrets", "install"]
     assert checks["lint"].passed and checks["security"].passed, checks
+    assert checks["format"].passed and not checks["format"].error
     (secret,) = checks["secrets"].findings
     assert (secret.rule, secret.path, secret.atom_id) == ("AWS Access Key", "src/shout.js", "shout")
     # left-pad is declared as a devDependency at "*": the sandbox has no such package offline.

@@ -89,10 +89,12 @@ def test_a_typescript_folder_gets_package_json_tsconfig_and_an_offline_lockfile(
         "@types/node": "22.20.7",
         "eslint": "10.16.0",
         "eslint-plugin-security": "4.1.0",
+        "prettier": "3.10.2",
         "typescript": "5.9.3",
         "typescript-eslint": "8.74.0",
     }
     assert package["scripts"]["lint"] == "eslint ."
+    assert package["scripts"]["format"] == "prettier --check ."
     assert "dependencies" not in package  # node:events and fs are Node's own
     assert json.loads(out["tsconfig.json"])["compilerOptions"]["strict"] is True
     lock = json.loads(out["package-lock.json"])
@@ -105,7 +107,7 @@ def test_a_typescript_folder_gets_package_json_tsconfig_and_an_offline_lockfile(
 def test_a_javascript_lockfile_holds_what_its_dev_tools_need_and_nothing_else() -> None:
     out = with_manifest({"src/a.js": "export const a = 1;\n"}, "lib", "javascript")
     package = json.loads(out["package.json"])
-    assert set(package["devDependencies"]) == {"eslint", "eslint-plugin-security"}
+    assert set(package["devDependencies"]) == {"eslint", "eslint-plugin-security", "prettier"}
     packages = json.loads(out["package-lock.json"])["packages"]
     assert "node_modules/typescript-eslint" not in packages
     assert "node_modules/@types/node" not in packages

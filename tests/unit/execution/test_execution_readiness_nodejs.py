@@ -4,7 +4,8 @@ output parsed into findings, the checks per language, undeclared npm imports, an
 ESLint config.
 
 The samples are what the pinned tools printed (ESLint 10.16.0 through MGE's one-line
-formatter, typescript 5.9.3, the install driver on a project importing an undeclared package),
+formatter, typescript 5.9.3, prettier 3.10.2 through MGE's driver, the install driver on a
+project importing an undeclared package),
 on files with the problems in them.
 """
 
@@ -21,6 +22,7 @@ from mge.execution.readiness.parse import (
     parse_eslint_lint,
     parse_eslint_security,
     parse_npm_install,
+    parse_prettier,
     parse_tsc,
 )
 from mge.execution.readiness.verdict import attribute, check_result
@@ -86,6 +88,23 @@ def test_tsc_errors_keep_their_code_as_the_rule() -> None:
     assert found[0].message == "Type 'number' is not assignable to type 'string'."
 
 
+PRETTIER = """\
+src/db.ts:11: prettier would reformat this
+src/db.ts:13: prettier would reformat this
+src/bad.ts:2: prettier cannot parse this: Expression expected. (2:13)
+"""
+
+
+def test_prettier_regions_start_at_their_first_changed_line() -> None:
+    found = parse_prettier(PRETTIER, ["src/db.ts", "src/bad.ts"])
+    assert [(f.check, f.path, f.line) for f in found] == [
+        ("format", "src/db.ts", 11),
+        ("format", "src/db.ts", 13),
+        ("format", "src/bad.ts", 2),
+    ]
+    assert found[2].message.startswith("prettier cannot parse this")
+
+
 def test_install_names_the_package_to_declare() -> None:
     (finding,) = parse_npm_install(INSTALL_TYPES)
     assert finding.rule == "tests"
@@ -103,8 +122,8 @@ def test_findings_in_an_atom_span_name_the_atom() -> None:
 @pytest.mark.parametrize(
     ("language", "names"),
     [
-        ("typescript", ["lint", "types", "security", "secrets", "install"]),
-        ("javascript", ["lint", "security", "secrets", "install"]),
+        ("typescript", ["lint", "format", "types", "security", "secrets", "install"]),
+        ("javascript", ["lint", "format", "security", "secrets", "install"]),
     ],
 )
 def test_checks_per_language(language: str, names: list[str]) -> None:
@@ -128,7 +147,7 @@ def test_a_missing_node_tool_says_where_it_is_pinned() -> None:
 
 
 def test_tsc_exit_without_a_readable_error_is_a_tool_error() -> None:
-    types = checks_for("typescript")[1]
+    types = checks_for("typescript")[2]
     output = "error TS5058: The specified path does not exist: 'tsconfig.json'.\n"
     result = check_result(
         types, "block", exit_code=1, output=output, detail="", known=[], version="5.9.3"

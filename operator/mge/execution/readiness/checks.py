@@ -23,6 +23,7 @@ from mge.execution.readiness.install import driver_command
 from mge.execution.readiness.nodejs import (
     ESLINT_CONFIG,
     ESLINT_FORMAT,
+    FORMAT_DRIVER,
     INSTALL_DRIVER,
     MISSING_TOOL,
     RUN_TOOL,
@@ -36,6 +37,7 @@ from mge.execution.readiness.parse import (
     parse_install,
     parse_mypy,
     parse_npm_install,
+    parse_prettier,
     parse_ruff_check,
     parse_ruff_format,
     parse_tsc,
@@ -213,6 +215,15 @@ ESLINT_SECURITY = ToolCheck(
     runtime="node",
     item="eslint",
 )
+PRETTIER = ToolCheck(
+    "format",
+    "prettier",
+    "prettier",
+    ("node", "-e", FORMAT_DRIVER),
+    parse_prettier,
+    runtime="node",
+)
+"""prettier's defaults (no config: what a team gets from ``npx prettier --check .``)."""
 NPM_INSTALL = ToolCheck(
     "install",
     "npm-install",
@@ -225,6 +236,7 @@ NPM_INSTALL = ToolCheck(
 
 TYPESCRIPT_CHECKS: tuple[ToolCheck, ...] = (
     ESLINT_LINT,
+    PRETTIER,
     ToolCheck(
         "types",
         "typescript",
@@ -240,6 +252,7 @@ TYPESCRIPT_CHECKS: tuple[ToolCheck, ...] = (
 )
 JAVASCRIPT_CHECKS: tuple[ToolCheck, ...] = (
     ESLINT_LINT,
+    PRETTIER,
     ESLINT_SECURITY,
     SECRETS_CHECK,
     NPM_INSTALL,

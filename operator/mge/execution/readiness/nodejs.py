@@ -70,6 +70,74 @@ const r = cp.spawnSync(process.execPath, [...flags, script, ...args], { stdio: "
 process.exit(r.status === null ? 2 : r.status);
 """.replace("%MISSING%", MISSING_TOOL)
 
+# Runs as `node -e FORMAT_DRIVER` in the project folder: prettier's API on every TS/JS file, and
+# one `path:line: …` line at the start of each region prettier would change (a line LCS).
+FORMAT_DRIVER = """\
+const fs = require("node:fs"), path = require("node:path");
+const mods = process.env.MGE_NODE_MODULES || "";
+const entry = path.join(mods, "prettier", "index.cjs");
+if (!mods || !fs.existsSync(entry)) {
+  console.log("%MISSING%prettier (looked for " + entry + ")");
+  process.exit(3);
+}
+const prettier = require(entry);
+const EXT = /\\.(?:[cm]?[jt]s|[jt]sx)$/;
+const files = [];
+const walk = (dir) => {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (e.name === "node_modules" || e.name.startsWith(".")) continue;
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) walk(p);
+    else if (e.isFile() && EXT.test(e.name)) files.push(p);
+  }
+};
+walk(".");
+const starts = (a, b) => {
+  const n = a.length, m = b.length;
+  if (n * m > 4e6) {
+    const i = a.findIndex((l, k) => l !== b[k]);
+    return [(i < 0 ? Math.min(n, m) - 1 : i) + 1];
+  }
+  const dp = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
+  for (let i = n - 1; i >= 0; i--)
+    for (let j = m - 1; j >= 0; j--)
+      dp[i][j] = a[i] === b[j] ? dp[i + 1][j + 1] + 1 : Math.max(dp[i + 1][j], dp[i][j + 1]);
+  const out = [];
+  let i = 0, j = 0, open = false;
+  while (i < n || j < m) {
+    if (i < n && j < m && a[i] === b[j]) { i++; j++; open = false; continue; }
+    if (!open) { out.push(Math.min(i, n - 1) + 1); open = true; }
+    if (j < m && (i >= n || dp[i][j + 1] >= dp[i + 1][j])) j++; else i++;
+  }
+  return out;
+};
+(async () => {
+  let found = 0;
+  for (const file of files.sort()) {
+    const text = fs.readFileSync(file, "utf8");
+    let formatted;
+    try {
+      formatted = await prettier.format(text, { filepath: file });
+    } catch (e) {
+      const line = (e && e.loc && e.loc.start && e.loc.start.line) || 1;
+      const why = String(e.message).split("\\n")[0];
+      console.log(file + ":" + line + ": prettier cannot parse this: " + why);
+      found++;
+      continue;
+    }
+    if (formatted === text) continue;
+    for (const line of starts(text.split("\\n"), formatted.split("\\n"))) {
+      console.log(file + ":" + line + ": prettier would reformat this");
+      found++;
+    }
+  }
+  process.exit(found ? 1 : 0);
+})().catch((e) => {
+  console.error(String((e && e.stack) || e));
+  process.exit(2);
+});
+""".replace("%MISSING%", MISSING_TOOL)
+
 # Runs as `node -e INSTALL_DRIVER` in the project folder; prints one MGE-INSTALL line a stage.
 INSTALL_DRIVER = """\
 const fs = require("node:fs"), path = require("node:path"), cp = require("node:child_process");

@@ -247,6 +247,27 @@ def parse_tsc(text: str, known: Sequence[str] = ()) -> list[Finding]:
     return out
 
 
+_PRETTIER_LINE = re.compile(r"^(?P<path>[^:\n]+):(?P<line>\d+): (?P<msg>prettier .*)$")
+
+
+def parse_prettier(text: str, known: Sequence[str] = ()) -> list[Finding]:
+    """MGE's prettier driver: ``path:line: prettier would reformat this`` at the first line of
+    each region prettier would change (so it falls in the span of the atom it reformats)."""
+    out = []
+    for line in text.splitlines():
+        m = _PRETTIER_LINE.match(line.strip())
+        if m:
+            out.append(
+                Finding(
+                    check="format",
+                    path=known_path(m.group("path"), known),
+                    line=int(m.group("line")),
+                    message=m.group("msg"),
+                )
+            )
+    return out
+
+
 _NO_PACKAGE = re.compile(r"Cannot find (?:package|module) '(?P<name>[^']+)'")
 
 
