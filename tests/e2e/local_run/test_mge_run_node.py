@@ -30,8 +30,8 @@ EXPECTED = {
     "notes-api-ts": (15, 5, 1, 16),
 }
 CHECKS = {
-    "textkit-js": ["lint", "security", "secrets", "install"],
-    "notes-api-ts": ["lint", "types", "security", "secrets", "install"],
+    "textkit-js": ["lint", "format", "security", "secrets", "install"],
+    "notes-api-ts": ["lint", "format", "types", "security", "secrets", "install"],
 }
 CAUGHT = {
     # example: (check, rule, atom) of each finding a readiness round caught and a retry fixed
@@ -85,7 +85,9 @@ def test_the_example_runs_offline_and_its_output_passes_npm_test(
     assert json.loads((out / "package.json").read_text())["type"] == "module"
     readiness = report["readiness"]
     assert [c["name"] for c in readiness["checks"]] == CHECKS[example]
-    assert all(c["passed"] for c in readiness["checks"]), readiness["checks"]
+    # format is report-only: its findings may stay; every blocking check passes.
+    blocking = [c for c in readiness["checks"] if c["mode"] == "block"]
+    assert all(c["passed"] for c in blocking), blocking
     caught = [(f["check"], f["rule"], f["atomId"]) for f in readiness["caught"]]
     assert caught == CAUGHT[example]
     assert "Verdict: **ready**" in (out / "readiness.md").read_text()

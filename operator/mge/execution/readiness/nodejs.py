@@ -1,8 +1,9 @@
 """The TypeScript/JavaScript side of the readiness checks: the drivers that run the pinned
-Node tools in the sandbox, ESLint's one-line formatter, and the undeclared-import check (pure;
+Node tools in the sandbox (a tool's entry script, prettier through its API, the install check),
+ESLint's one-line formatter, and the undeclared-import check (pure;
 the ESLint config itself is :mod:`mge.execution.eslint_config`, shipped with the output too).
 
-The tools (tsc, ESLint, typescript-eslint, eslint-plugin-security) are the ones
+The tools (tsc, ESLint, typescript-eslint, eslint-plugin-security, prettier) are the ones
 :mod:`mge.sandbox.nodetools` pins in its lockfile; the sandbox mounts their
 ``node_modules`` read-only and names it in ``$MGE_NODE_MODULES``. :data:`RUN_TOOL` links that
 folder into the project as ``node_modules`` (so the config's imports and ``"types": ["node"]``
