@@ -1,7 +1,7 @@
 """The TypeScript/JavaScript side of the readiness checks: the drivers that run the pinned
 Node tools in the sandbox (a tool's entry script, prettier through its API, the install check),
-ESLint's one-line formatter, and the undeclared-import check (pure;
-the ESLint config itself is :mod:`mge.execution.eslint_config`, shipped with the output too).
+ESLint's one-line formatter, and the undeclared-import check (pure; the ESLint config itself is
+:mod:`mge.execution.eslint_config`, shipped with the output too).
 
 The tools (tsc, ESLint, typescript-eslint, eslint-plugin-security, prettier) are the ones
 :mod:`mge.sandbox.nodetools` pins in its lockfile; the sandbox mounts their
