@@ -144,8 +144,29 @@ export const projects = () => call<{ projects: ProjectRow[] }>("/api/projects");
 export const queue = (key: string, filter: QueueFilter) =>
   call<QueuePage>(`/api/projects/${encodeURIComponent(key)}/queue?state=${filter}`);
 
-export const atom = (key: string, atomId: string) =>
+const fetchAtom = (key: string, atomId: string) =>
   call<AtomPage>(`/api/projects/${encodeURIComponent(key)}/atoms/${encodeURIComponent(atomId)}`);
+
+// One atom page fetched ahead: started the moment a reviewer opens an item (before React renders
+// the page), taken by the page's own load. Used once, and only while fresh, so a page never shows
+// older data than a fetch of its own would.
+let ahead: { key: string; atomId: string; at: number; page: Promise<AtomPage> } | null = null;
+const AHEAD_FRESH_MS = 2000;
+
+export function prefetchAtom(key: string, atomId: string): void {
+  if (ahead && ahead.key === key && ahead.atomId === atomId && performance.now() - ahead.at < AHEAD_FRESH_MS) return;
+  const page = fetchAtom(key, atomId);
+  page.catch(() => undefined); // a failed fetch ahead is reported by the page's own load
+  ahead = { key, atomId, at: performance.now(), page };
+}
+
+/** The atom page: the one fetched ahead for it if fresh, else a new fetch. */
+export function atom(key: string, atomId: string): Promise<AtomPage> {
+  const taken = ahead;
+  ahead = null;
+  if (taken && taken.key === key && taken.atomId === atomId && performance.now() - taken.at < AHEAD_FRESH_MS) return taken.page;
+  return fetchAtom(key, atomId);
+}
 
 export function decide(
   key: string,

@@ -15,7 +15,11 @@ const preloadAtom = () => void setTimeout(() => void import("./atom"), 1500);
 function useRoute(): Route {
   const [route, setRoute] = useState(() => parseRoute(location.hash));
   useEffect(() => {
-    const on = () => setRoute(parseRoute(location.hash));
+    const on = () => {
+      const next = parseRoute(location.hash);
+      if (next.page === "atom") api.prefetchAtom(next.project, next.atom); // before the render
+      setRoute(next);
+    };
     addEventListener("hashchange", on);
     return () => removeEventListener("hashchange", on);
   }, []);

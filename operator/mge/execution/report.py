@@ -176,7 +176,9 @@ def compute_report(
     retrieval: RetrievalUse | None = None,
 ) -> RunReport:
     """The report for a run (pure). Totals default to the sums over the stored attempts;
-    pass the LLM client's totals to include discovery, planning and review calls."""
+    pass the LLM client's totals to include discovery, planning and review calls.
+    ``validations`` are the checks beyond the result's own module and integration checks
+    (the system check), so each check is listed once."""
     level_of = {a: k for k, level in enumerate(levels) for a in level}
     progress = state.atoms
     attempted = [p for p in progress.values() if p.attempts]

@@ -189,9 +189,8 @@ async def output_stage(
         planned_by = f"{planner.provider}/" + (
             "recording" if planner.provider == "scripted" else planner.model
         )
-    validations = list(ex.result.integration) + list(ex.result.modules)
-    if ex.system is not None:
-        validations.append(ex.system)
+    # the result's module and integration checks are counted by compute_report itself
+    validations = [ex.system] if ex.system is not None else []
     report = compute_report(
         ctx.key,
         ex.workspace.codebase.atoms,
