@@ -65,12 +65,15 @@ async def observe(
     namespace, name = meta["namespace"], meta["name"]
     generation = int(meta.get("generation") or 1)
     key = project_key(namespace, name)
+    # AtomReviews before the store: a decision reaches the store before its AtomReview's status,
+    # so reading in this order, every review seen decided is already in the atom counts (read
+    # the other way, a Project could turn Completed with the last approval not yet counted).
+    reviews = await kube.list("AtomReview", namespace, f"{LABEL_PROJECT}={name}")
     stored = await store.get_project(key)
     stored_phase = _phase(stored.phase) if stored and stored.generation == generation else None
     info = workers.state(meta["uid"], generation)
     totals = await store.usage_totals(key) if stored else None  # one ledger read: USD, tokens
     counts = await store.count_atoms(key) if stored else {}
-    reviews = await kube.list("AtomReview", namespace, f"{LABEL_PROJECT}={name}")
     pending = sum(1 for r in reviews if not is_decided(r.get("status")))
     summary = stored.summary if stored else {}
     level = int(summary.get("level", 0))
