@@ -24,6 +24,8 @@ from mge.errors import InputError
 from mge.models.review import ReviewDecision
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Coroutine
+
     from mge.config import Settings
     from mge.llm import LLMClient
     from mge.models.review import ReviewItem
@@ -278,12 +280,7 @@ def serve_cmd(
         finally:
             await store.close()
 
-    try:
-        asyncio.run(run())
-    except KeyboardInterrupt:
-        typer.echo("MGE review: stopped")
-    except OSError as e:
-        raise InputError(f"cannot listen on 127.0.0.1:{port}: {e.strerror}; try --port 0") from e
+    _serve_until_stopped(run, f"127.0.0.1:{port}", "; try --port 0")
 
 
 @review_app.command("serve-cluster")
@@ -388,12 +385,19 @@ def serve_cluster_cmd(
             if store is not None:
                 await store.close()
 
+    _serve_until_stopped(run, f"{host}:{port}")
+
+
+def _serve_until_stopped(
+    run: Callable[[], Coroutine[None, None, None]], where: str, hint: str = ""
+) -> None:
+    """Serve until Ctrl-C; an address that cannot be bound is an input error naming it."""
     try:
         asyncio.run(run())
     except KeyboardInterrupt:
         typer.echo("MGE review: stopped")
     except OSError as e:
-        raise InputError(f"cannot listen on {host}:{port}: {e.strerror}") from e
+        raise InputError(f"cannot listen on {where}: {e.strerror}{hint}") from e
 
 
 def _finish(result: DecisionResult) -> None:
