@@ -14,7 +14,10 @@ import pytest
 from tests.integration.controlplane import ControlPlane
 
 from mge.config import LEASE_NAME
+from mge.kube.client import KubeClient
+from mge.kube.jobs import JobTarget, KubeJobRunner
 from mge.kube.rbac import OPERATOR_CLUSTER_RULES, lease_rules
+from mge.models.project import ExecutionSpec
 
 KUBECTL = "/usr/bin/kubectl"
 RESTRICTED = {"pod-security.kubernetes.io/enforce": "restricted"}
@@ -71,6 +74,20 @@ def project_body(name: str, **spec: Any) -> dict[str, Any]:
         "metadata": {"name": name},
         "spec": {"requirements": "A tiny inventory library.", **spec},
     }
+
+
+def job_runner(
+    api: Any, custom: Any, namespace: str, project: str, execution: ExecutionSpec
+) -> KubeJobRunner:
+    """A sandbox Job runner for a new Project ``project`` in ``namespace`` (the Project owns
+    the Jobs, as the operator's do), polling Jobs quickly."""
+    body = custom.create_namespaced_custom_object(
+        "mge.dev", "v1alpha1", namespace, "projects", project_body(project)
+    )
+    target = JobTarget(
+        namespace=namespace, project=project, owner=body, generation=1, execution=execution
+    )
+    return KubeJobRunner(KubeClient(api), target, poll_first=0.2, poll_max=1.0)
 
 
 def sandbox_entry_point(api: Any) -> Any:

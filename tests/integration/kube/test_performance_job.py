@@ -11,11 +11,9 @@ from collections.abc import Callable
 import pytest
 from kubernetes import client
 from tests.integration.controlplane import ControlPlane, PodHarness
-from tests.integration.kube.helpers import RESTRICTED, project_body, sandbox_entry_point
+from tests.integration.kube.helpers import RESTRICTED, job_runner, sandbox_entry_point
 
 from mge.execution.performance import PerformanceGate, performance_feedback
-from mge.kube.client import KubeClient
-from mge.kube.jobs import JobTarget, KubeJobRunner
 from mge.models.atoms import AtomicUnit
 from mge.models.performance import PerformanceCriterion, PerformancePolicy
 from mge.models.project import ExecutionSpec
@@ -62,17 +60,7 @@ def test_benchmarks_run_as_a_suite_job_and_name_the_hot_atom(
 ) -> None:
     namespace = make_namespace(RESTRICTED)
     harness = start_harness(sandbox_entry_point(api), namespace)
-    body = custom.create_namespaced_custom_object(
-        "mge.dev", "v1alpha1", namespace, "projects", project_body("pages")
-    )
-    target = JobTarget(
-        namespace=namespace,
-        project="pages",
-        owner=body,
-        generation=1,
-        execution=ExecutionSpec(atom_timeout_seconds=120),
-    )
-    jobs = KubeJobRunner(KubeClient(api), target, poll_first=0.2, poll_max=1.0)
+    jobs = job_runner(api, custom, namespace, "pages", ExecutionSpec(atom_timeout_seconds=120))
     atom = AtomicUnit(
         id="page",
         file="pages/cut.py",

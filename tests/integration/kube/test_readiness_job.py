@@ -11,11 +11,9 @@ from collections.abc import Callable
 import pytest
 from kubernetes import client
 from tests.integration.controlplane import ControlPlane, PodHarness
-from tests.integration.kube.helpers import RESTRICTED, project_body, sandbox_entry_point
+from tests.integration.kube.helpers import RESTRICTED, job_runner, sandbox_entry_point
 
 from mge.execution.readiness import ReadinessGate
-from mge.kube.client import KubeClient
-from mge.kube.jobs import JobTarget, KubeJobRunner
 from mge.models.atoms import AtomicUnit
 from mge.models.project import ExecutionSpec
 from mge.models.readiness import ReadinessPolicy
@@ -44,17 +42,7 @@ def test_readiness_runs_as_a_suite_job_and_names_the_atom(
 ) -> None:
     namespace = make_namespace(RESTRICTED)
     harness = start_harness(sandbox_entry_point(api), namespace)
-    body = custom.create_namespaced_custom_object(
-        "mge.dev", "v1alpha1", namespace, "projects", project_body("calc")
-    )
-    target = JobTarget(
-        namespace=namespace,
-        project="calc",
-        owner=body,
-        generation=1,
-        execution=ExecutionSpec(atom_timeout_seconds=120),
-    )
-    jobs = KubeJobRunner(KubeClient(api), target, poll_first=0.2, poll_max=1.0)
+    jobs = job_runner(api, custom, namespace, "calc", ExecutionSpec(atom_timeout_seconds=120))
     atom = AtomicUnit(
         id="add",
         file="calc/ops.py",

@@ -10,12 +10,11 @@ from collections.abc import Callable
 import pytest
 from kubernetes import client
 from tests.integration.controlplane.real_node import RealNode
-from tests.integration.kube.helpers import project_body
+from tests.integration.kube.helpers import job_runner
 from tests.integration.realnode.conftest import SANDBOX_IMAGE
 from tests.integration.realnode.helpers import RESTRICTED, assert_on_real_node, terminated
 
-from mge.kube.client import KubeClient
-from mge.kube.jobs import JobTarget, KubeJobRunner, Slot
+from mge.kube.jobs import Slot
 from mge.models.project import ExecutionSpec, ResourceSpec
 from mge.models.sandbox import AtomStatus, SandboxBatch
 
@@ -33,20 +32,6 @@ def test_a_sandbox_pod_killed_for_memory_fails_its_atoms_as_oom(
     make_namespace: Callable[..., str],
 ) -> None:
     namespace = make_namespace(RESTRICTED)
-    body = custom.create_namespaced_custom_object(
-        "mge.dev", "v1alpha1", namespace, "projects", project_body("oom")
-    )
-    target = JobTarget(
-        namespace=namespace,
-        project="oom",
-        owner=body,
-        generation=1,
-        execution=ExecutionSpec(
-            atom_timeout_seconds=60,
-            sandbox_image=SANDBOX_IMAGE,
-            resources=ResourceSpec(memory=POD_MEMORY),
-        ),
-    )
     test = "tests/test_ok.py"
     batch = SandboxBatch.model_validate(
         {
@@ -58,7 +43,17 @@ def test_a_sandbox_pod_killed_for_memory_fails_its_atoms_as_oom(
             ],
         }
     )
-    runner = KubeJobRunner(KubeClient(api), target, poll_first=0.2, poll_max=1.0)
+    runner = job_runner(
+        api,
+        custom,
+        namespace,
+        "oom",
+        ExecutionSpec(
+            atom_timeout_seconds=60,
+            sandbox_image=SANDBOX_IMAGE,
+            resources=ResourceSpec(memory=POD_MEMORY),
+        ),
+    )
     result = asyncio.run(runner.batch_runner(Slot(0, 0, 0))(batch))
 
     pods = (

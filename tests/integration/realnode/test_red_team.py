@@ -22,12 +22,11 @@ from typing import Any
 import pytest
 from kubernetes import client
 from tests.integration.controlplane.real_node import NODE_IP, RealNode
-from tests.integration.kube.helpers import project_body
+from tests.integration.kube.helpers import job_runner
 from tests.integration.realnode.conftest import SANDBOX_IMAGE
 from tests.integration.realnode.helpers import RESTRICTED, sandbox_pod
 
-from mge.kube.client import KubeClient
-from mge.kube.jobs import JobTarget, KubeJobRunner, Slot
+from mge.kube.jobs import Slot
 from mge.models.project import ExecutionSpec, ResourceSpec
 from mge.models.sandbox import AtomStatus, SandboxBatch, SandboxResult
 
@@ -295,21 +294,17 @@ def test_red_team_batch_in_a_real_pod(
     canary = tmp_path / "canary.txt"
     canary.write_text(CANARY)
 
-    body = custom.create_namespaced_custom_object(
-        "mge.dev", "v1alpha1", namespace, "projects", project_body("redteam")
-    )
-    target = JobTarget(
-        namespace=namespace,
-        project="redteam",
-        owner=body,
-        generation=1,
-        execution=ExecutionSpec(
+    runner = job_runner(
+        api,
+        custom,
+        namespace,
+        "redteam",
+        ExecutionSpec(
             atom_timeout_seconds=60,
             sandbox_image=SANDBOX_IMAGE,
             resources=ResourceSpec(memory="256Mi"),
         ),
     )
-    runner = KubeJobRunner(KubeClient(api), target, poll_first=0.2, poll_max=1.0)
     started = time.monotonic()
     result: SandboxResult = asyncio.run(runner.batch_runner(Slot(0, 0, 0))(batch(targets, canary)))
     took = time.monotonic() - started
