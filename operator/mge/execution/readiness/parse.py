@@ -17,7 +17,7 @@ from typing import Any
 from mge.execution.eslint_config import SECURITY_RULES
 from mge.models.readiness import Finding
 from mge.validation.tscheck import parse_tsc_output
-from mge.validation.typecheck import parse_mypy_output
+from mge.validation.typecheck import TypeIssue, parse_mypy_output
 
 BANDIT_TEMPLATE = "{relpath}:{line}: {test_id} {severity} {msg}"
 """bandit's ``--msg-template``: one line per issue, read by :func:`parse_bandit`."""
@@ -109,22 +109,7 @@ def parse_ruff_format(text: str, known: Sequence[str] = ()) -> list[Finding]:
 
 def parse_mypy(text: str, known: Sequence[str] = ()) -> list[Finding]:
     """mypy's ``path:line: error: message  [code]`` lines."""
-    out = []
-    for issue in parse_mypy_output(text):
-        message, rule = issue.message, ""
-        m = re.search(r"\s+\[(?P<code>[\w-]+)\]$", message)
-        if m:
-            message, rule = message[: m.start()], m.group("code")
-        out.append(
-            Finding(
-                check="types",
-                rule=rule,
-                path=known_path(issue.path, known),
-                line=issue.line,
-                message=message,
-            )
-        )
-    return out
+    return _type_findings(parse_mypy_output(text), known, _MYPY_CODE)
 
 
 def parse_bandit(text: str, known: Sequence[str] = ()) -> list[Finding]:
@@ -229,10 +214,21 @@ def parse_eslint_security(text: str, known: Sequence[str] = ()) -> list[Finding]
 def parse_tsc(text: str, known: Sequence[str] = ()) -> list[Finding]:
     """``tsc --pretty false``: ``path(line,col): error TS2322: message`` (continuation lines
     join their error)."""
+    return _type_findings(parse_tsc_output(text), known, _TSC_CODE)
+
+
+_MYPY_CODE = re.compile(r"\s+\[(?P<code>[\w-]+)\]$")
+_TSC_CODE = re.compile(r"\s+\[(?P<code>TS\d+)\]")
+
+
+def _type_findings(
+    issues: Iterable[TypeIssue], known: Sequence[str], code: re.Pattern[str]
+) -> list[Finding]:
+    """A type checker's issues as ``types`` findings, the rule code cut out of the message."""
     out = []
-    for issue in parse_tsc_output(text):
+    for issue in issues:
         message, rule = issue.message, ""
-        m = re.search(r"\s+\[(?P<code>TS\d+)\]", message)
+        m = code.search(message)
         if m:
             message, rule = message[: m.start()] + message[m.end() :], m.group("code")
         out.append(
