@@ -238,11 +238,14 @@ class GraphRun:
     async def _settle(
         self, level: int, items: list[tuple[Generated, ValidationResult | None, float]]
     ) -> None:
-        try:
-            await self.ex._settle(level, items, self.outcomes[level])
-        finally:
-            for g, _, _ in items:
-                self.active.discard(g.plan.atom_id)
+        # One atom at a time, starting its dependents as soon as it is stored: a chain atom in
+        # a batch of 20 does not wait for the other 19 attempts' store writes.
+        for item in items:
+            try:
+                await self.ex._settle(level, [item], self.outcomes[level])
+            finally:
+                self.active.discard(item[0].plan.atom_id)
+            self._launch()
 
     # --- end-of-level work, in level order, beside the atoms ------------------------------
 

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Mapping, Sequence
+
+from mge.execution import AtomExecutorWithRetry, Budget, ExecutionState, MemoryJournal
 from mge.execution.dispatch import levels_settled, ready_atoms
+from mge.execution.executor import Requeue
+from mge.execution.graphrun import GraphRun
+from mge.llm.base import LLMRequest, LLMResponse
+from mge.models.atoms import AtomicUnit, AtomState
+from mge.models.execution import CheckResult, ValidationResult
+from mge.models.project import ExecutionSpec
+from mge.validation.batch import Candidate, Workspace
+from mge.validation.codebase import Codebase
 
 #   a   b        level 0
 #   |  / \
@@ -62,3 +74,127 @@ def test_levels_settled_counts_leading_levels_only() -> None:
     assert levels_settled(LEVELS, {"a", "b", "f", "c", "e"}) == 1
     assert levels_settled(LEVELS, set(ORDER)) == 3
     assert levels_settled([[], ["a"]], set()) == 1
+
+
+# --- GraphRun: the executor following the decision --------------------------------------------
+
+
+class GatedModel:
+    """Correct code at once, except for ``held`` atoms, answered only once ``release`` is set."""
+
+    def __init__(self, held: set[str]) -> None:
+        self.held = held
+        self.release = asyncio.Event()
+        self.order: list[str] = []
+
+    async def complete(self, request: LLMRequest, project: str | None = None) -> LLMResponse:
+        atom = request.key.split("/")[1]
+        if atom in self.held:
+            await self.release.wait()
+        self.order.append(request.key)
+        text = f"```python\ndef {atom}(x: int) -> int:\n    return x\n```\n"
+        return LLMResponse(text=text, model="m", provider="fake")
+
+
+class LevelSandbox:
+    """Records (level, members) per batch; fails the first attempt of ``fail_first``; sets the
+    model's release once ``trigger`` is validated."""
+
+    def __init__(self, model: GatedModel, trigger: str, fail_first: set[str]) -> None:
+        self.model = model
+        self.trigger = trigger
+        self.fail_first = fail_first
+        self.batches: list[tuple[int, list[tuple[str, int]]]] = []
+
+    async def validate(
+        self, level: int, batch_index: int, candidates: list[Candidate]
+    ) -> dict[str, ValidationResult]:
+        self.batches.append((level, sorted((c.atom_id, c.attempt) for c in candidates)))
+        out = {}
+        for c in candidates:
+            ok = not (c.attempt == 1 and c.atom_id in self.fail_first)
+            check = CheckResult(name="tests", passed=ok, detail="" if ok else "assert 1 == 2")
+            out[c.atom_id] = ValidationResult(
+                level="L1", subject=c.atom_id, passed=ok, checks=[check]
+            )
+            if ok and c.atom_id == self.trigger:
+                self.model.release.set()
+        return out
+
+
+def _graph_codebase(deps: Mapping[str, Sequence[str]]) -> Codebase:
+    lines = ['"""m."""', ""]
+    atoms = {}
+    for a, needs in deps.items():
+        sig = f"def {a}(x: int) -> int:"
+        lines += ["", sig, "    ...", ""]
+        atoms[a] = AtomicUnit(
+            id=a,
+            file="m.py",
+            language="python",
+            kind="function",
+            qualname=a,
+            signature=sig,
+            spec=f"{a}.",
+            estimated_loc=2,
+            complexity=1,
+            dependencies=list(needs),
+        )
+    return Codebase({"m.py": "\n".join(lines) + "\n"}, atoms)
+
+
+async def test_a_chain_is_validated_before_a_slow_atom_of_its_first_level_answers() -> None:
+    # slow and a are level 0; b needs a (level 1); c needs b (level 2). slow's answer is held
+    # until c is validated: level by level this could never finish.
+    deps = {"slow": [], "a": [], "b": ["a"], "c": ["b"]}
+    levels = [["slow", "a"], ["b"], ["c"]]
+    model = GatedModel(held={"slow"})
+    sandbox = LevelSandbox(model, trigger="c", fail_first={"b"})
+    journal = MemoryJournal()
+    codebase = _graph_codebase(deps)
+    executor = AtomExecutorWithRetry(
+        llm=model,
+        validator=sandbox,
+        workspace=Workspace(codebase),
+        state=ExecutionState.fresh(codebase.atoms),
+        journal=journal,
+        budget=Budget(max_cost_usd=100.0, max_atoms=100),
+        spec=ExecutionSpec(batch_size=20),
+        batch_linger_s=0.05,
+    )
+    ends: list[tuple[str, int, list[str]]] = []
+
+    def settled() -> list[str]:
+        return sorted(a for a, p in executor.state.atoms.items() if p.settled)
+
+    async def flush(k: int) -> list[Requeue]:
+        ends.append(("flush", k, settled()))
+        return []
+
+    async def close(k: int) -> None:
+        ends.append(("close", k, settled()))
+
+    run = GraphRun(executor, levels, deps, flush=flush, close=close)
+    stop = await asyncio.wait_for(run.run(), timeout=60)
+
+    assert stop is None
+    assert all(p.state is AtomState.VALIDATED for p in executor.state.atoms.values())
+    # c (level 2) was generated before slow (level 0) answered; b's retry went on meanwhile.
+    assert model.order.index("atom/c/attempt-1") < model.order.index("atom/slow/attempt-1")
+    assert "atom/b/attempt-2" in model.order
+    # Every batch holds atoms of its own level, and is recorded under that level.
+    level_of = {a: k for k, level in enumerate(levels) for a in level}
+    assert all(level_of[a] == k for k, members in sandbox.batches for a, _ in members)
+    for k in range(len(levels)):
+        recorded = sorted(map(sorted, journal.batches.get(k, [])))
+        assert recorded == sorted(members for j, members in sandbox.batches if j == k)
+    # End-of-level work ran in level order, level 0's only once slow was settled.
+    assert [(step, k) for step, k, _ in ends] == [
+        ("flush", 0),
+        ("close", 0),
+        ("flush", 1),
+        ("close", 1),
+        ("flush", 2),
+        ("close", 2),
+    ]
+    assert "slow" in ends[0][2]
