@@ -29,11 +29,11 @@ started finish (their retries too), then it propagates.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Mapping, Sequence
 
 from mge.errors import BudgetExceeded
 from mge.execution.batching import Member, next_batches
-from mge.execution.dispatch import ready_atoms
+from mge.execution.dispatch import ready_atoms, run_dependencies
 from mge.execution.executor import (
     FATAL_LLM_ERRORS,
     AtomExecutorWithRetry,
@@ -42,6 +42,7 @@ from mge.execution.executor import (
     LevelOutcome,
     Requeue,
 )
+from mge.execution.state import AtomProgress
 from mge.models.execution import ValidationResult
 
 Flush = Callable[[int], Awaitable[list[Requeue]]]
@@ -67,6 +68,24 @@ class _Gate:
             return await self.inner.observe(level, validated)
 
 
+class _Settled(Collection[str]):
+    """The settled atoms of a run, read from the execution state when asked (no copy)."""
+
+    def __init__(self, atoms: Mapping[str, AtomProgress], order: Sequence[str]) -> None:
+        self.atoms = atoms
+        self.order = order
+
+    def __contains__(self, atom: object) -> bool:
+        progress = self.atoms.get(atom) if isinstance(atom, str) else None
+        return progress is not None and progress.settled
+
+    def __iter__(self) -> Iterator[str]:
+        return (a for a in self.order if a in self)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 class GraphRun:
     """Executes ``levels`` with dependency-ready dispatch (see module docstring)."""
 
@@ -83,7 +102,12 @@ class GraphRun:
         self.levels = [list(level) for level in levels]
         self.order = [a for level in self.levels for a in level]
         self.level_of = {a: k for k, level in enumerate(self.levels) for a in level}
-        self.dependencies = dependencies
+        self.position = {a: i for i, a in enumerate(self.order)}
+        self.dependencies = run_dependencies(self.order, dependencies)
+        self.dependents: dict[str, list[str]] = {}
+        for atom in self.order:
+            for dep in self.dependencies[atom]:
+                self.dependents.setdefault(dep, []).append(atom)
         self.flush = flush
         self.close = close
         self.outcomes = [LevelOutcome(k) for k in range(len(self.levels))]
@@ -115,8 +139,8 @@ class GraphRun:
         if inner is not None:
             self.ex.integration = _Gate(self, inner)
         try:
+            self._launch(self.order)
             while True:
-                self._launch()
                 self._advance()
                 self._dispatch()
                 if not self.tasks:
@@ -140,18 +164,18 @@ class GraphRun:
 
     # --- dispatch -------------------------------------------------------------------------
 
-    def _settled(self) -> set[str]:
-        atoms = self.ex.state.atoms
-        return {a for a in self.order if atoms[a].settled}
-
-    def _launch(self) -> None:
-        """Start every atom whose dependencies are settled, together as one wave."""
+    def _launch(self, candidates: Iterable[str]) -> None:
+        """Start those of ``candidates`` whose dependencies are settled, as one wave (the
+        candidates: every atom at the start, then the atoms whose state just changed and the
+        atoms that depend on them)."""
         if self.budget_stop is not None:
             return
         atoms = self.ex.state.atoms
+        order = sorted(set(candidates) & self.position.keys(), key=self.position.__getitem__)
+        settled = _Settled(self.ex.state.atoms, self.order)
         start = [
             a
-            for a in ready_atoms(self.order, self.dependencies, self._settled(), self.active)
+            for a in ready_atoms(order, self.dependencies, settled, self.active)
             if a not in self.retired and (self.fatal is None or atoms[a].attempts)
         ]
         if not start:
@@ -245,7 +269,8 @@ class GraphRun:
                 await self.ex._settle(level, [item], self.outcomes[level])
             finally:
                 self.active.discard(item[0].plan.atom_id)
-            self._launch()
+            atom_id = item[0].plan.atom_id
+            self._launch([atom_id, *self.dependents.get(atom_id, ())])
 
     # --- end-of-level work, in level order, beside the atoms ------------------------------
 
@@ -279,6 +304,7 @@ class GraphRun:
             level = self.level_of.get(r.atom_id)
             if level is not None:
                 await self.ex.requeue(r, self.outcomes[level])
+        self._launch(r.atom_id for r in requeues)
 
     async def _observe_deferred(self, level: int) -> None:
         validated = self.deferred.pop(level, [])

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Mapping, Sequence
 
 from mge.execution import AtomExecutorWithRetry, Budget, ExecutionState, MemoryJournal
-from mge.execution.dispatch import levels_settled, ready_atoms
+from mge.execution.dispatch import levels_settled, ready_atoms, run_dependencies
 from mge.execution.executor import Requeue
 from mge.execution.graphrun import GraphRun
 from mge.llm.base import LLMRequest, LLMResponse
@@ -59,7 +59,15 @@ def test_a_flagged_dependency_counts_as_settled() -> None:
 
 
 def test_dependencies_outside_the_run_do_not_hold_an_atom_back() -> None:
-    assert ready_atoms(["y"], {"y": ["elsewhere"]}, settled=set(), active=set()) == ["y"]
+    deps = run_dependencies(["x", "y"], {"y": ["x", "elsewhere"]})
+    assert deps == {"x": [], "y": ["x"]}
+    assert ready_atoms(["y"], deps, settled={"x"}, active=set()) == ["y"]
+
+
+def test_only_the_candidates_are_considered() -> None:
+    # After one atom settles, only it and its dependents need a look.
+    assert ready_atoms(["c", "d"], DEPS, settled={"a", "b"}, active=set()) == ["c", "d"]
+    assert ready_atoms(["e"], DEPS, settled={"a", "b"}, active=set()) == []
 
 
 def test_the_result_follows_the_given_order() -> None:
