@@ -9,12 +9,14 @@ from mge.execution import AtomExecutorWithRetry, Budget, ExecutionState, MemoryJ
 from mge.execution.dispatch import levels_settled, ready_atoms, run_dependencies
 from mge.execution.executor import Requeue
 from mge.execution.graphrun import GraphRun
+from mge.execution.integration import PROGRESS_NAME, ProgressiveIntegrationTester
 from mge.llm.base import LLMRequest, LLMResponse
 from mge.models.atoms import AtomicUnit, AtomState
 from mge.models.execution import CheckResult, ValidationResult
 from mge.models.project import ExecutionSpec
 from mge.validation.batch import Candidate, Workspace
 from mge.validation.codebase import Codebase
+from mge.validation.runner import TestJob, TestOutcome
 
 #   a   b        level 0
 #   |  / \
@@ -206,3 +208,22 @@ async def test_a_chain_is_validated_before_a_slow_atom_of_its_first_level_answer
         ("close", 2),
     ]
     assert "slow" in ends[0][2]
+
+
+async def test_a_run_killed_before_its_first_checkpoint_resumes_with_the_atoms_uncovered() -> None:
+    # No progress document yet: the validated atoms still await their checkpoint, so the
+    # resumed run's end-of-level checkpoint covers them (before, they were silently dropped).
+    codebase = _graph_codebase({"a": [], "b": ["a"]})
+    workspace = Workspace(codebase, validated={"a": "return x", "b": "return x"})
+    journal = MemoryJournal()
+
+    class NoRuns:
+        async def run(self, jobs: Sequence[TestJob]) -> dict[str, TestOutcome]:
+            raise AssertionError("no module tests: nothing to run")
+
+    tester = ProgressiveIntegrationTester(workspace, NoRuns(), journal=journal)
+    await tester.resume([["a"], ["b"]])
+    assert await tester.flush(0) == []
+    assert (await journal.progress(PROGRESS_NAME) or {}).get("covered") == ["a"]
+    assert await tester.flush(1) == []
+    assert (await journal.progress(PROGRESS_NAME) or {}).get("covered") == ["a", "b"]
