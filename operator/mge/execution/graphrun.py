@@ -108,6 +108,13 @@ class GraphRun:
         for atom in self.order:
             for dep in self.dependencies[atom]:
                 self.dependents.setdefault(dep, []).append(atom)
+        self.tail: dict[str, int] = {}
+        """Atoms on the longest chain of dependents from each atom, itself included."""
+        for atom in reversed(self.order):
+            below = [self.tail[d] for d in self.dependents.get(atom, ()) if d in self.tail]
+            self.tail[atom] = 1 + max(below, default=0)
+        self.waiting: set[str] = set()
+        """Atoms whose dependencies are settled, waiting for one of the ``concurrency`` slots."""
         self.flush = flush
         self.close = close
         self.outcomes = [LevelOutcome(k) for k in range(len(self.levels))]
@@ -165,19 +172,29 @@ class GraphRun:
     # --- dispatch -------------------------------------------------------------------------
 
     def _launch(self, candidates: Iterable[str]) -> None:
-        """Start those of ``candidates`` whose dependencies are settled, as one wave (the
-        candidates: every atom at the start, then the atoms whose state just changed and the
-        atoms that depend on them)."""
+        """Queue those of ``candidates`` whose dependencies are settled (the candidates: every
+        atom at the start, then the atoms whose state just changed and the atoms that depend
+        on them), then start what the free generation slots allow."""
+        self.waiting.update(set(candidates) & self.position.keys())
+        self._start_waiting()
+
+    def _start_waiting(self) -> None:
+        """Start ready atoms for the free ``concurrency`` slots, the longest chain of
+        dependents first (the critical path gets the slots when wide levels overlap), as one
+        wave."""
         if self.budget_stop is not None:
             return
         atoms = self.ex.state.atoms
-        order = sorted(set(candidates) & self.position.keys(), key=self.position.__getitem__)
-        settled = _Settled(self.ex.state.atoms, self.order)
-        start = [
+        settled = _Settled(atoms, self.order)
+        order = sorted(self.waiting, key=lambda a: (-self.tail[a], self.position[a]))
+        ready = [
             a
             for a in ready_atoms(order, self.dependencies, settled, self.active)
             if a not in self.retired and (self.fatal is None or atoms[a].attempts)
         ]
+        self.waiting = set(ready)  # the rest is started, settled or waits for a dependency
+        start = ready[: max(0, self.ex.spec.concurrency - len(self.generating))]
+        self.waiting.difference_update(start)
         if not start:
             return
         self.wave += 1
@@ -240,6 +257,7 @@ class GraphRun:
             return
         finally:
             self.generating.pop(atom_id, None)
+            self._start_waiting()
         if g.plan.number > 1:
             outcome.retries += 1
         if g.response is not None:
