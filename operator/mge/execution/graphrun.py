@@ -282,13 +282,15 @@ class GraphRun:
     ) -> None:
         # One atom at a time, starting its dependents as soon as it is stored: a chain atom in
         # a batch of 20 does not wait for the other 19 attempts' store writes.
+        # ``again`` also holds atoms a progressive checkpoint sent back while this one settled.
         for item in items:
+            again: list[str] = []
             try:
-                await self.ex._settle(level, [item], self.outcomes[level])
+                again = await self.ex._settle(level, [item], self.outcomes[level])
             finally:
                 self.active.discard(item[0].plan.atom_id)
             atom_id = item[0].plan.atom_id
-            self._launch([atom_id, *self.dependents.get(atom_id, ())])
+            self._launch([atom_id, *self.dependents.get(atom_id, ()), *again])
 
     # --- end-of-level work, in level order, beside the atoms ------------------------------
 

@@ -227,3 +227,44 @@ async def test_a_run_killed_before_its_first_checkpoint_resumes_with_the_atoms_u
     assert (await journal.progress(PROGRESS_NAME) or {}).get("covered") == ["a"]
     assert await tester.flush(1) == []
     assert (await journal.progress(PROGRESS_NAME) or {}).get("covered") == ["a", "b"]
+
+
+class SendsBackOnce:
+    """An integration hook whose first checkpoint that sees ``trigger`` sends ``culprit`` back."""
+
+    def __init__(self, trigger: str, culprit: str) -> None:
+        self.trigger = trigger
+        self.culprit = culprit
+        self.sent = False
+
+    async def observe(self, level: int, validated: Sequence[str]) -> list[Requeue]:
+        if self.trigger in validated and not self.sent:
+            self.sent = True
+            return [Requeue(self.culprit, "a module test failed")]
+        return []
+
+
+async def test_an_atom_a_progressive_checkpoint_sends_back_is_generated_again() -> None:
+    # a is validated first (its own batch); when b is validated, the checkpoint blames a.
+    deps: dict[str, list[str]] = {"a": [], "b": [], "c": ["a"]}
+    model = GatedModel(held={"b"})
+    sandbox = LevelSandbox(model, trigger="a", fail_first=set())
+    codebase = _graph_codebase(deps)
+    hook = SendsBackOnce(trigger="b", culprit="a")
+    executor = AtomExecutorWithRetry(
+        llm=model,
+        validator=sandbox,
+        workspace=Workspace(codebase),
+        state=ExecutionState.fresh(codebase.atoms),
+        journal=MemoryJournal(),
+        budget=Budget(max_cost_usd=100.0, max_atoms=100),
+        spec=ExecutionSpec(batch_size=20),
+        batch_linger_s=0.05,
+        integration=hook,
+    )
+    run = GraphRun(executor, [["a", "b"], ["c"]], deps)
+    assert await asyncio.wait_for(run.run(), timeout=60) is None
+    assert hook.sent
+    assert all(p.state is AtomState.VALIDATED for p in executor.state.atoms.values())
+    assert [a.number for a in executor.state.atoms["a"].attempts] == [1, 2]
+    assert "atom/a/attempt-2" in model.order
