@@ -31,7 +31,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Mapping, Sequence
 
-from mge.errors import BudgetExceeded
+from mge.errors import BudgetExceeded, MGEError
 from mge.execution.batching import Member, next_batches
 from mge.execution.dispatch import ready_atoms, run_dependencies
 from mge.execution.executor import (
@@ -167,6 +167,13 @@ class GraphRun:
             self.ex.integration = inner
         if self.fatal is not None:
             raise self.fatal
+        if self.budget_stop is None and self.closed < len(self.levels):
+            stuck = [a for a in self.order if not self.ex.state.atoms[a].settled]
+            raise MGEError(
+                f"execution stopped with nothing in flight before level {self.closed} was done "
+                f"(unsettled: {', '.join(stuck[:20]) or 'none'}); this is a scheduling bug in "
+                "mge.execution.graphrun — please report it; running again resumes the work"
+            )
         return self.budget_stop
 
     # --- dispatch -------------------------------------------------------------------------
