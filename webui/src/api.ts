@@ -39,6 +39,8 @@ export interface QueuePage {
   filter: QueueFilter;
   weights: Record<string, number>;
   items: QueueRow[];
+  /** Cluster mode: why this person may only read (no patch on AtomReviews), else null. */
+  readOnly?: string | null;
 }
 
 export interface Check {
@@ -99,10 +101,20 @@ export interface AtomPage {
   dependencies: { atom: string; qualname: string; signature: string }[];
   attempts: Attempt[];
   failures: Failure[];
+  /** Cluster mode: why this person may only read, else null. */
+  readOnly?: string | null;
+  /** Cluster mode: the AtomReview's state and the operator's message. */
+  state?: string;
+  message?: string;
+  /** Cluster mode: whether the store's details (contract, attempts) are shown. */
+  details?: boolean;
+  /** Cluster mode: decidable now (pending, or the operator rejected the last decision). */
+  open?: boolean;
 }
 
 export interface DecisionOutcome {
-  result: { accepted: boolean; message: string; state: string; code: string | null; failures: Failure[] };
+  /** pending: the operator has not acted yet (cluster); the outcome comes as a live update. */
+  result: { accepted: boolean; pending?: boolean; message: string; state: string; code: string | null; failures: Failure[] };
   atom: AtomPage;
 }
 
@@ -112,12 +124,20 @@ export class ApiError extends Error {
     readonly kind: string,
     message: string,
     readonly current?: AtomPage,
+    /** 401 in cluster mode: show the login form. */
+    readonly login?: boolean,
   ) {
     super(message);
   }
 }
 
 let csrf: string | null = null;
+let onLoginNeeded: ((message: string) => void) | null = null;
+
+/** Called whenever the server says to log in (no session, or the token expired). */
+export function whenLoginNeeded(handler: (message: string) => void): void {
+  onLoginNeeded = handler;
+}
 
 async function call<T>(path: string, init?: RequestInit): Promise<T> {
   let response: Response;
@@ -128,7 +148,9 @@ async function call<T>(path: string, init?: RequestInit): Promise<T> {
   }
   const body = await response.json().catch(() => ({}));
   if (!response.ok) {
-    throw new ApiError(response.status, body.error ?? "http", body.message ?? response.statusText, body.current);
+    const error = new ApiError(response.status, body.error ?? "http", body.message ?? response.statusText, body.current, body.login === true);
+    if (error.login) onLoginNeeded?.(error.message);
+    throw error;
   }
   return body as T;
 }
@@ -139,13 +161,45 @@ export async function session(): Promise<{ csrf: string; user: string | null; mo
   return s;
 }
 
+/** Cluster mode: exchange a pasted token for a session (the token stays on the server). */
+export const login = (token: string) =>
+  call<{ user: string }>("/api/login", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ token }),
+  });
+
+export const logout = () =>
+  call<{ user: null }>("/api/logout", { method: "POST", headers: { "X-MGE-CSRF": csrf ?? "" } });
+
 export const projects = () => call<{ projects: ProjectRow[] }>("/api/projects");
 
 export const queue = (key: string, filter: QueueFilter) =>
   call<QueuePage>(`/api/projects/${encodeURIComponent(key)}/queue?state=${filter}`);
 
-export const atom = (key: string, atomId: string) =>
+const fetchAtom = (key: string, atomId: string) =>
   call<AtomPage>(`/api/projects/${encodeURIComponent(key)}/atoms/${encodeURIComponent(atomId)}`);
+
+// One atom page fetched ahead: started the moment a reviewer opens an item (before React renders
+// the page), taken by the page's own load. Used once, and only while fresh, so a page never shows
+// older data than a fetch of its own would.
+let ahead: { key: string; atomId: string; at: number; page: Promise<AtomPage> } | null = null;
+const AHEAD_FRESH_MS = 2000;
+
+export function prefetchAtom(key: string, atomId: string): void {
+  if (ahead && ahead.key === key && ahead.atomId === atomId && performance.now() - ahead.at < AHEAD_FRESH_MS) return;
+  const page = fetchAtom(key, atomId);
+  page.catch(() => undefined); // a failed fetch ahead is reported by the page's own load
+  ahead = { key, atomId, at: performance.now(), page };
+}
+
+/** The atom page: the one fetched ahead for it if fresh, else a new fetch. */
+export function atom(key: string, atomId: string): Promise<AtomPage> {
+  const taken = ahead;
+  ahead = null;
+  if (taken && taken.key === key && taken.atomId === atomId && performance.now() - taken.at < AHEAD_FRESH_MS) return taken.page;
+  return fetchAtom(key, atomId);
+}
 
 export function decide(
   key: string,

@@ -34,6 +34,7 @@ export function Atom(props: {
   const [feedback, setFeedback] = useState("");
   const [notice, setNotice] = useState<Notice | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
+  const [refused, setRefused] = useState<string | null>(null);
   const editor = useRef<EditorView | null>(null);
   const pageRef = useRef<AtomPage | null>(null);
   const busyRef = useRef(false);
@@ -71,6 +72,11 @@ export function Atom(props: {
       if (gone || busyRef.current || !old || p.version === old.version) return;
       setPage(p);
       const who = p.decidedBy ? ` by ${p.decidedBy}` : "";
+      if (p.decision === old.decision && p.decidedBy === old.decidedBy && p.state !== old.state && p.message) {
+        // the operator acted on the decision (cluster): its outcome
+        setNotice({ kind: p.state === "Accepted" ? "ok" : p.state === "Rejected" ? "bad" : "info", message: p.message });
+        return;
+      }
       setNotice({
         kind: "stale",
         message:
@@ -103,11 +109,13 @@ export function Atom(props: {
           ...(decision === "regenerate" ? { feedback } : {}),
         });
         setPage(out.atom);
-        setNotice({ kind: out.result.accepted ? "ok" : "bad", message: out.result.message, failures: out.result.failures });
-        if (out.result.accepted) onDecided();
+        const kind = out.result.pending ? "info" : out.result.accepted ? "ok" : "bad";
+        setNotice({ kind, message: out.result.message, failures: out.result.failures });
+        if (out.result.accepted || out.result.pending) onDecided();
       } catch (e) {
         const err = e as api.ApiError;
         if (err.kind === "stale" && err.current) setPage(err.current);
+        if (err.kind === "forbidden") setRefused(err.message);
         setNotice({
           kind: err.kind === "stale" ? "stale" : "bad",
           message: err.kind === "network" || err.kind === "stale" ? err.message : `${err.message} (your text is kept)`,
@@ -130,7 +138,8 @@ export function Atom(props: {
   if (loadError) return <p className="banner bad">{loadError}</p>;
   if (!page) return <p className="muted">Loading…</p>;
   const u = page.unit;
-  const pending = page.decision === "pending";
+  const readOnly = page.readOnly ?? refused;
+  const pending = (page.open ?? page.decision === "pending") && !readOnly;
   const suggestion = suggestedCode(page.suggestion);
   return (
     <section className="atom" data-testid="atom-page" data-version={page.version}>
@@ -145,6 +154,10 @@ export function Atom(props: {
           {prev && <a href={prev} title="k">↑ previous</a>} {next && <a href={next} title="j">next ↓</a>}
         </span>
       </header>
+      {readOnly && <p className="banner stale" data-testid="read-only">{readOnly}</p>}
+      {page.details === false && (
+        <p className="muted small" data-testid="no-details">Contract, context and attempts come from the store; this server shows what the AtomReview holds.</p>
+      )}
       <Banner notice={notice} onClose={() => setNotice(null)} />
       <div className="columns">
         <div className="col">

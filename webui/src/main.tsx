@@ -3,6 +3,7 @@ import { createRoot } from "react-dom/client";
 import * as api from "./api";
 import type { ProjectRow, QueueFilter, QueuePage } from "./api";
 import type { AtomActions } from "./atom";
+import { Login } from "./login";
 import { Projects } from "./projects";
 import { Queue } from "./queue";
 import { href, parseRoute, typing, type Route } from "./route";
@@ -15,7 +16,11 @@ const preloadAtom = () => void setTimeout(() => void import("./atom"), 1500);
 function useRoute(): Route {
   const [route, setRoute] = useState(() => parseRoute(location.hash));
   useEffect(() => {
-    const on = () => setRoute(parseRoute(location.hash));
+    const on = () => {
+      const next = parseRoute(location.hash);
+      if (next.page === "atom") api.prefetchAtom(next.project, next.atom); // before the render
+      setRoute(next);
+    };
     addEventListener("hashchange", on);
     return () => removeEventListener("hashchange", on);
   }, []);
@@ -25,6 +30,9 @@ function useRoute(): Route {
 function App() {
   const route = useRoute();
   const [user, setUser] = useState<string | null>(null);
+  const [mode, setMode] = useState("local");
+  const [login, setLogin] = useState<string | null>(null);
+  const [epoch, setEpoch] = useState(0);
   const [error, setError] = useState<string | null>(null);
   const [live, setLive] = useState(false);
   const [tick, setTick] = useState(0);
@@ -37,12 +45,28 @@ function App() {
 
   useEffect(() => {
     preloadAtom();
-    api.session().then((s) => setUser(s.user), (e: api.ApiError) => setError(e.message));
+    api.whenLoginNeeded((message) => setLogin(message));
+  }, []);
+
+  // Again after a login: a new session, a new event stream (EventSource gives up on a 401).
+  useEffect(() => {
+    api.session().then(
+      (s) => {
+        setUser(s.user);
+        setMode(s.mode);
+        setLogin(null);
+        setError(null);
+        setTick((n) => n + 1);
+      },
+      (e: api.ApiError) => !e.login && setError(e.message),
+    );
     return api.watch(
       () => setTick((n) => n + 1),
       (up) => setLive(up),
     );
-  }, []);
+  }, [epoch]);
+
+  const logout = () => void api.logout().then(() => setEpoch((n) => n + 1), (e: api.ApiError) => setError(e.message));
 
   useEffect(() => {
     if (route.page === "projects") api.projects().then((r) => setProjects(r.projects), (e: api.ApiError) => setError(e.message));
@@ -76,7 +100,7 @@ function App() {
         if (e.key === "j") setSelected((s) => Math.min(s + 1, items.length - 1));
         else if (e.key === "k") setSelected((s) => Math.max(s - 1, 0));
         else if (e.key === "Enter" && at(selected)) location.hash = at(selected)!;
-        else if (e.key === "a" && project && items[selected]) {
+        else if (e.key === "a" && project && items[selected] && !queue?.readOnly) {
           const it = items[selected];
           api.decide(project, it.atom, { decision: "approve", version: it.version }).then(loadQueue, (err: api.ApiError) => setError(err.message));
         } else return;
@@ -102,8 +126,14 @@ function App() {
         {project && <a href={href({ page: "queue", project })}>{project}</a>}
         <span className="spacer" />
         <span className={live ? "live on" : "live"} data-testid="live" title="live updates from the store">{live ? "live" : "offline"}</span>
-        {user && <span className="user">{user}</span>}
+        {user && <span className="user" data-testid="user">{user}</span>}
+        {user && mode === "cluster" && <button onClick={logout} data-testid="logout">Log out</button>}
       </header>
+      {login !== null ? (
+        <main>
+          <Login message={login} onDone={() => setEpoch((n) => n + 1)} />
+        </main>
+      ) : (
       <main>
         {error && (
           <p className="banner bad" data-testid="error">
@@ -133,6 +163,7 @@ function App() {
           </Suspense>
         )}
       </main>
+      )}
     </>
   );
 }

@@ -1,5 +1,5 @@
 import { memo, useEffect, useRef } from "react";
-import type { QueueFilter, QueuePage } from "./api";
+import { prefetchAtom, type QueueFilter, type QueuePage, type QueueRow } from "./api";
 import { ConfidenceParts } from "./parts";
 import { href } from "./route";
 
@@ -34,6 +34,9 @@ export const Queue = memo(function Queue(props: {
         ))}
         <span className="muted small keys">j / k move · Enter open · a approve</span>
       </nav>
+      {page.readOnly && (
+        <p className="banner stale" data-testid="read-only">{page.readOnly}</p>
+      )}
       {p.review.total > 0 && p.review.pending === 0 && p.phase === "Reviewing" && (
         <p className="banner ok" data-testid="all-decided">
           Every item is decided. Run <code>mge run</code> on the project's manifest again: it writes the reviewed
@@ -51,18 +54,33 @@ export const Queue = memo(function Queue(props: {
           </thead>
           <tbody ref={body}>
             {page.items.map((it, i) => (
-              <tr key={it.atom} className={i === selected ? "selected" : ""} onClick={() => onSelect(i)} data-atom={it.atom}>
-                <td><a href={href({ page: "atom", project: p.key, atom: it.atom })}>{it.atom}</a></td>
-                <td><span className={`reason ${it.reason}`}>{it.reason.replace("_", " ")}</span></td>
-                <td className="num">{it.confidence.score.toFixed(2)}</td>
-                <td><ConfidenceParts c={it.confidence} weights={page.weights} /></td>
-                <td>{it.decision}{it.decidedBy ? ` · ${it.decidedBy}` : ""}</td>
-                <td className="where">{it.where}</td>
-              </tr>
+              <Row key={it.atom} item={it} index={i} project={p.key} weights={page.weights} selected={i === selected} onSelect={onSelect} />
             ))}
           </tbody>
         </table>
       )}
     </section>
+  );
+});
+
+/** One row, memoised: moving the selection or opening an atom re-renders two rows, not a thousand. */
+const Row = memo(function Row(props: {
+  item: QueueRow;
+  index: number;
+  project: string;
+  weights: QueuePage["weights"];
+  selected: boolean;
+  onSelect: (i: number) => void;
+}) {
+  const { item: it, index, project, weights, selected, onSelect } = props;
+  return (
+    <tr className={selected ? "selected" : ""} onClick={() => onSelect(index)} data-atom={it.atom}>
+      <td><a href={href({ page: "atom", project, atom: it.atom })} onClick={() => prefetchAtom(project, it.atom)}>{it.atom}</a></td>
+      <td><span className={`reason ${it.reason}`}>{it.reason.replace("_", " ")}</span></td>
+      <td className="num">{it.confidence.score.toFixed(2)}</td>
+      <td><ConfidenceParts c={it.confidence} weights={weights} /></td>
+      <td>{it.decision}{it.decidedBy ? ` · ${it.decidedBy}` : ""}</td>
+      <td className="where">{it.where}</td>
+    </tr>
   );
 });

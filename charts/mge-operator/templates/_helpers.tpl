@@ -89,3 +89,18 @@ again from an empty store and pay for it twice, so the chart runs one.
 {{ min 1 (int .Values.replicas) }}
 {{- end -}}
 {{- end }}
+
+{{/* The review UI's own name label: it must never match the operator Deployment's selector. */}}
+{{- define "mge.reviewUI.selectorLabels" -}}
+app.kubernetes.io/name: {{ printf "%s-review-ui" (include "mge.name" .) | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "mge.reviewUI.labels" -}}
+helm.sh/chart: {{ include "mge.chart" . }}
+{{ include "mge.reviewUI.selectorLabels" . }}
+app.kubernetes.io/component: review-ui
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: mge
+{{- end }}

@@ -286,6 +286,116 @@ def serve_cmd(
         raise InputError(f"cannot listen on 127.0.0.1:{port}: {e.strerror}; try --port 0") from e
 
 
+@review_app.command("serve-cluster")
+def serve_cluster_cmd(
+    kubeconfig: Annotated[
+        Path | None,
+        typer.Option(
+            "--kubeconfig",
+            help="Take the API server's address and CA from this kubeconfig (its credentials "
+            "are NOT used). Default: --api-server and --ca-file.",
+        ),
+    ] = None,
+    api_server: Annotated[
+        str,
+        typer.Option("--api-server", help="The API server's URL (in a pod: the default)."),
+    ] = "https://kubernetes.default.svc",
+    ca_file: Annotated[
+        Path | None,
+        typer.Option("--ca-file", help="PEM of the API server's CA (the chart mounts it)."),
+    ] = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "0.0.0.0",
+    port: Annotated[
+        int, typer.Option("--port", help="Port to listen on.", min=1, max=65535)
+    ] = 8080,
+    namespace: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--namespace",
+            help="Show Projects of this namespace (repeat). Default: every namespace the "
+            "person may list.",
+        ),
+    ] = None,
+    proxy_header: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--proxy-header",
+            help="A header an auth proxy in front puts the person's bearer token in (repeat). "
+            "Default: Authorization and X-Forwarded-Access-Token.",
+        ),
+    ] = None,
+    no_proxy_headers: Annotated[
+        bool, typer.Option("--no-proxy-headers", help="Trust no header; the login form only.")
+    ] = False,
+    no_login_form: Annotated[
+        bool, typer.Option("--no-login-form", help="No token pasting; an auth proxy only.")
+    ] = False,
+    settle_seconds: Annotated[
+        float,
+        typer.Option(
+            "--settle-seconds",
+            help="How long a decision's answer waits for the operator's outcome (seconds); "
+            "later outcomes reach the page as live updates.",
+            min=0.0,
+        ),
+    ] = 20.0,
+    store_details: Annotated[
+        bool,
+        typer.Option(
+            "--store-details",
+            help="Show attempt history and context from the store (--database-url / "
+            "MGE_DATABASE_URL), after the person's token was allowed to read the AtomReview.",
+        ),
+    ] = False,
+) -> None:
+    """The review web interface in a cluster (the chart's review-ui), acting as each reviewer.
+
+    It has no Kubernetes credentials: each person's bearer token (from an auth proxy's header,
+    or pasted on the login page and kept server-side) goes to the API server with every call,
+    so RBAC decides and the audit log names them. Decisions patch the AtomReview with the
+    mge.dev/decided-by annotation = the authenticated user. See docs/review-ui.md.
+    """
+    from mge.kube.client import ApiServer
+    from mge.web.cluster_app import ClusterAuth
+    from mge.web.cluster_auth import PROXY_HEADERS
+    from mge.web.serve_cluster import ClusterServeOptions, serve_cluster
+
+    if no_proxy_headers and no_login_form:
+        raise InputError("--no-proxy-headers with --no-login-form leaves no way to log in")
+    if kubeconfig is not None:
+        server = ApiServer.from_kubeconfig(str(kubeconfig))
+    else:
+        if ca_file is not None and not ca_file.is_file():
+            raise InputError(f"--ca-file {ca_file}: no such file")
+        server = ApiServer(api_server, str(ca_file) if ca_file else None)
+    headers: tuple[str, ...] = ()
+    if not no_proxy_headers:
+        headers = tuple(proxy_header) if proxy_header else PROXY_HEADERS
+    options = ClusterServeOptions(
+        server=server,
+        host=host,
+        port=port,
+        namespaces=tuple(namespace or ()),
+        auth=ClusterAuth(proxy_headers=headers, login_form=not no_login_form),
+        settle_seconds=settle_seconds,
+    )
+
+    async def run() -> None:
+        store = await _open_store(State.settings()) if store_details else None
+        try:
+            await serve_cluster(options, store, typer.echo)
+        finally:
+            if store is not None:
+                await store.close()
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        typer.echo("MGE review: stopped")
+    except OSError as e:
+        raise InputError(f"cannot listen on {host}:{port}: {e.strerror}") from e
+
+
 def _finish(result: DecisionResult) -> None:
     typer.echo(result.message)
     if not result.accepted:

@@ -33,7 +33,9 @@ EXIT_REVIEW = 0
 """Exit code when the codebase is written and review items wait (not an error)."""
 EXIT_NOT_READY = 4
 """Exit code when the codebase is written but a readiness check in ``block`` mode still fails
-after its retries (spec.validation.readiness; the findings are in readiness.md)."""
+after its retries (spec.validation.readiness; the findings are in readiness.md), or a
+performance budget in ``block`` mode is still missed (spec.validation.performance;
+performance.md)."""
 
 
 class BarReporter:
@@ -111,7 +113,8 @@ def run_command(
     Offline with the scripted provider (recordings, clearly marked as such). Resumable: run
     the same command again after a kill or a budget stop. Exit codes: 0 done (review items
     may wait), 3 stopped early (budget; run again), 4 written but a blocking readiness check
-    still fails (readiness.md; spec.validation.readiness).
+    still fails (readiness.md; spec.validation.readiness) or a performance budget is still
+    missed (performance.md; spec.validation.performance).
     """
     extra: dict[str, object] = {"sandbox": "unsandboxed"} if unsandboxed else {}
     settings = State.settings(**extra)
@@ -163,6 +166,15 @@ def run_command(
             return EXIT_STALLED
         if result.phase == Phase.REVIEWING:
             out.print(f"review items are waiting: `mge review list` (project {result.key})")
+        code = 0
+        performance = result.report.performance if result.report is not None else None
+        if performance is not None and performance.blocking:
+            missed = ", ".join(r.criterion.id for r in performance.missed)
+            out.print(
+                f"[red]performance budgets missed: {missed} (performance.md); set "
+                "spec.validation.performance.mode to `report` to accept that[/]"
+            )
+            code = EXIT_NOT_READY
         readiness = result.report.readiness if result.report is not None else None
         if readiness is not None and not readiness.ready:
             blocking = ", ".join(c.name for c in readiness.blocking_failures)
@@ -170,8 +182,8 @@ def run_command(
                 f"[red]not production-ready: {blocking} still fail (readiness.md); "
                 "set them to `report` in spec.validation.readiness to accept that[/]"
             )
-            return EXIT_NOT_READY
-        return 0
+            code = EXIT_NOT_READY
+        return code
 
     code = asyncio.run(go())
     if code:

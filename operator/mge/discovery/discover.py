@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from mge.discovery.checks import discovery_problems
+from mge.discovery.performance import performance_questions
 from mge.discovery.requirements import validate_requirements
 from mge.errors import StructuredOutputError
 from mge.llm.base import LLMRequest
@@ -74,7 +75,9 @@ async def discover(
 
     Raises InputError for unusable requirements (before any LLM call), the LLM client's
     errors for a failed call, and StructuredOutputError when the answer parses but contradicts
-    itself (duplicate ids, aggregates over unknown entities, the wrong language).
+    itself (duplicate ids, aggregates over unknown entities, the wrong language). A criterion
+    about speed without a number or an input size gets a question (see
+    :mod:`mge.discovery.performance`): it is asked, not guessed.
     ``project`` names the project in the cost ledger.
     """
     text = validate_requirements(requirements)
@@ -85,4 +88,4 @@ async def discover(
         raise StructuredOutputError(
             "the discovery answer is inconsistent:\n" + "\n".join(f"  - {p}" for p in problems)
         )
-    return result
+    return performance_questions(result)

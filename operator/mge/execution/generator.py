@@ -31,12 +31,15 @@ from mge.execution.executor import (
 )
 from mge.execution.graphrun import GraphRun
 from mge.execution.integration import ProgressiveIntegrationTester
+from mge.execution.performance.gate import PerformanceGate
+from mge.execution.performance.judge import performance_feedback
 from mge.execution.prompting import ExampleSource
 from mge.execution.readiness.gate import ReadinessGate
 from mge.execution.readiness.verdict import retry_feedback
 from mge.execution.state import ExecutionResult, ExecutionState, Journal, MemoryJournal
 from mge.models.atoms import AtomicUnit, AtomState
 from mge.models.execution import CheckResult, ValidationResult
+from mge.models.performance import PerformanceReport
 from mge.models.project import ProjectSpec
 from mge.models.readiness import Finding, ReadinessReport
 from mge.validation.batch import BatchValidator, Workspace
@@ -75,6 +78,26 @@ benchmarks side by side)."""
 
 READINESS_PROGRESS = "readiness"
 """The journal's progress document holding the last readiness report (for the output)."""
+
+
+PERFORMANCE_PROGRESS = "performance"
+"""The journal's progress document holding the last performance report (for the output)."""
+
+
+def performance_validation(report: PerformanceReport) -> ValidationResult:
+    """The benchmarks as an L3 validation: a check per criterion; in ``report`` mode a miss
+    does not fail it (pure)."""
+    checks = [
+        CheckResult(
+            name=f"performance/{r.criterion.id}",
+            passed=r.passed or report.mode != "block",
+            detail=(r.error or r.figures())[:4000],
+        )
+        for r in report.results
+    ]
+    return ValidationResult(
+        level="L3", subject="performance", passed=all(c.passed for c in checks), checks=checks
+    )
 
 
 def readiness_validation(report: ReadinessReport) -> ValidationResult:
@@ -128,6 +151,7 @@ class DependencyAwareGenerator:
         integration: ProgressiveIntegrationTester | None = None,
         hierarchy: HierarchicalValidator | None = None,
         readiness: ReadinessGate | None = None,
+        performance: PerformanceGate | None = None,
         progress: ProgressCallback | None = None,
         clock: Callable[[], float] = time.monotonic,
         batch_linger_s: float = BATCH_LINGER_SECONDS,
@@ -143,6 +167,7 @@ class DependencyAwareGenerator:
         self.integration = integration
         self.hierarchy = hierarchy
         self.readiness = readiness
+        self.performance = performance
         self.clock = clock
         self.executor = AtomExecutorWithRetry(
             llm=llm,
@@ -186,7 +211,10 @@ class DependencyAwareGenerator:
             await self._run_graph(result, levels)
         else:
             await self._run_levels(result, levels)
-        if self.readiness is not None and result.levels_done == len(levels) and levels:
+        finished = result.levels_done == len(levels) and bool(levels)
+        if self.performance is not None and self.performance.active and finished:
+            await self._performance(result, len(levels) - 1)
+        if self.readiness is not None and finished:
             await self._readiness(result, len(levels) - 1)
         if self.integration is not None:
             result.integration = list(self.integration.results)
@@ -258,6 +286,48 @@ class DependencyAwareGenerator:
             more.failed = outcome.failed + more.failed
             return more
         return outcome
+
+    async def _performance(self, result: ExecutionResult, last: int) -> None:
+        """L3 benchmarks on the finished codebase (before readiness: a faster rewrite must
+        pass the readiness checks too); in ``block`` mode the hot-path atoms of a missed
+        budget are regenerated with the figures as feedback (``retries`` rounds), then the
+        benchmarks run again."""
+        assert self.performance is not None
+        policy = self.performance.policy
+        retried: list[str] = []
+        caught: list[str] = []
+        rounds = 0
+        while True:
+            rounds += 1
+            report = await self.performance.check(self.workspace.validated)
+            feedback = performance_feedback(report) if policy.mode == "block" else {}
+            if rounds > policy.retries or not feedback:
+                break
+            outcome = LevelOutcome(last)
+            again = [
+                r.atom_id
+                for r in (Requeue(a, text) for a, text in feedback.items())
+                if await self.executor.requeue(r, outcome)
+            ]
+            if not again:
+                break
+            retried += again
+            caught += [
+                f"{r.criterion.id}: {r.figures()} — sent back "
+                + ", ".join(h.qualname or h.atom_id for h in r.hot if h.atom_id in again)
+                for r in report.missed
+                if any(h.atom_id in again for h in r.hot)
+            ]
+            more = await self.executor.run_level(last, again)
+            self._tally(result, more)
+            if more.budget_stop is not None:
+                break
+        report = report.model_copy(update={"rounds": rounds, "retried": retried, "caught": caught})
+        result.performance = report
+        check = performance_validation(report)
+        result.modules.append(check)
+        await self.journal.validation(check)
+        await self.journal.save_progress(PERFORMANCE_PROGRESS, report.wire())
 
     async def _readiness(self, result: ExecutionResult, last: int) -> None:
         """L4 readiness on the finished codebase; atoms named by a blocking finding are
@@ -375,6 +445,7 @@ async def execute_levels(
     integration: ProgressiveIntegrationTester | None = None,
     hierarchy: HierarchicalValidator | None = None,
     readiness: ReadinessGate | None = None,
+    performance: PerformanceGate | None = None,
     progress: ProgressCallback | None = None,
     examples: ExampleSource | None = None,
 ) -> ExecutionResult:
@@ -392,6 +463,7 @@ async def execute_levels(
         integration=integration,
         hierarchy=hierarchy,
         readiness=readiness,
+        performance=performance,
         progress=progress,
         examples=examples,
     )

@@ -9,11 +9,14 @@ mapped from module to distribution name through the distributions installed besi
 skeleton already carries is kept as it is.
 
 For TypeScript and JavaScript it is a ``package.json`` (ESM, ``npm test`` runs ``node --test`` on
-the folder's test files, after ``tsc --noEmit`` for TypeScript), a strict ``tsconfig.json`` for
-TypeScript (the one L1 checked the code with), and a ``package-lock.json`` when every
-dependency is one MGE pins itself (typescript, @types/node), so it is written offline from
-MGE's own lockfile. Bare imports other than Node's built-ins become dependencies at ``*`` (no
-lockfile then: resolving versions needs the registry).
+the folder's test files, after ``tsc --noEmit`` for TypeScript; ``npm run lint`` runs ESLint,
+``npm run format`` prettier), a
+strict ``tsconfig.json`` for TypeScript (the one L1 checked the code with), the ESLint config
+of the readiness checks (``eslint.config.js``, :mod:`mge.execution.eslint_config`), and a
+``package-lock.json`` when every dependency is one MGE pins itself (typescript, @types/node,
+ESLint and its rule sets), so it is written offline from MGE's own lockfile (the entries those
+packages need, nothing else). Bare imports other than Node's built-ins become dependencies at
+``*`` (no lockfile then: resolving versions needs the registry).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from importlib import metadata
 from pathlib import PurePosixPath
 from typing import Any
 
+from mge.execution.eslint_config import SHIPPED_ESLINT_CONFIG, eslint_config, eslint_packages
 from mge.sandbox.nodetools import LOCK_DIR
 from mge.validation.codebase import is_test_file, language_of
 from mge.validation.tscheck import tsconfig
@@ -178,6 +182,8 @@ def python_manifest(files: Mapping[str, str], project: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+FORMATTER = "prettier"
+"""The formatter the output's ``npm run format`` runs (and the readiness format check)."""
 PACKAGE_JSON = "package.json"
 PACKAGE_LOCK = "package-lock.json"
 TSCONFIG = "tsconfig.json"
@@ -258,6 +264,40 @@ def _pinned_tools() -> dict[str, Any]:
     return lock
 
 
+def pinned_version(package: str) -> str:
+    """The version of ``package`` in MGE's npm lockfile ("" when it pins none)."""
+    entry = _pinned_tools()["packages"].get(f"node_modules/{package}") or {}
+    return str(entry.get("version", ""))
+
+
+def lock_closure(packages: Mapping[str, Any], roots: Iterable[str]) -> dict[str, Any]:
+    """The entries of a lockfile's ``packages`` that ``roots`` need: each package with its
+    dependencies and required peers, found the way Node resolves them (nested first)."""
+    out: dict[str, Any] = {}
+    todo = [("", r) for r in roots]
+    while todo:
+        parent, name = todo.pop()
+        base = parent
+        while True:
+            key = f"{base}/node_modules/{name}" if base else f"node_modules/{name}"
+            if key in packages or not base:
+                break
+            base = base.rsplit("/node_modules/", 1)[0] if "/node_modules/" in base else ""
+        if key not in packages or key in out:
+            continue
+        entry = packages[key]
+        out[key] = entry
+        optional = entry.get("peerDependenciesMeta") or {}
+        peers = [
+            p
+            for p in entry.get("peerDependencies") or {}
+            if not optional.get(p, {}).get("optional")
+        ]
+        for dep in [*(entry.get("dependencies") or {}), *peers]:
+            todo.append((key, dep))
+    return dict(sorted(out.items()))
+
+
 def script_manifests(files: Mapping[str, str], project: str, language: str) -> dict[str, str]:
     """``package.json`` (+ ``tsconfig.json`` and, when possible, ``package-lock.json``)."""
     scripts = {p: t for p, t in files.items() if language_of(p) in ("typescript", "javascript")}
@@ -268,9 +308,11 @@ def script_manifests(files: Mapping[str, str], project: str, language: str) -> d
     name = project_name(project).lower()
     pinned = _pinned_tools()["packages"]
     dev: dict[str, str] = {}
-    if language == "typescript":
-        for pkg in ("typescript", "@types/node"):
-            dev[pkg] = pinned[f"node_modules/{pkg}"]["version"]
+    tools = ("typescript", "@types/node") if language == "typescript" else ()
+    for pkg in (*tools, *eslint_packages(language), FORMATTER):
+        dev[pkg] = pinned[f"node_modules/{pkg}"]["version"]
+    pinned_dev = sorted(dev)
+    dev = dict(sorted(dev.items()))
     dev.update({p: "*" for p in sorted(testing) if p not in dev})
     package: dict[str, Any] = {
         "name": name,
@@ -281,14 +323,19 @@ def script_manifests(files: Mapping[str, str], project: str, language: str) -> d
         + ("npm install && npm test" if dev or runtime else "npm test"),
         "engines": {"node": NODE_ENGINES.get(language, ">=20")},
         "scripts": {
-            "test": f"tsc --noEmit && {node_test}" if language == "typescript" else node_test
+            "test": f"tsc --noEmit && {node_test}" if language == "typescript" else node_test,
+            "lint": "eslint .",
+            "format": "prettier --check .",
         },
     }
     if runtime:
         package["dependencies"] = {p: "*" for p in sorted(runtime)}
     if dev:
         package["devDependencies"] = dev
-    out = {PACKAGE_JSON: json.dumps(package, indent=2) + "\n"}
+    out = {
+        PACKAGE_JSON: json.dumps(package, indent=2) + "\n",
+        SHIPPED_ESLINT_CONFIG: eslint_config(language),
+    }
     if language == "typescript":
         config = tsconfig()
         config["include"] = ["**/*.ts", "**/*.mts"]
@@ -298,7 +345,7 @@ def script_manifests(files: Mapping[str, str], project: str, language: str) -> d
         entries: dict[str, Any] = {"": root}
         if dev:
             root["devDependencies"] = dev
-            entries.update({k: v for k, v in pinned.items() if k.startswith("node_modules/")})
+            entries.update(lock_closure(pinned, pinned_dev))
         lock = {"name": name, "version": "0.1.0", "lockfileVersion": 3, "requires": True}
         lock["packages"] = entries
         out[PACKAGE_LOCK] = json.dumps(lock, indent=2) + "\n"
@@ -316,7 +363,7 @@ def with_manifest(files: Mapping[str, str], project: str, language: str) -> dict
     if script in present:
         made = script_manifests(files, project, script)
         if PACKAGE_JSON not in out:
-            out.update(made)
+            out.update({k: v for k, v in made.items() if k not in out})
         elif script == "typescript" and TSCONFIG not in out:
             out[TSCONFIG] = made[TSCONFIG]
     return out

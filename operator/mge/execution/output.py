@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 from mge.errors import InputError, MGEError
 from mge.execution.gitrun import run_git
 from mge.execution.manifest import with_manifest
+from mge.execution.performance.render import PERFORMANCE_FILE, render_performance
 from mge.execution.readiness.render import READINESS_FILE, render_readiness
 from mge.execution.report import RunReport
 from mge.validation.codebase import Codebase
@@ -121,6 +122,8 @@ def render_tree(
     tree[README_FILE] = render_readme(report, language=language, missing=missing)
     if report.readiness is not None:
         tree[READINESS_FILE] = render_readiness(report.readiness)
+    if report.performance is not None:
+        tree[PERFORMANCE_FILE] = render_performance(report.performance)
     final = report.model_copy(update={"files": sorted([*tree, REPORT_FILE])})
     tree[REPORT_FILE] = json.dumps(final.wire(), indent=2, ensure_ascii=False) + "\n"
     return tree
@@ -181,6 +184,11 @@ def _write_sync(
     if report.readiness is not None:
         (folder / READINESS_FILE).write_text(render_readiness(report.readiness), encoding="utf-8")
         extra.append(READINESS_FILE)
+    if report.performance is not None:
+        (folder / PERFORMANCE_FILE).write_text(
+            render_performance(report.performance), encoding="utf-8"
+        )
+        extra.append(PERFORMANCE_FILE)
     final = report.model_copy(update={"files": sorted([*written, *extra])})
     (folder / REPORT_FILE).write_text(
         json.dumps(final.wire(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"

@@ -21,6 +21,7 @@ from mge.execution.state import ExecutionResult, ExecutionState, RunStatus
 from mge.models.atoms import AtomicUnit, AtomState
 from mge.models.base import WireModel
 from mge.models.execution import Usage, ValidationResult
+from mge.models.performance import PerformanceReport
 from mge.models.readiness import ReadinessReport
 from mge.models.review import ConfidenceParts, ReviewItem
 
@@ -122,6 +123,9 @@ class RunReport(WireModel):
     readiness: ReadinessReport | None = Field(
         default=None, description="L4 production readiness (readiness.md renders it)."
     )
+    performance: PerformanceReport | None = Field(
+        default=None, description="L3 performance benchmarks (performance.md renders it)."
+    )
     retrieval: RetrievalUse = Field(default_factory=RetrievalUse)
 
 
@@ -174,9 +178,12 @@ def compute_report(
     files: Sequence[str] = (),
     readiness: ReadinessReport | None = None,
     retrieval: RetrievalUse | None = None,
+    performance: PerformanceReport | None = None,
 ) -> RunReport:
     """The report for a run (pure). Totals default to the sums over the stored attempts;
-    pass the LLM client's totals to include discovery, planning and review calls."""
+    pass the LLM client's totals to include discovery, planning and review calls.
+    ``validations`` are the checks beyond the result's own module and integration checks
+    (the system check), so each check is listed once."""
     level_of = {a: k for k, level in enumerate(levels) for a in level}
     progress = state.atoms
     attempted = [p for p in progress.values() if p.attempts]
@@ -254,6 +261,9 @@ def compute_report(
         atom_list=lines,
         files=sorted(files),
         readiness=readiness if readiness is not None else (result.readiness if result else None),
+        performance=(
+            performance if performance is not None else (result.performance if result else None)
+        ),
         retrieval=retrieval or RetrievalUse(),
     )
 
@@ -343,6 +353,27 @@ def render_report(report: RunReport) -> Group:
                 + f": {len(ready.checks) - len(failing)}/{len(ready.checks)} checks pass"
                 + (f" (failing: {', '.join(failing)})" if failing else "")
                 + f"; {ready.findings} findings; see readiness.md",
+            )
+        )
+    if report.performance is not None and (
+        report.performance.results or report.performance.questions
+    ):
+        perf = report.performance
+        missed = [r.criterion.id for r in perf.missed]
+        figures = "; ".join(
+            f"{r.criterion.id} {r.median_ms:.1f}/{r.criterion.budget_ms:g} ms"
+            for r in perf.results
+            if r.median_ms is not None
+        )
+        rows.append(
+            (
+                "performance",
+                ("met" if perf.met else "MISSED")
+                + f": {len(perf.results) - len(missed)}/{len(perf.results)} budgets met"
+                + (f" ({figures})" if figures else "")
+                + (f"; retried {', '.join(perf.retried)}" if perf.retried else "")
+                + (f"; {len(perf.questions)} unmeasured" if perf.questions else "")
+                + "; see performance.md",
             )
         )
     for name, value in rows:

@@ -15,6 +15,7 @@ from typing import Any, Literal, Protocol
 from mge.execution.budget import BudgetLimit
 from mge.models.atoms import AtomState
 from mge.models.execution import Attempt, ValidationResult
+from mge.models.performance import PerformanceReport
 from mge.models.readiness import ReadinessReport
 
 RunStatus = Literal["completed", "budget_exceeded"]
@@ -197,6 +198,8 @@ class ExecutionResult:
     modules: list[ValidationResult] = field(default_factory=list)
     readiness: ReadinessReport | None = None
     """The L4 production-readiness checks after their retries (None when none ran)."""
+    performance: PerformanceReport | None = None
+    """The L3 benchmarks after their retries (None when there was nothing to measure)."""
     budget_limit: BudgetLimit | None = None
     """With status ``budget_exceeded``: which limit stopped the run (data, so a driver need not
     read it back out of ``message``)."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import builtins
 import functools
 import json
 import logging
@@ -150,6 +151,36 @@ def load_api_client(kubeconfig: str | None = None) -> client.ApiClient:
     except config.ConfigException:
         fallback: client.ApiClient = loader()
         return fallback
+
+
+@dataclass(frozen=True)
+class ApiServer:
+    """Where the API server is and how to trust it, and nothing else: no credentials. The
+    review interface calls it with each person's own bearer token (:func:`user_api_client`)."""
+
+    url: str
+    """``https://host:port`` of the API server."""
+    ca_file: str | None = None
+    """PEM file of the CA that signed its serving certificate (None: the system's CAs)."""
+
+    @classmethod
+    def from_kubeconfig(cls, path: str) -> ApiServer:
+        """The current context's server and CA from a kubeconfig; its credentials are ignored."""
+        made = client.Configuration()
+        loader: Any = config.load_kube_config
+        loader(config_file=path, client_configuration=made)
+        return cls(made.host, made.ssl_ca_cert or None)
+
+
+def user_api_client(server: ApiServer, token: str) -> client.ApiClient:
+    """An ApiClient that authenticates as the holder of ``token`` (a bearer token) only."""
+    made = client.Configuration()
+    made.host = server.url
+    made.ssl_ca_cert = server.ca_file
+    made.verify_ssl = True
+    made.api_key = {"authorization": token}
+    made.api_key_prefix = {"authorization": "Bearer"}
+    return client.ApiClient(made)
 
 
 def is_status(error: BaseException, code: int) -> bool:
@@ -362,9 +393,17 @@ class KubeClient:
         return self._plain(out)
 
     async def patch(
-        self, kind: str, namespace: str, name: str, patch: dict[str, Any]
+        self,
+        kind: str,
+        namespace: str,
+        name: str,
+        patch: dict[str, Any],
+        *,
+        conflict_is_transient: bool = True,
     ) -> dict[str, Any]:
-        """Merge-patch a custom object (metadata or spec)."""
+        """Merge-patch a custom object (metadata or spec). A patch carrying
+        ``metadata.resourceVersion`` is a precondition: pass ``conflict_is_transient=False``
+        so a 409 (someone else changed it) is reported at once, not retried."""
         self.counter.add("patch", kind)
         out = await self._call(
             self._custom.patch_namespaced_custom_object,
@@ -376,8 +415,72 @@ class KubeClient:
             patch,
             what=f"patch {kind} {namespace}/{name}",
             answers=(),
+            conflict_is_transient=conflict_is_transient,
         )
         return self._plain(out)
+
+    # ------------------------------------------------------------------ as a person
+
+    async def list_custom(
+        self, kind: str, namespace: str | None, selector: str = ""
+    ) -> builtins.list[dict[str, Any]]:
+        """Custom objects of ``kind`` in ``namespace``, or in every namespace (None)."""
+        how: dict[str, Any] = {"label_selector": selector, "answers": ()}
+        if namespace is None:
+            out = await self._call(
+                self._custom.list_cluster_custom_object,
+                API_GROUP,
+                API_VERSION,
+                PLURALS[kind],
+                what=f"list {kind} in all namespaces",
+                **how,
+            )
+        else:
+            out = await self._call(
+                self._custom.list_namespaced_custom_object,
+                API_GROUP,
+                API_VERSION,
+                namespace,
+                PLURALS[kind],
+                what=f"list {kind} in {namespace}",
+                **how,
+            )
+        found: builtins.list[dict[str, Any]] = self._plain(out).get("items", [])
+        return found
+
+    async def whoami(self) -> str:
+        """The user name the API server authenticates this client's credentials as
+        (SelfSubjectReview, authentication.k8s.io/v1)."""
+        auth: Any = client.AuthenticationV1Api(self.api)
+        out = await self._call(
+            auth.create_self_subject_review,
+            {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
+            what="SelfSubjectReview",
+            answers=(),
+        )
+        user = ((self._plain(out).get("status") or {}).get("userInfo") or {}).get("username")
+        if not user:
+            raise KubeAPIError("SelfSubjectReview named no user", status=0)
+        return str(user)
+
+    async def may(self, verb: str, kind: str, namespace: str | None) -> bool:
+        """Whether this client's user may ``verb`` objects of ``kind`` in ``namespace``
+        (SelfSubjectAccessReview, authorization.k8s.io/v1)."""
+        authz: Any = client.AuthorizationV1Api(self.api)
+        attributes: dict[str, Any] = {"group": API_GROUP, "resource": PLURALS[kind], "verb": verb}
+        if namespace is not None:
+            attributes["namespace"] = namespace
+        out = await self._call(
+            authz.create_self_subject_access_review,
+            {
+                "apiVersion": "authorization.k8s.io/v1",
+                "kind": "SelfSubjectAccessReview",
+                "spec": {"resourceAttributes": attributes},
+            },
+            what=f"SelfSubjectAccessReview {verb} {kind}",
+            answers=(),
+        )
+        return bool((self._plain(out).get("status") or {}).get("allowed"))
 
     # ------------------------------------------------------------------ leader election
 

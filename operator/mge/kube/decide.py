@@ -42,6 +42,7 @@ from mge.models.project import (
     Condition,
     Cost,
     OutputStatus,
+    PerformanceStatus,
     Phase,
     Progress,
     ProjectSpec,
@@ -85,6 +86,8 @@ class Observed:
     cost: Cost = field(default_factory=Cost)
     readiness: ReadinessStatus | None = None
     """L4 readiness counts from the store (None before the checks ran)."""
+    performance: PerformanceStatus | None = None
+    """L3 performance counts from the store (None when nothing was benchmarked)."""
     review_items: int = 0
     """Atoms the store queued for review (each should have an AtomReview)."""
     reviews_total: int = 0
@@ -517,6 +520,7 @@ def decide(spec: ProjectSpec, status: ProjectStatus, observed: Observed, now: da
             "progress": progress,
             "cost": observed.cost,
             "readiness": observed.readiness or status.readiness,
+            "performance": observed.performance or status.performance,
             "message": message,
             "output": output,
             "conditions": _conditions(

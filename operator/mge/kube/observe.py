@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from mge.execution.generator import READINESS_PROGRESS
+from mge.execution.generator import PERFORMANCE_PROGRESS, READINESS_PROGRESS
 from mge.execution.journal import progress_document
 from mge.kube.children import LABEL_PROJECT
 from mge.kube.client import KubeClient
@@ -16,7 +16,8 @@ from mge.kube.decide import Observed
 from mge.kube.reviews import is_decided
 from mge.kube.worker import WorkerRegistry
 from mge.models.atoms import AtomState
-from mge.models.project import Cost, Phase, Progress, readiness_status
+from mge.models.performance import PerformanceReport
+from mge.models.project import Cost, Phase, Progress, performance_status, readiness_status
 from mge.models.readiness import ReadinessReport
 from mge.pipeline.memory_stages import retrieval_note
 from mge.store import Store, UsageTotals
@@ -87,12 +88,17 @@ async def observe(
     if stored is not None and stored_phase == Phase.REVIEWING:
         since = stored.updated_at
     readiness = None
+    performance = None
     if stored is not None:
         doc = await store.get_document(key, progress_document(READINESS_PROGRESS))
         if doc:
             readiness = readiness_status(ReadinessReport.model_validate(doc))
+        doc = await store.get_document(key, progress_document(PERFORMANCE_PROGRESS))
+        if doc:
+            performance = performance_status(PerformanceReport.model_validate(doc))
     return Observed(
         readiness=readiness,
+        performance=performance,
         generation=generation,
         deleting=bool(meta.get("deletionTimestamp")),
         key=key,

@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from mge.models.base import WireModel
 from mge.models.domain import Question
+from mge.models.performance import PerformancePolicy, PerformanceReport
 from mge.models.readiness import ReadinessPolicy, ReadinessReport
 
 API_GROUP = "mge.dev"
@@ -197,6 +198,10 @@ class ValidationSpec(WireModel):
         default_factory=ReadinessPolicy,
         description="L4 production readiness: per check block, report or off.",
     )
+    performance: PerformancePolicy = Field(
+        default_factory=PerformancePolicy,
+        description="L3 performance benchmarks of measurable criteria: block, report or off.",
+    )
 
 
 class GitOutput(WireModel):
@@ -340,6 +345,18 @@ class ReadinessStatus(WireModel):
     retried: int = Field(default=0, description="Atoms regenerated for a blocking finding.")
 
 
+class PerformanceStatus(WireModel):
+    """L3 performance as counts (the figures are in the output's performance.md)."""
+
+    met: bool = Field(description="Every benchmarked criterion is within its budget.")
+    criteria: int = Field(default=0, description="Criteria benchmarked.")
+    missed: int = Field(default=0, description="Criteria over budget (or without a verdict).")
+    unmeasured: int = Field(
+        default=0, description="Speed requirements without a number or size (questions)."
+    )
+    retried: int = Field(default=0, description="Atoms regenerated for a missed budget.")
+
+
 class ProjectStatus(WireModel):
     """What the operator reports; summaries only, the atoms live in the store."""
 
@@ -353,6 +370,7 @@ class ProjectStatus(WireModel):
     discovery: DiscoveryStatus | None = None
     output: OutputStatus | None = None
     readiness: ReadinessStatus | None = None
+    performance: PerformanceStatus | None = None
     message: str = ""
 
 
@@ -376,6 +394,17 @@ class ProjectManifest(WireModel):
     kind: Literal["Project"]
     metadata: ObjectMeta
     spec: ProjectSpec
+
+
+def performance_status(report: PerformanceReport) -> PerformanceStatus:
+    """The counts of a performance report for ``status.performance`` (pure)."""
+    return PerformanceStatus(
+        met=report.met,
+        criteria=len(report.results),
+        missed=len(report.missed),
+        unmeasured=len(report.questions),
+        retried=len(report.retried),
+    )
 
 
 def readiness_status(report: ReadinessReport) -> ReadinessStatus:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mge.discovery.performance import performance_criteria
 from mge.execution import (
     Budget,
     ExecutionResult,
@@ -23,14 +24,16 @@ from mge.execution import (
     load_state,
 )
 from mge.execution.executor import ProgressCallback
-from mge.execution.generator import READINESS_PROGRESS
+from mge.execution.generator import PERFORMANCE_PROGRESS, READINESS_PROGRESS
 from mge.execution.journal import accepted_codes, load_codebase
 from mge.execution.output import Written, output_files, render_tree, write_output
+from mge.execution.performance import PerformanceGate
 from mge.execution.readiness import ReadinessGate
 from mge.execution.report import RunReport, compute_report
 from mge.models.atoms import AtomState
 from mge.models.domain import DiscoveryResult
-from mge.models.execution import ValidationResult
+from mge.models.execution import CheckResult, ValidationResult
+from mge.models.performance import PerformanceReport
 from mge.models.plan import Masterplan
 from mge.models.project import ProjectSpec
 from mge.models.readiness import ReadinessReport
@@ -89,6 +92,7 @@ async def execution_stage(
     # Spend includes discovery, planning and skeletons (the ledger), not only attempts.
     started_atoms = [a for a, p in state.atoms.items() if p.attempts]
     budget = Budget.from_spec(ctx.spec.budget, await ctx.store.total_cost(ctx.key), started_atoms)
+    criteria, unmeasured = performance_criteria(discovery)
     result = await execute_levels(
         analysis.graph.levels,
         workspace=workspace,
@@ -109,6 +113,14 @@ async def execution_stage(
             language=discovery.stack.language,
             project=ctx.key,
         ),
+        performance=PerformanceGate(
+            codebase,
+            runner.run_batch,
+            ctx.spec.validation.performance,
+            criteria,
+            language=discovery.stack.language,
+            unmeasured=unmeasured,
+        ),
         progress=progress,
         examples=examples,
     )
@@ -125,10 +137,30 @@ async def integration_stage(
 ) -> ValidationResult:
     """L4: the whole generated test suite and each acceptance criterion."""
     hierarchy = HierarchicalValidator(ex.workspace.codebase, runner)
-    system = await hierarchy.system(ex.workspace.validated, discovery.acceptance, plan.tasks())
+    system = await hierarchy.system(
+        ex.workspace.validated,
+        discovery.acceptance,
+        plan.tasks(),
+        measured=benchmark_checks(ex.result.performance),
+    )
     await ctx.store.add_validation(ctx.key, system)
     ex.system = system
     return system
+
+
+def benchmark_checks(report: PerformanceReport | None) -> dict[str, CheckResult]:
+    """Criterion id → its benchmark's verdict as an acceptance check (pure): a benchmark is
+    how a performance criterion is checked; in report mode a miss does not fail it."""
+    if report is None:
+        return {}
+    return {
+        r.criterion.id: CheckResult(
+            name=r.criterion.id,
+            passed=r.passed or report.mode != "block",
+            detail=("benchmark " + (r.error or r.figures()))[:4000],
+        )
+        for r in report.results
+    }
 
 
 async def review_stage(ctx: RunContext, ex: Execution) -> list[ReviewItem]:
@@ -189,9 +221,8 @@ async def output_stage(
         planned_by = f"{planner.provider}/" + (
             "recording" if planner.provider == "scripted" else planner.model
         )
-    validations = list(ex.result.integration) + list(ex.result.modules)
-    if ex.system is not None:
-        validations.append(ex.system)
+    # the result's module and integration checks are counted by compute_report itself
+    validations = [ex.system] if ex.system is not None else []
     report = compute_report(
         ctx.key,
         ex.workspace.codebase.atoms,
@@ -238,6 +269,7 @@ async def stored_execution(ctx: RunContext, analysis: Analysis) -> Execution:
         levels=len(analysis.graph.levels),
         levels_done=len(analysis.graph.levels),
         readiness=await stored_readiness(ctx.store, ctx.key),
+        performance=await stored_performance(ctx.store, ctx.key),
     )
     return Execution(workspace=workspace, result=result)
 
@@ -246,6 +278,12 @@ async def stored_readiness(store: Store, key: str) -> ReadinessReport | None:
     """The last readiness report execution kept in the store (None before one ran)."""
     doc = await StoreJournal(store, key).progress(READINESS_PROGRESS)
     return ReadinessReport.model_validate(doc) if doc else None
+
+
+async def stored_performance(store: Store, key: str) -> PerformanceReport | None:
+    """The last performance report execution kept in the store (None before one ran)."""
+    doc = await StoreJournal(store, key).progress(PERFORMANCE_PROGRESS)
+    return PerformanceReport.model_validate(doc) if doc else None
 
 
 async def store_output(store: Store, key: str) -> dict[str, Any]:
@@ -285,6 +323,7 @@ async def output_tree(store: Store, key: str, spec: ProjectSpec) -> dict[str, st
         wall_s=0.0,
         readiness=readiness,
         retrieval=await retrieval_use(store, key),
+        performance=await stored_performance(store, key),
     )
     return render_tree(
         output_files(codebase, codes),

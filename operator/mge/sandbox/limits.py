@@ -20,6 +20,9 @@ CPU_HARD_GRACE_SECONDS = 1
 """The hard CPU limit (SIGKILL) comes this long after the soft one (SIGXCPU)."""
 PROCESS_HEADROOM = 64
 """Extra processes for the runner itself when RLIMIT_NPROC counts the whole uid."""
+COLD_DATA_HEADROOM = 64 * MIB
+"""Private memory a freshly exec'd Python holds before an atom's code runs (a cold run's
+RLIMIT_DATA is this plus the atom's data budget; a warm child measures its own instead)."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,10 @@ class ResourceLimits:
     processes: int
     file_size_bytes: int
     open_files: int
+    data_budget_bytes: int | None = None
+    """New private writable memory the atom may take (RLIMIT_DATA on top of what the process
+    holds when the atom starts); None for no data limit. Set where no memory cgroup per atom
+    exists but a container limit does (a sandbox pod; see :mod:`mge.sandbox.container`)."""
 
 
 def resolve_limits(
@@ -66,6 +73,9 @@ def resolve_limits(
 def prlimit_argv(prlimit: str, limits: ResourceLimits) -> list[str]:
     """The ``prlimit … --`` prefix that sets ``limits`` and then execs the command after it."""
     cpu_hard = limits.cpu_seconds + CPU_HARD_GRACE_SECONDS
+    data = []
+    if limits.data_budget_bytes is not None:
+        data = [f"--data={limits.data_budget_bytes + COLD_DATA_HEADROOM}"]
     return [
         prlimit,
         f"--cpu={limits.cpu_seconds}:{cpu_hard}",
@@ -74,6 +84,7 @@ def prlimit_argv(prlimit: str, limits: ResourceLimits) -> list[str]:
         f"--fsize={limits.file_size_bytes}",
         f"--nofile={limits.open_files}",
         "--core=0",
+        *data,
         "--",
     ]
 

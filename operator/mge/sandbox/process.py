@@ -85,10 +85,12 @@ async def run_capped(
     max_output_bytes: int,
     extra_kill: Callable[[], None] | None = None,
     tripwire: Callable[[], bool] | None = None,
+    on_start: Callable[[int], None] | None = None,
     tail_bytes: int = TAIL_BYTES,
 ) -> ProcessRun:
     """Run ``argv`` (stdin closed) until it exits, the timeout passes, output overflows or
-    ``tripwire()`` turns true (checked every :data:`TRIPWIRE_SECONDS`)."""
+    ``tripwire()`` turns true (checked every :data:`TRIPWIRE_SECONDS`); ``on_start`` gets the
+    started process's pid."""
     start = time.monotonic()
     # Our own pipes rather than asyncio's: asyncio's Process.wait() also waits for its pipes to
     # close, which a daemon that escaped the process group can put off forever.
@@ -110,6 +112,8 @@ async def run_capped(
     finally:
         os.close(out_w)
         os.close(err_w)
+    if on_start is not None:
+        on_start(proc.pid)
     return await supervise(
         proc.wait(),
         lambda: proc.returncode,

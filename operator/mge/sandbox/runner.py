@@ -25,6 +25,7 @@ import dataclasses
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,7 @@ from mge.models.sandbox import (
 )
 from mge.sandbox.cgroups import AtomCgroup, BatchCgroups, attach_argv
 from mge.sandbox.classify import LimitFacts, RunFacts, classify
+from mge.sandbox.container import atom_data_budget, read_container_memory, resident_bytes
 from mge.sandbox.isolation import (
     LAUNCHER_ENV,
     SANDBOX_WORKDIR,
@@ -60,6 +62,7 @@ from mge.sandbox.limits import (
 )
 from mge.sandbox.probe import HostReport, choose_isolation, probe_host
 from mge.sandbox.process import ProcessRun, run_capped
+from mge.sandbox.proctree import TreeCap
 from mge.sandbox.toolchains import REPORT_NAME, TMP_NAME, Toolchain, toolchain_for
 from mge.sandbox.warm import Zygote, pytest_args, warm_script, zygote_python
 from mge.sandbox.workspace import create_atom_dir, create_batch_dir, read_capped, remove_tree
@@ -107,6 +110,9 @@ class _Plan:
     """Tasks the runner's uid ran when the batch started (counts against a per-uid NPROC)."""
     zygote: Zygote | None = None
     """The batch's warm interpreter, when its atoms' pytest runs fork from one."""
+    data_budget_bytes: int | None = None
+    """Each atom's RLIMIT_DATA budget where the container's limit is the only memory limit
+    (``pod``, Python); None elsewhere."""
 
 
 class LocalSandbox:
@@ -155,6 +161,7 @@ class LocalSandbox:
                     plan = dataclasses.replace(plan, zygote=zygote)
                 except (SandboxError, OSError) as e:
                     warnings.append(f"warm interpreter unavailable, one process per atom: {e}")
+            plan = _with_data_budget(plan, warnings)
             outcomes = await asyncio.gather(*(one(i, it) for i, it in enumerate(batch.items)))
         finally:
             if plan.zygote is not None:
@@ -213,6 +220,16 @@ def _describe(plan: _Plan, cgroups: BatchCgroups | None) -> list[str]:
     out.append(
         f"wall clock {lim.timeout_seconds:g} s per atom; output cap {lim.max_output_bytes} B"
     )
+    if plan.data_budget_bytes is not None:
+        out.append(
+            f"memory: RLIMIT_DATA of {plan.data_budget_bytes // MIB} MiB new memory per atom "
+            "(its share of the container's limit; no memory cgroup per atom here)"
+        )
+    if cgroups is None and plan.kind in (IsolationKind.POD, IsolationKind.NONE):
+        out.append(
+            f"processes: an atom whose process tree holds {lim.max_processes} tasks is ended "
+            "as process_limit (no pids cgroup here; RLIMIT_NPROC is shared by the uid)"
+        )
     if plan.zygote is not None:
         out.append(
             "warm: Python test runs fork from one interpreter per batch (each child: own "
@@ -220,6 +237,48 @@ def _describe(plan: _Plan, cgroups: BatchCgroups | None) -> list[str]:
         )
     out.append("environment built from scratch (no HOME, no credentials)")
     return out
+
+
+def _with_data_budget(plan: _Plan, warnings: list[str]) -> _Plan:
+    """In a pod (Python), give every atom a data limit that fits the container's memory: no
+    memory cgroup per atom can be made there (read-only cgroup fs), and the address-space
+    limit alone is larger than the pod, so a memory bomb would meet the pod's OOM killer."""
+    if plan.kind is not IsolationKind.POD or plan.toolchain.language != "python":
+        return plan
+    overhead = resident_bytes(plan.zygote.pid) if plan.zygote is not None else 0
+    budget = atom_data_budget(
+        read_container_memory(),
+        memory_mb=plan.batch.limits.memory_mb,
+        concurrency=plan.concurrency,
+        per_atom_overhead_bytes=overhead,
+    )
+    if budget < plan.batch.limits.memory_mb * MIB:
+        warnings.append(
+            f"each atom gets {budget // MIB} MiB, not memoryMb {plan.batch.limits.memory_mb}: "
+            f"that is its share of the pod's memory limit with {plan.concurrency} atoms at once "
+            "(raise the pod's memory to give atoms more)"
+        )
+    return dataclasses.replace(plan, data_budget_bytes=budget)
+
+
+def _tree_cap(plan: _Plan, cg: AtomCgroup | None) -> TreeCap | None:
+    """A runner-side process cap where the atom has no pids cgroup and no user namespace of its
+    own (``pod``, ``unsandboxed``): RLIMIT_NPROC there is shared by the whole uid."""
+    if cg is not None or plan.kind not in (IsolationKind.POD, IsolationKind.NONE):
+        return None
+    return TreeCap(plan.batch.limits.max_processes)
+
+
+def _chain(*kills: Callable[[], None] | None) -> Callable[[], None] | None:
+    present = [k for k in kills if k is not None]
+    if not present:
+        return None
+
+    def kill_all() -> None:
+        for kill in present:
+            kill()
+
+    return kill_all
 
 
 def _warm_fits(plan: _Plan) -> bool:
@@ -300,7 +359,10 @@ async def _run_atom(
         shared_uid_slots=_shared_uid_slots(plan),
         uid_baseline=plan.uid_baseline,
     )
+    if plan.data_budget_bytes is not None:
+        rl = dataclasses.replace(rl, data_budget_bytes=plan.data_budget_bytes)
     cg: AtomCgroup | None = None
+    cap: TreeCap | None = None
     started = time.monotonic()
     try:
         atom_dir = create_atom_dir(batch_dir, index, batch, item)
@@ -312,6 +374,10 @@ async def _run_atom(
                 pids_max=batch.limits.max_processes + WRAPPER_PROCESSES,
                 memory_bytes=batch.limits.memory_mb * MIB,
             )
+        cap = _tree_cap(plan, cg)
+        tripwire = cg.pids_limit_hit if cg is not None else (cap.tripped if cap else None)
+        extra_kill = _chain(cg.kill_all if cg is not None else None, cap.kill_all if cap else None)
+        on_start = cap.started if cap is not None else None
         script = warm_script(item.command)
         if plan.zygote is not None and plan.zygote.alive and (item.command is None or script):
             run = await plan.zygote.run(
@@ -323,8 +389,9 @@ async def _run_atom(
                 cgroup_procs=cg.procs_files if cg is not None else [],
                 timeout_s=timeout,
                 max_output_bytes=batch.limits.max_output_bytes,
-                extra_kill=cg.kill_all if cg is not None else None,
-                tripwire=cg.pids_limit_hit if cg is not None else None,
+                extra_kill=extra_kill,
+                tripwire=tripwire,
+                on_start=on_start,
             )
         else:
             if cg is not None:
@@ -335,10 +402,11 @@ async def _run_atom(
                 cwd=str(atom_dir),
                 timeout_s=timeout,
                 max_output_bytes=batch.limits.max_output_bytes,
-                extra_kill=cg.kill_all if cg is not None else None,
-                tripwire=cg.pids_limit_hit if cg is not None else None,
+                extra_kill=extra_kill,
+                tripwire=tripwire,
+                on_start=on_start,
             )
-        return _outcome(plan, item, atom_dir, run, cg, rl, timeout)
+        return _outcome(plan, item, atom_dir, run, cg, cap, rl, timeout)
     except Exception as e:  # one atom's trouble is that atom's outcome, never the batch's
         log.exception("sandbox: atom %s could not be run", item.atom_id)
         return AtomOutcome(
@@ -370,6 +438,7 @@ def _outcome(
     atom_dir: Path,
     run: ProcessRun,
     cg: AtomCgroup | None,
+    cap: TreeCap | None,
     rl: ResourceLimits,
     timeout: float,
 ) -> AtomOutcome:
@@ -390,8 +459,8 @@ def _outcome(
         timed_out=run.timed_out,
         output_exceeded=run.output_exceeded,
         oom_killed=cg.oom_killed() if cg is not None else False,
-        pids_limit_hit=cg.pids_limit_hit() if cg is not None else False,
-        peak_processes=cg.peak_processes() if cg is not None else 0,
+        pids_limit_hit=cg.pids_limit_hit() if cg is not None else bool(cap and cap.hit),
+        peak_processes=cg.peak_processes() if cg is not None else (cap.peak if cap else 0),
         cases=cases,
         report_problem=problem,
         stdout_tail=stdout,
@@ -402,7 +471,9 @@ def _outcome(
     limits = LimitFacts(
         timeout_s=timeout,
         cpu_s=rl.cpu_seconds,
-        memory_mb=plan.batch.limits.memory_mb,
+        memory_mb=(rl.data_budget_bytes // MIB)
+        if rl.data_budget_bytes is not None
+        else plan.batch.limits.memory_mb,
         processes=plan.batch.limits.max_processes,
         file_size_mb=plan.batch.limits.max_file_size_mb,
         output_bytes=plan.batch.limits.max_output_bytes,

@@ -24,7 +24,14 @@ from pathlib import PurePosixPath
 
 from mge.errors import SandboxError
 from mge.models.sandbox import SandboxBatch, SandboxItem, SandboxLanguage
-from mge.sandbox.nodetools import INSTALL_HINT, TYPE_STRIPPING_NODE, find_node, node_version
+from mge.sandbox.nodetools import (
+    INSTALL_HINT,
+    NODE_MODULES_ENV,
+    TYPE_STRIPPING_NODE,
+    find_node,
+    find_node_modules,
+    node_version,
+)
 
 REPORT_NAME = ".mge-junit.xml"
 """The JUnit report an atom's test run writes at the top of its folder."""
@@ -151,7 +158,8 @@ def python_toolchain() -> Toolchain:
 
 def node_toolchain(language: SandboxLanguage = "javascript") -> Toolchain:
     """Node for JavaScript (≥ 20) or TypeScript (≥ 22.18, which strips types itself); its own
-    folder is mounted read-only when it lives outside /usr."""
+    folder is mounted read-only when it lives outside /usr, and so is the pinned Node tools'
+    ``node_modules`` (tsc, ESLint: the readiness checks), named by ``$MGE_NODE_MODULES``."""
     node = find_node()
     if node is None:
         raise SandboxError(f"no Node.js found for {language} atoms; {INSTALL_HINT}")
@@ -164,12 +172,18 @@ def node_toolchain(language: SandboxLanguage = "javascript") -> Toolchain:
         )
     real = os.path.realpath(node)
     prefix = os.path.dirname(os.path.dirname(real))
+    mounts = [prefix, os.path.dirname(real)]
+    env = {"NODE_OPTIONS": "", "NO_COLOR": "1"}
+    modules = find_node_modules()
+    if modules is not None:
+        mounts.append(os.path.realpath(modules))
+        env[NODE_MODULES_ENV] = os.path.realpath(modules)
     return Toolchain(
         language=language,
         programs={"node": node},
-        read_only_paths=tuple(minimal_cover([prefix, os.path.dirname(real)])),
+        read_only_paths=tuple(minimal_cover(mounts)),
         address_space_headroom=NODE_AS_HEADROOM,
-        env={"NODE_OPTIONS": "", "NO_COLOR": "1"},
+        env=env,
         options=(NODE_OPTIONS if have >= NODE_OPTIONS_NODE else ())
         + (NO_WASM_GUARDS if have >= NO_WASM_GUARDS_NODE else ()),
     )

@@ -95,6 +95,11 @@ class Zygote:
         """False once the zygote has ended (an atom may kill it: same uid); atoms then run cold."""
         return not self._dead
 
+    @property
+    def pid(self) -> int:
+        """The zygote's own process id."""
+        return self._proc.pid
+
     @classmethod
     async def start(cls, python: str, env: Mapping[str, str], cwd: Path) -> Zygote:
         """Start one, wait until pytest is imported (SandboxError when it cannot start)."""
@@ -184,6 +189,7 @@ class Zygote:
         max_output_bytes: int,
         extra_kill: Callable[[], None] | None = None,
         tripwire: Callable[[], bool] | None = None,
+        on_start: Callable[[int], None] | None = None,
         tail_bytes: int = TAIL_BYTES,
     ) -> ProcessRun:
         """Run ``pytest args`` (or ``script``, as ``python -c``) for one atom in a fresh child;
@@ -206,6 +212,8 @@ class Zygote:
             "rlimits": rlimit_request(limits),
             "cgroupProcs": [str(p) for p in cgroup_procs],
         }
+        if limits.data_budget_bytes is not None:
+            request["dataBudget"] = limits.data_budget_bytes
         if script is not None:
             request["script"] = script
         else:
@@ -222,6 +230,8 @@ class Zygote:
         finally:
             os.close(out_w)
             os.close(err_w)
+        if on_start is not None:
+            on_start(pid)
         run = await supervise(
             ended,
             lambda: ended.result() if ended.done() else None,

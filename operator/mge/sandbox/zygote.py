@@ -16,9 +16,11 @@ zygote → runner
 
 Each child, before any of the atom's code runs: becomes its own process group (the runner
 kills it with ``killpg``), joins the atom's cgroups, takes its pipes as stdout/stderr and
-``/dev/null`` as stdin, closes every other descriptor (the socket included), sets the atom's
-rlimits, moves into the atom's folder, replaces the whole environment with the atom's, puts the
-folder first on ``sys.path`` (as ``python -m pytest`` or ``python -c`` would) and runs the
+``/dev/null`` as stdin, closes every other descriptor (the socket included), becomes a child
+subreaper (an orphan of the atom stays in the atom's process tree, which the runner may count),
+sets the atom's rlimits (and, given ``"dataBudget"``, RLIMIT_DATA at what it holds plus that),
+moves into the atom's folder, replaces the whole environment with the atom's, puts the folder
+first on ``sys.path`` (as ``python -m pytest`` or ``python -c`` would) and runs the
 atom's pytest arguments or script. The zygote itself never runs an atom's code, so each
 atom starts from the same untouched interpreter: nothing one atom imports, patches or sets can
 reach the next.
@@ -27,6 +29,7 @@ reach the next.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import importlib
 import json
@@ -53,6 +56,7 @@ RLIMITS = {
     "core": resource.RLIMIT_CORE,
 }
 """Request keys → rlimits; each value is ``[soft, hard]``."""
+PR_SET_CHILD_SUBREAPER = 36
 
 
 WARM_MODULES = ("_pytest._argcomplete", "faulthandler", "pdb")
@@ -112,6 +116,21 @@ def _run_script(script: str) -> int:
     return 0
 
 
+def _become_subreaper() -> None:
+    """Orphans of this process's descendants re-parent to it, not to the pod's pid 1."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def _data_now() -> int:
+    """This process's private writable memory (VmData) in bytes."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmData:"):
+                return int(line.split()[1]) * 1024
+    raise OSError("no VmData in /proc/self/status")
+
+
 def _child(request: dict[str, Any], out_fd: int, err_fd: int) -> None:
     """Become the atom's run; never returns."""
     code = CHILD_SETUP_FAILED
@@ -127,8 +146,13 @@ def _child(request: dict[str, Any], out_fd: int, err_fd: int) -> None:
         os.dup2(out_fd, 1)
         os.dup2(err_fd, 2)
         os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+        _become_subreaper()
         for key, (soft, hard) in request["rlimits"].items():
             resource.setrlimit(RLIMITS[key], (soft, hard))
+        budget = request.get("dataBudget")
+        if budget is not None:
+            data = _data_now() + int(budget)
+            resource.setrlimit(resource.RLIMIT_DATA, (data, data))
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])

@@ -6,7 +6,8 @@
   rule holds: no import across bounded contexts except through a declared interface module.
 - **L4 system**: the whole generated test suite, and every acceptance criterion from discovery
   is checked by at least one passing test (a test names it, ``AC-3``, in its name, docstring or
-  body, or lives in a test file of a task that lists it).
+  body, or lives in a test file of a task that lists it); a performance criterion is checked
+  by its benchmark instead (the L3 performance verdict is passed in as ``measured``).
 
 The rules are pure functions (tested with tables); :class:`HierarchicalValidator` runs the
 tests through the same sandbox :class:`~mge.validation.runner.TestRunner` as L1.
@@ -325,14 +326,22 @@ class HierarchicalValidator:
         codes: Mapping[str, str],
         criteria: Sequence[AcceptanceCriterion] = (),
         tasks: Sequence[Task] = (),
+        measured: Mapping[str, CheckResult] | None = None,
     ) -> ValidationResult:
-        """L4: the full generated test suite, then one check per acceptance criterion."""
+        """L4: the full generated test suite, then one check per acceptance criterion
+        (``measured``: criterion id → its benchmark's verdict, for performance criteria)."""
         tests = self.codebase.all_tests
         outcome = await self._run(tests, codes, sorted(self.codebase.atoms_by_file))
         failed = set(outcome.failed_tests) if outcome.failed_tests or outcome.passed else set(tests)
         checks = [_suite_check("suite", tests, outcome, failed)]
         by_ac = acceptance_map(criteria, self.codebase, tasks)
-        checks += acceptance_checks(criteria, by_ac, failed, tests)
+        benched = measured or {}
+        tested = [c for c in criteria if c.id not in benched]
+        results = {c.name: c for c in acceptance_checks(tested, by_ac, failed, tests)}
+        checks += [
+            benched[c.id].model_copy(update={"name": c.id}) if c.id in benched else results[c.id]
+            for c in criteria
+        ]
         return ValidationResult(
             level="L4", subject="system", passed=all(c.passed for c in checks), checks=checks
         )

@@ -29,6 +29,7 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler
 
 from mge.errors import InputError, MGEError
+from mge.web.backend import Forbidden, LoginRequired, NotFound, ReviewBackend, StaleItem
 from mge.web.live import LiveFeed
 from mge.web.security import (
     CSRF_HEADER,
@@ -42,10 +43,22 @@ from mge.web.security import (
     same_origin,
     session_cookie_header,
 )
-from mge.web.service import NotFound, ReviewService, StaleItem
+from mge.web.service import ReviewService
 from mge.web.views import QUEUE_FILTERS, QueueFilter
 
-__all__ = ["DIST_DIR", "make_app"]
+__all__ = [
+    "BACKEND",
+    "CSRF",
+    "DIST_DIR",
+    "FEED",
+    "MODE",
+    "OPEN_FEED",
+    "QuietAccessLog",
+    "add_review_routes",
+    "error_response",
+    "headers_middleware",
+    "make_app",
+]
 
 DIST_DIR = Path(str(resources.files("mge.web") / "dist"))
 """The built frontend (webui/ → scripts/build-webui.sh), shipped as package data."""
@@ -61,6 +74,13 @@ SERVICE = web.AppKey("service", ReviewService)
 SESSIONS = web.AppKey("sessions", Sessions)
 FEED = web.AppKey("feed", LiveFeed)
 PORT = web.AppKey("port", int)
+OPEN_FEED: web.AppKey[Callable[[web.Request], LiveFeed]] = web.AppKey("open_feed")
+"""Cluster mode: a function (request → a LiveFeed of this person's own) instead of FEED."""
+BACKEND = "mge.backend"
+"""Request key: the :class:`~mge.web.backend.ReviewBackend` acting for this request's person."""
+CSRF = "mge.csrf"
+"""Request key: this request's person's CSRF token."""
+MODE = web.AppKey("mode", str)
 
 
 class QuietAccessLog(AbstractAccessLogger):
@@ -70,6 +90,11 @@ class QuietAccessLog(AbstractAccessLogger):
         self.logger.info(
             "%s %s %s %.0fms", request.method, request.path, response.status, 1000 * time
         )
+
+
+def error_response(status: int, kind: str, message: str, **extra: Any) -> web.Response:
+    """The JSON error every API answer uses."""
+    return web.json_response({"error": kind, "message": message, **extra}, status=status)
 
 
 def _error(status: int, kind: str, message: str, **extra: Any) -> web.Response:
@@ -112,6 +137,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             return _error(403, "origin", "refused: the request comes from another site")
         if not sessions.check_csrf(session, request.headers.get(CSRF_HEADER)):
             return _error(403, "csrf", "refused: missing or wrong CSRF token; reload the page")
+    request[BACKEND] = request.app[SERVICE]
+    request[CSRF] = sessions.csrf(session)
     return await handler(request)
 
 
@@ -143,9 +170,10 @@ async def no_favicon(request: web.Request) -> web.Response:
 
 async def session_info(request: web.Request) -> web.Response:
     """The CSRF token for this session (readable only by our own origin's scripts)."""
-    sessions = request.app[SESSIONS]
-    csrf = sessions.csrf(request.cookies.get(SESSION_COOKIE))
-    return web.json_response({"csrf": csrf, "user": request.app[SERVICE].by, "mode": "local"})
+    backend: ReviewBackend = request[BACKEND]
+    return web.json_response(
+        {"csrf": request[CSRF], "user": backend.user, "mode": request.app[MODE]}
+    )
 
 
 def _handles_errors(
@@ -160,6 +188,10 @@ def _handles_errors(
             return _error(404, "not_found", str(e))
         except InputError as e:
             return _error(400, "input", str(e))
+        except Forbidden as e:
+            return _error(403, "forbidden", str(e), readOnly=True)
+        except LoginRequired as e:
+            return _error(401, "session", str(e), login=True)
         except MGEError as e:
             log.warning("review request %s failed: %s", request.path, e)
             return _error(500, type(e).__name__, str(e))
@@ -167,10 +199,15 @@ def _handles_errors(
     return wrapped
 
 
+def _backend(request: web.Request) -> ReviewBackend:
+    backend: ReviewBackend = request[BACKEND]
+    return backend
+
+
 @_handles_errors
 async def projects(request: web.Request) -> Any:
     """All projects."""
-    return {"projects": await request.app[SERVICE].projects()}
+    return {"projects": await _backend(request).projects()}
 
 
 @_handles_errors
@@ -180,13 +217,13 @@ async def queue(request: web.Request) -> Any:
     if which not in QUEUE_FILTERS:
         raise InputError(f"query 'state' must be one of {', '.join(QUEUE_FILTERS)}")
     state: QueueFilter = which
-    return await request.app[SERVICE].queue(request.match_info["key"], state)
+    return await _backend(request).queue(request.match_info["key"], state)
 
 
 @_handles_errors
 async def atom(request: web.Request) -> Any:
     """One atom page."""
-    return await request.app[SERVICE].atom(request.match_info["key"], request.match_info["atom"])
+    return await _backend(request).atom(request.match_info["key"], request.match_info["atom"])
 
 
 @_handles_errors
@@ -199,8 +236,9 @@ async def decision(request: web.Request) -> Any:
     if not isinstance(body, dict):
         raise InputError("the body must be a JSON object")
     key, atom_id = request.match_info["key"], request.match_info["atom"]
-    out = await request.app[SERVICE].decide(key, atom_id, body)
-    await request.app[FEED].check()
+    out = await _backend(request).decide(key, atom_id, body)
+    if FEED in request.app:
+        await request.app[FEED].check()
     return out
 
 
@@ -211,7 +249,12 @@ async def events(request: web.Request) -> web.StreamResponse:
     )
     response.headers.update(SECURITY_HEADERS)
     await response.prepare(request)
-    feed = request.app[FEED]
+    own: LiveFeed | None = None
+    if FEED in request.app:
+        feed = request.app[FEED]
+    else:  # cluster: a feed of this person's own, reading with their token
+        feed = own = request.app[OPEN_FEED](request)
+        await own.start()
     queue = feed.subscribe()
     try:
         await response.write(b"event: hello\ndata: {}\n\n")
@@ -229,6 +272,8 @@ async def events(request: web.Request) -> web.StreamResponse:
         pass
     finally:
         feed.unsubscribe(queue)
+        if own is not None:
+            await own.stop()
     return response
 
 
@@ -240,15 +285,8 @@ def make_app(
         middlewares=[headers_middleware, auth_middleware], client_max_size=MAX_BODY_BYTES
     )
     app[SERVICE], app[SESSIONS], app[FEED], app[PORT] = service, sessions, feed, port
-    app.router.add_get("/", index)
-    app.router.add_get("/favicon.ico", no_favicon)
-    app.router.add_get("/api/session", session_info)
-    app.router.add_get("/api/projects", projects)
-    app.router.add_get("/api/projects/{key}/queue", queue)
-    app.router.add_get("/api/projects/{key}/atoms/{atom}", atom)
-    app.router.add_post("/api/projects/{key}/atoms/{atom}/decision", decision)
-    app.router.add_get("/api/events", events)
-    app.router.add_static("/assets/", DIST_DIR / "assets", follow_symlinks=False)
+    app[MODE] = "local"
+    add_review_routes(app)
 
     async def on_startup(_: web.Application) -> None:
         await feed.start()
@@ -259,3 +297,16 @@ def make_app(
     app.on_startup.append(on_startup)
     app.on_shutdown.append(on_shutdown)
     return app
+
+
+def add_review_routes(app: web.Application) -> None:
+    """The page, its assets and the JSON API (both modes)."""
+    app.router.add_get("/", index)
+    app.router.add_get("/favicon.ico", no_favicon)
+    app.router.add_get("/api/session", session_info)
+    app.router.add_get("/api/projects", projects)
+    app.router.add_get("/api/projects/{key}/queue", queue)
+    app.router.add_get("/api/projects/{key}/atoms/{atom}", atom)
+    app.router.add_post("/api/projects/{key}/atoms/{atom}/decision", decision)
+    app.router.add_get("/api/events", events)
+    app.router.add_static("/assets/", DIST_DIR / "assets", follow_symlinks=False)

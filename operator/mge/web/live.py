@@ -13,6 +13,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
+from mge.errors import MGEError
+
 __all__ = ["POLL_SECONDS", "LiveFeed", "changed_projects"]
 
 POLL_SECONDS = 1.0
@@ -41,8 +43,12 @@ class LiveFeed:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Read the first marks and start polling."""
-        self._marks = await self._read()
+        """Read the first marks and start polling (an unreadable start: from no marks)."""
+        try:
+            self._marks = await self._read()
+        except MGEError as e:
+            log.warning("live updates: the first read failed: %s", e)
+            self._marks = {}
         self._task = asyncio.create_task(self._poll(), name="mge-review-live-feed")
 
     async def stop(self) -> None:

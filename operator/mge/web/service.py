@@ -16,6 +16,7 @@ from mge.models.review import WEIGHTS, Decision, ReviewDecision
 from mge.pipeline.review_decision import DecisionTools, carry_out_decision
 from mge.review.decisions import DecisionResult
 from mge.store import Store
+from mge.web.backend import NotFound, StaleItem
 from mge.web.views import QueueFilter, atom_view, item_version, project_view, queue_view
 
 __all__ = ["DECISIONS", "NotFound", "ReviewService", "StaleItem"]
@@ -27,26 +28,27 @@ MAX_FEEDBACK_CHARS = 8192
 """Longest regeneration feedback (the AtomReview CRD's limit)."""
 
 
-class NotFound(InputError):
-    """No such project, or no review item for that atom."""
-
-
-class StaleItem(InputError):
-    """The page acted on a version of the item that is no longer current."""
-
-    def __init__(self, message: str, current: dict[str, Any]) -> None:
-        super().__init__(message)
-        self.current = current
-
-
 @dataclass
 class ReviewService:
     """Reads and decisions against one store, as one reviewer (``by``)."""
 
     store: Store
-    tools: DecisionTools
+    tools: DecisionTools | None
+    """None: reads only (the cluster server reads attempt history; the operator decides)."""
     by: str | None
     _locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
+
+    @property
+    def user(self) -> str | None:
+        """Who the decisions are recorded as (``--by``)."""
+        return self.by
+
+    async def marks(self) -> dict[str, str]:
+        """The store's per-project change marks (written by any process)."""
+        return await self.store.review_marks()
+
+    async def close(self) -> None:
+        """Nothing per person: the store is closed by whoever opened it."""
 
     async def projects(self) -> list[dict[str, Any]]:
         """Every project in the store with its phase, progress, review counts and cost."""
@@ -103,6 +105,8 @@ class ReviewService:
                     "CLI); nothing was changed — look at the new version, your text is kept",
                     await self.atom(key, atom_id),
                 )
+            if self.tools is None:
+                raise InputError("this server reads the store only; decisions go elsewhere")
             result = await carry_out_decision(self.store, key, request, self.tools)
         return {"result": result_view(result), "atom": await self.atom(key, atom_id)}
 

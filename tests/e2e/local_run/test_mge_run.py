@@ -70,6 +70,8 @@ def test_run_writes_a_codebase_whose_tests_pass_and_rerun_is_free(tmp_path: Path
     assert 0 < r["firstTryPassRate"] < 1.0  # type: ignore[operator]
     assert r["passRateAfterRetries"] == 1.0 and r["retries"] == 4
     assert r["reviewItems"] == r["inReview"] and r["inReview"] >= 1  # type: ignore[operator]
+    checks = [(c["level"], c["subject"]) for c in r["validations"]]  # type: ignore[attr-defined]
+    assert checks and len(checks) == len(set(checks)), checks  # each check listed once
     assert "phase Executing" in first.stderr and "Run report" in first.stdout
     assert "scripted recording" in (out / "README.md").read_text().lower()
 

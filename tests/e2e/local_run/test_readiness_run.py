@@ -1,8 +1,12 @@
-"""L4 production readiness through `mge run`, as a user runs it, on the tasks-api recordings.
+"""L3 performance and L4 production readiness through `mge run`, as a user runs it, on the
+tasks-api recordings.
 
 `Task.apply` attempt 1 (a recording, written by people) passes its tests but evaluates a
 string-built call; the readiness checks (bandit and ruff, in the sandbox) must name that atom,
 send it back with the finding, and attempt 2 must make the codebase ready.
+`InMemoryTaskRepository.add` attempt 1 passes its tests but scans every stored task for a
+duplicate id (quadratic over an import): the AC-10 benchmark (2,000 adds within 50 ms) must
+miss it by far, send that atom back with the figures, and attempt 2 must meet the budget.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ MANIFEST = REPO / "examples" / "tasks-api" / "project.yaml"
 MGE = [str(Path(sys.executable).parent / "mge")]
 RUN_TIMEOUT_S = 900
 APPLY = "task-apply-50d0775f64"
+ADD = "inmemorytaskrepository-add-c62e89333c"
 
 
 def mge_run(manifest: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
@@ -62,6 +67,34 @@ def test_a_string_built_eval_is_caught_by_bandit_and_fixed_on_retry(tmp_path: Pa
     assert "Verdict: **ready**" in page
     assert "security B307" in page and APPLY in page
     assert "readiness.md" in json.loads((out / "report.json").read_text())["files"]
+
+
+@pytest.mark.slow
+def test_a_quadratic_add_misses_its_budget_and_the_retry_meets_it(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run = mge_run(MANIFEST, tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    report = json.loads((out / "report.json").read_text())
+    perf = report["performance"]
+    assert perf["mode"] == "block" and perf["rounds"] == 2
+    # only the atom the profile shows on the hot path goes back (list and the rest do not)
+    assert perf["retried"] == [ADD]
+    (caught,) = perf["caught"]
+    assert caught.startswith("AC-10: median ") and "size 2,000" in caught
+    assert caught.endswith("sent back InMemoryTaskRepository.add")
+    results = {r["criterion"]["id"]: r for r in perf["results"]}
+    assert list(results) == ["AC-9", "AC-10"]
+    for r in results.values():
+        assert r["passed"] and len(r["samplesMs"]) >= 7, r
+        assert r["medianMs"] <= r["limitMs"]
+    assert "any(" not in (out / "app" / "repository.py").read_text()
+    # L3 records the verdict; L4 counts a benchmarked criterion as checked by its benchmark
+    assert {"level": "L3", "subject": "performance", "passed": True} in report["validations"]
+    page = (out / "performance.md").read_text()
+    assert "Verdict: **met** (mode block)" in page
+    assert "sent back InMemoryTaskRepository.add" in page
+    assert "performance.md" in report["files"]
+    assert "performance" in run.stdout and "2/2 budgets met" in run.stdout
 
 
 @pytest.mark.slow

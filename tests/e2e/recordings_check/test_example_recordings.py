@@ -139,7 +139,8 @@ async def test_every_superseded_attempt_fails_l1(
     passed_wrongly = []
     for atom_id, codes in sorted(retried.items()):
         for number, code in enumerate(codes[:-1], start=1):
-            if f"atom/{atom_id}/attempt-{number}" in CAUGHT_AFTER_L1.get(name, {}):
+            key = f"atom/{atom_id}/attempt-{number}"
+            if key in CAUGHT_AFTER_L1.get(name, {}) or key in SLOW_AFTER_L1.get(name, {}):
                 continue
             folder = tmp_path / f"{atom_id}-{number}"
             if await failure_of(ex, atom_id, code, folder, mypy) is None:
@@ -152,6 +153,24 @@ CAUGHT_AFTER_L1: dict[str, dict[str, str]] = {
 }
 """Attempts written to pass L1 (tests, types) and be caught by an L4 readiness check: the
 bandit rule that must flag them inside the atom's span."""
+
+SLOW_AFTER_L1: dict[str, dict[str, str]] = {
+    "tasks-api": {"atom/inmemorytaskrepository-add-c62e89333c/attempt-1": "AC-10"},
+}
+"""Attempts written to pass L1 and miss an L3 performance budget (quadratic): the criterion
+whose benchmark must miss (tests/e2e/local_run/test_readiness_run.py runs it)."""
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [(n, k) for n, keys in SLOW_AFTER_L1.items() for k in keys],
+)
+async def test_performance_defects_pass_l1(
+    name: str, key: str, tmp_path: Path, mypy: MypyChecker
+) -> None:
+    ex = example(name)
+    atom_id, number = key.split("/")[1], int(key.rsplit("-", 1)[1])
+    assert await failure_of(ex, atom_id, ex.attempts[atom_id][number - 1], tmp_path, mypy) is None
 
 
 @pytest.mark.parametrize(

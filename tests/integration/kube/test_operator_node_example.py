@@ -43,6 +43,12 @@ EXAMPLES = {
 }
 
 
+READINESS_CHECKS = {"javascript": 5, "typescript": 6}
+"""lint, format, (types,) security, secrets, install."""
+RETRIED = {"textkit-js": 0, "notes-api-ts": 1}
+"""notes-api-ts's readJson attempt 1 evals the request body; the security check sends it back."""
+
+
 def manifest(name: str) -> dict[str, Any]:
     body = yaml.safe_load((REPO / "examples" / name / "project.yaml").read_text())
     body["metadata"] = {"name": name}
@@ -104,6 +110,11 @@ def test_the_example_runs_to_completed_through_sandbox_jobs(
     st = wait_for("Reviewing", in_phase("Reviewing", "Completed"), timeout=600, interval=0.5)
     assert st["progress"]["atomsTotal"] == atoms and st["progress"]["atomsFailed"] == 0
     assert harness.handled, "no sandbox Job ran"
+    # L4 readiness ran in sandbox Jobs (a Node batch and a Python one per round): its counts.
+    readiness = st["readiness"]
+    assert readiness["checks"] == READINESS_CHECKS[language], readiness
+    assert readiness["ready"] is True and readiness["blocking"] == 0, readiness
+    assert readiness["retried"] == RETRIED[name], readiness
     reviews = custom.list_namespaced_custom_object(
         G, V, ns, "atomreviews", label_selector=f"mge.dev/project={name}"
     )["items"]

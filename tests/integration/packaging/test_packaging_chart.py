@@ -40,6 +40,15 @@ def triples(rules: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
     }
 
 
+def operator_deployments(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The operator's Deployment(s) (not the review UI's)."""
+    return [
+        d
+        for d in by_kind(docs, "Deployment")
+        if d["metadata"]["labels"]["app.kubernetes.io/name"] == "mge-operator"
+    ]
+
+
 def bound_rules(docs: list[dict[str, Any]], service_account: str) -> list[dict[str, Any]]:
     """Every rule of every (Cluster)Role bound to ``service_account`` in ``docs``."""
     roles = {(d["kind"], d["metadata"]["name"]): d for d in docs if d["kind"].endswith("Role")}
@@ -74,7 +83,7 @@ def test_every_ci_values_file_renders_a_restricted_active_standby_operator(
     render: Render, values: Path
 ) -> None:
     docs = render(values)
-    (deploy,) = by_kind(docs, "Deployment")
+    (deploy,) = operator_deployments(docs)
     spec = deploy["spec"]
     # Two replicas, one active (the Lease holder): a rolling update surges a standby first.
     # Without a shared store (SQLite in the pod) one: a standby could not resume from it.
@@ -105,7 +114,7 @@ def test_secret_references_reach_the_operator_environment(render: Render) -> Non
     docs = render(CHART / "ci" / "production-values.yaml")
     env = {
         e["name"]: e
-        for e in by_kind(docs, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]["env"]
+        for e in operator_deployments(docs)[0]["spec"]["template"]["spec"]["containers"][0]["env"]
     }
     assert env["MGE_DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {
         "name": "mge-database",
@@ -200,7 +209,7 @@ def test_leader_election_is_a_least_privilege_role_in_the_release_namespace(
     assert binding["subjects"][0]["name"] == "mge-mge-operator"
     env = {
         e["name"]: e.get("value")
-        for e in by_kind(docs, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]["env"]
+        for e in operator_deployments(docs)[0]["spec"]["template"]["spec"]["containers"][0]["env"]
     }
     assert env["MGE_LEADER_ELECTION"] == "true" and env["MGE_LEASE_NAME"] == "ops-lease"
     assert (env["MGE_LEASE_DURATION"], env["MGE_LEASE_RENEW"]) == ("15", "5")

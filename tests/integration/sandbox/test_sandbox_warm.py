@@ -248,3 +248,29 @@ async def test_the_validation_driver_runs_warm_with_the_same_results_as_cold(
     assert seen(warm) == seen(cold)
     assert seen(warm)["passes"][0] is AtomStatus.PASSED
     assert seen(warm)["import-error"][2] is True
+
+
+@pytest.mark.slow
+async def test_bombs_are_told_apart_without_cgroups_as_in_a_pod(tmp_path: Path) -> None:
+    """A sandbox pod cannot make cgroups (read-only cgroup fs): the runner's process-tree cap
+    and the atom's data limit must name both bombs, and the neighbour still passes."""
+    batch = _batch(
+        [
+            _item("fork-only", FORK_ONLY, timeoutSeconds=20),
+            _item("memory-only", MEMORY_ONLY, timeoutSeconds=20),
+            _item("ok", "from pkg.add import add\n\ndef test_ok():\n    assert add(1, 1) == 2\n"),
+        ],
+        memoryMb=128,
+        maxProcesses=32,
+    )
+    result = await _run(batch, "pod", tmp_path, concurrency=2, use_cgroups=False)
+    assert _warm_was_used(result)
+    assert any(line.startswith("memory: RLIMIT_DATA") for line in result.isolation_detail)
+    assert any(line.startswith("processes: an atom") for line in result.isolation_detail)
+    by_id = {o.atom_id: o for o in result.outcomes}
+    fork, memory = by_id["fork-only"], by_id["memory-only"]
+    assert fork.status is AtomStatus.PROCESS_LIMIT, fork.detail
+    assert "32 processes/threads" in fork.detail
+    assert memory.status is AtomStatus.OOM, memory.detail
+    assert "MemoryError" in memory.detail  # its own limit, not a kill from outside
+    assert by_id["ok"].status is AtomStatus.PASSED, by_id["ok"].detail

@@ -7,7 +7,13 @@ import tomllib
 
 import pytest
 
-from mge.execution.manifest import PYPROJECT, package_of, python_manifest, with_manifest
+from mge.execution.manifest import (
+    PYPROJECT,
+    lock_closure,
+    package_of,
+    python_manifest,
+    with_manifest,
+)
 
 
 def _parsed(files: dict[str, str], project: str = "default/shop") -> dict[str, object]:
@@ -79,12 +85,62 @@ def test_a_typescript_folder_gets_package_json_tsconfig_and_an_offline_lockfile(
     package = json.loads(out["package.json"])
     assert package["type"] == "module" and package["name"] == "my-lib"
     assert package["scripts"]["test"] == 'tsc --noEmit && node --test "tests/math.test.ts"'
-    assert package["devDependencies"] == {"typescript": "5.9.3", "@types/node": "22.20.7"}
+    assert package["devDependencies"] == {
+        "@types/node": "22.20.7",
+        "eslint": "10.16.0",
+        "eslint-plugin-security": "4.1.0",
+        "prettier": "3.10.2",
+        "typescript": "5.9.3",
+        "typescript-eslint": "8.74.0",
+    }
+    assert package["scripts"]["lint"] == "eslint ."
+    assert package["scripts"]["format"] == "prettier --check ."
     assert "dependencies" not in package  # node:events and fs are Node's own
     assert json.loads(out["tsconfig.json"])["compilerOptions"]["strict"] is True
     lock = json.loads(out["package-lock.json"])
     assert lock["packages"]["node_modules/typescript"]["integrity"].startswith("sha512-")
+    assert lock["packages"][""]["devDependencies"] == package["devDependencies"]
+    assert 'import tseslint from "typescript-eslint";' in out["eslint.config.js"]
     assert "pyproject.toml" not in out
+
+
+def test_a_javascript_lockfile_holds_what_its_dev_tools_need_and_nothing_else() -> None:
+    out = with_manifest({"src/a.js": "export const a = 1;\n"}, "lib", "javascript")
+    package = json.loads(out["package.json"])
+    assert set(package["devDependencies"]) == {"eslint", "eslint-plugin-security", "prettier"}
+    packages = json.loads(out["package-lock.json"])["packages"]
+    assert "node_modules/typescript-eslint" not in packages
+    assert "node_modules/@types/node" not in packages
+    # ESLint's own dependencies are there, with their integrity hashes.
+    assert packages["node_modules/espree"]["integrity"].startswith("sha512-")
+    assert "typescript-eslint" not in out["eslint.config.js"]
+
+
+def test_lock_closure_follows_nested_dependencies_and_required_peers() -> None:
+    packages = {
+        "node_modules/a": {
+            "version": "1",
+            "dependencies": {"b": "^1"},
+            "peerDependencies": {"p": "*"},
+        },
+        "node_modules/b": {"version": "1", "dependencies": {"c": "^2"}},
+        "node_modules/b/node_modules/c": {"version": "2"},
+        "node_modules/c": {"version": "1"},
+        "node_modules/p": {"version": "1"},
+        "node_modules/q": {"version": "1"},
+        "node_modules/o": {
+            "version": "1",
+            "peerDependencies": {"q": "*"},
+            "peerDependenciesMeta": {"q": {"optional": True}},
+        },
+    }
+    assert list(lock_closure(packages, ["a", "o"])) == [
+        "node_modules/a",
+        "node_modules/b",
+        "node_modules/b/node_modules/c",
+        "node_modules/o",
+        "node_modules/p",
+    ]
 
 
 def test_third_party_imports_become_dependencies_and_no_lockfile_is_guessed() -> None:

@@ -280,7 +280,7 @@ def test_no_manifest_is_a_finding() -> None:
     assert f.rule == "manifest"
 
 
-def test_python_has_every_check_and_other_languages_none_yet() -> None:
+def test_python_has_every_check_and_a_language_without_tools_none() -> None:
     assert [c.name for c in checks_for("python")] == [
         "lint",
         "format",

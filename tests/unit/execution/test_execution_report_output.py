@@ -14,7 +14,7 @@ from mge.execution.output import REPORT_FILE, render_readme, write_output
 from mge.execution.report import compute_report, critical_path, render_report
 from mge.execution.state import ExecutionResult, ExecutionState
 from mge.models.atoms import AtomicUnit, AtomState
-from mge.models.execution import Attempt, Usage, ValidationResult
+from mge.models.execution import Attempt, Usage, ValidationLevel, ValidationResult
 from mge.models.review import ConfidenceParts, ReviewItem
 
 
@@ -77,6 +77,26 @@ def _state() -> ExecutionState:
 def test_critical_path_is_the_longest_chain() -> None:
     assert critical_path(ATOMS) == ["a", "b", "c"]
     assert critical_path({}) == []
+
+
+def test_each_check_is_counted_once() -> None:
+    def check(level: ValidationLevel, subject: str, passed: bool) -> ValidationResult:
+        return ValidationResult(level=level, subject=subject, passed=passed)
+
+    result = ExecutionResult(
+        status="completed",
+        state=_state(),
+        modules=[check("L2", "m.py", True), check("L2", "n.py", False)],
+        integration=[check("L3", "component", True)],
+    )
+    system = check("L4", "system", True)
+    report = compute_report("shop", ATOMS, _state(), result=result, validations=[system])
+    assert [(c.level, c.subject) for c in report.validations] == [
+        ("L4", "system"),
+        ("L2", "m.py"),
+        ("L2", "n.py"),
+        ("L3", "component"),
+    ]
 
 
 def test_compute_report_figures() -> None:

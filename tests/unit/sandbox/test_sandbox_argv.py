@@ -189,6 +189,17 @@ def test_a_node_too_old_for_typescript_is_refused_naming_the_fix(
     assert js.resolve(["node", "-e", "1"]) == [str(old), *js.options, "-e", "1"]
 
 
+def test_the_node_tools_are_mounted_read_only_and_named_in_the_sandbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    modules = tmp_path / "tools" / "node_modules"
+    modules.mkdir(parents=True)
+    monkeypatch.setenv("MGE_NODE_MODULES", str(modules))
+    tc = toolchain_for("javascript")
+    assert tc.env["MGE_NODE_MODULES"] == str(modules)
+    assert str(modules) in tc.read_only_paths
+
+
 def test_uid_task_count_sums_threads_by_real_uid(tmp_path: Path) -> None:
     for pid, uid, threads in [(1, 0, 1), (20, 1000, 7), (21, 1000, 2), (22, 1001, 5)]:
         d = tmp_path / str(pid)

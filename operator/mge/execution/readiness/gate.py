@@ -1,10 +1,11 @@
 """The readiness gate: run every readiness check of the language once, in the sandbox, on the
 assembled codebase with its manifest, and report the findings attributed to atoms.
 
-All checks of one round go into one sandbox batch, one item per tool (each in its own folder
-holding the whole codebase), so locally they share the process sandbox and in the cluster one
-Job runs them. The tools read code or run it (install + tests), so they run where generated
-code runs: the sandbox, never the trusted process.
+All checks of one round that need the same runtime go into one sandbox batch, one item per
+tool run (each in its own folder holding the whole codebase), so locally they share the process
+sandbox and in the cluster one Job runs them (TypeScript/JavaScript: a Node batch for ESLint,
+tsc and the install check, a Python batch for the secret scan). The tools read code or run
+it (install + tests), so they run where generated code runs: the sandbox, never the trusted process.
 """
 
 from __future__ import annotations
@@ -13,9 +14,16 @@ from collections.abc import Mapping
 from importlib import metadata
 from itertools import count
 
-from mge.execution.manifest import PYPROJECT, with_manifest
+from mge.execution.eslint_config import eslint_config
+from mge.execution.manifest import PACKAGE_JSON, PYPROJECT, pinned_version, with_manifest
 from mge.execution.readiness.checks import ToolCheck, checks_for
 from mge.execution.readiness.install import undeclared_imports
+from mge.execution.readiness.nodejs import (
+    ESLINT_CONFIG,
+    ESLINT_FORMAT,
+    ESLINT_FORMATTER,
+    undeclared_npm_imports,
+)
 from mge.execution.readiness.verdict import Spans, attribute, check_result
 from mge.models.readiness import ReadinessCheckResult, ReadinessPolicy, ReadinessReport
 from mge.models.sandbox import SandboxBatch, SandboxItem, SandboxLimits, SandboxResult
@@ -37,9 +45,11 @@ fresh environment in the private /tmp."""
 _rounds = count(1)
 
 
-def _version(tool: str) -> str:
+def _version(check: ToolCheck) -> str:
+    if check.runtime == "node":
+        return pinned_version(check.tool)
     try:
-        return metadata.version(tool)
+        return metadata.version(check.tool)
     except metadata.PackageNotFoundError:
         return ""
 
@@ -92,25 +102,32 @@ class ReadinessGate:
             return ReadinessReport(language=self.language)
         files = self.files(codes)
         known = sorted(files)
-        items = [
-            SandboxItem(
-                atom_id=f"readiness-{c.name}",
-                command=list(c.argv),
-                timeout_seconds=self.limits.timeout_seconds,
+        shared = dict(files)
+        if any(c.runtime == "node" for c in checks):
+            shared[ESLINT_CONFIG] = eslint_config(self.language)
+            shared[ESLINT_FORMAT] = ESLINT_FORMATTER
+        round_id = next(_rounds)
+        results: dict[str, SandboxResult] = {}
+        for runtime in sorted({c.runtime for c in checks}):
+            items: dict[str, SandboxItem] = {}
+            for c in checks:
+                if c.runtime == runtime and c.item_id not in items:
+                    items[c.item_id] = SandboxItem(
+                        atom_id=c.item_id,
+                        command=list(c.argv),
+                        timeout_seconds=self.limits.timeout_seconds,
+                    )
+            batch = SandboxBatch(
+                batch_id=f"readiness-{round_id}-{runtime}",
+                language="python" if runtime == "python" else "javascript",
+                limits=self.limits,
+                shared_files=shared if runtime == "node" else files,
+                items=list(items.values()),
             )
-            for c in checks
-        ]
-        batch = SandboxBatch(
-            batch_id=f"readiness-{next(_rounds)}",
-            language="python" if self.language == "python" else "javascript",
-            limits=self.limits,
-            shared_files=files,
-            items=items,
-        )
-        result = await self.run_batch(batch)
+            results[runtime] = await self.run_batch(batch)
         spans = self.spans(codes)
-        results = [self._result(c, result, files, known, spans) for c in checks]
-        return ReadinessReport(language=self.language, checks=results)
+        done = [self._result(c, results[c.runtime], files, known, spans) for c in checks]
+        return ReadinessReport(language=self.language, checks=done)
 
     def _result(
         self,
@@ -121,9 +138,15 @@ class ReadinessGate:
         spans: Spans,
     ) -> ReadinessCheckResult:
         mode = self.policy.mode(check.name)
-        extra = undeclared_imports(files, PYPROJECT) if check.name == "install" else []
+        extra = []
+        if check.name == "install":
+            extra = (
+                undeclared_imports(files, PYPROJECT)
+                if self.language == "python"
+                else undeclared_npm_imports(files, PACKAGE_JSON)
+            )
         try:
-            outcome = result.outcome(f"readiness-{check.name}")
+            outcome = result.outcome(check.item_id)
         except KeyError:
             return ReadinessCheckResult(
                 name=check.name,
@@ -139,7 +162,7 @@ class ReadinessGate:
             output=outcome.stdout_tail + "\n" + outcome.stderr_tail,
             detail=outcome.detail,
             known=known,
-            version=_version(check.tool),
+            version=_version(check),
             extra=extra,
         )
         return done.model_copy(update={"findings": attribute(done.findings, spans)})

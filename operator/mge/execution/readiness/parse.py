@@ -1,7 +1,8 @@
 """Reading what the readiness tools print: one pure function per tool, output → findings.
 
-Every tool runs with a machine-readable output where it has one (ruff and bandit JSON,
-detect-secrets' baseline JSON, mypy's one-line errors, ruff format's unified diff). Paths come
+Every tool runs with a machine-readable output where it has one (ruff's and bandit's one-line
+formats, detect-secrets' baseline JSON, mypy's and tsc's one-line errors, ruff format's unified
+diff, ESLint through a one-line formatter of MGE's). Paths come
 back absolute (ruff), ``./``-prefixed (bandit) or relative; :func:`known_path` maps each to the
 project path it names, so attribution to atoms can compare paths.
 """
@@ -13,7 +14,9 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from mge.execution.eslint_config import SECURITY_RULES
 from mge.models.readiness import Finding
+from mge.validation.tscheck import parse_tsc_output
 from mge.validation.typecheck import parse_mypy_output
 
 BANDIT_TEMPLATE = "{relpath}:{line}: {test_id} {severity} {msg}"
@@ -186,4 +189,100 @@ def parse_install(text: str, known: Sequence[str] = ()) -> list[Finding]:
                 + detail[-1000:]
             )
         out.append(Finding(check="install", rule=stage, message=message))
+    return out
+
+
+_ESLINT_LINE = re.compile(r"^(?P<path>[^:\n]+):(?P<line>\d+):\d+: (?P<rule>\S+) (?P<msg>.*)$")
+
+
+def _eslint(text: str, known: Sequence[str], *, security: bool) -> list[Finding]:
+    """The formatter's ``path:line:col: rule message`` lines whose rule is (or is not) one of
+    :data:`~mge.execution.eslint_config.SECURITY_RULES`."""
+    out = []
+    for line in text.splitlines():
+        m = _ESLINT_LINE.match(line.strip())
+        if not m or (m.group("rule") in SECURITY_RULES) != security:
+            continue
+        rule = m.group("rule")
+        out.append(
+            Finding(
+                check="security" if security else "lint",
+                rule=rule,
+                path=known_path(m.group("path"), known),
+                line=int(m.group("line")) or None,
+                message=m.group("msg"),
+            )
+        )
+    return out
+
+
+def parse_eslint_lint(text: str, known: Sequence[str] = ()) -> list[Finding]:
+    """ESLint's problems outside the security rules (the ``lint`` check)."""
+    return _eslint(text, known, security=False)
+
+
+def parse_eslint_security(text: str, known: Sequence[str] = ()) -> list[Finding]:
+    """ESLint's problems from the security rules (the ``security`` check)."""
+    return _eslint(text, known, security=True)
+
+
+def parse_tsc(text: str, known: Sequence[str] = ()) -> list[Finding]:
+    """``tsc --pretty false``: ``path(line,col): error TS2322: message`` (continuation lines
+    join their error)."""
+    out = []
+    for issue in parse_tsc_output(text):
+        message, rule = issue.message, ""
+        m = re.search(r"\s+\[(?P<code>TS\d+)\]", message)
+        if m:
+            message, rule = message[: m.start()] + message[m.end() :], m.group("code")
+        out.append(
+            Finding(
+                check="types",
+                rule=rule,
+                path=known_path(issue.path, known),
+                line=issue.line,
+                message=message,
+            )
+        )
+    return out
+
+
+_PRETTIER_LINE = re.compile(r"^(?P<path>[^:\n]+):(?P<line>\d+): (?P<msg>prettier .*)$")
+
+
+def parse_prettier(text: str, known: Sequence[str] = ()) -> list[Finding]:
+    """MGE's prettier driver: ``path:line: prettier would reformat this`` at the first line of
+    each region prettier would change (so it falls in the span of the atom it reformats)."""
+    out = []
+    for line in text.splitlines():
+        m = _PRETTIER_LINE.match(line.strip())
+        if m:
+            out.append(
+                Finding(
+                    check="format",
+                    path=known_path(m.group("path"), known),
+                    line=int(m.group("line")),
+                    message=m.group("msg"),
+                )
+            )
+    return out
+
+
+_NO_PACKAGE = re.compile(r"Cannot find (?:package|module) '(?P<name>[^']+)'")
+
+
+def parse_npm_install(text: str, known: Sequence[str] = ()) -> list[Finding]:
+    """The npm install driver's ``MGE-INSTALL {json}`` lines: one per failed stage (a package
+    the fresh copy cannot find is named, with where to declare it)."""
+    out = []
+    for finding in parse_install(text, known):
+        missing = sorted(set(_NO_PACKAGE.findall(finding.message)))
+        if missing:
+            finding = finding.model_copy(
+                update={
+                    "message": f"{finding.rule} failed in a fresh install: cannot find "
+                    f"{', '.join(missing)} (declare it in package.json)\n{finding.message}"
+                }
+            )
+        out.append(finding)
     return out

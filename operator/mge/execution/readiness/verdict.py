@@ -39,7 +39,7 @@ def check_result(
     sandbox's one-paragraph account of the run (limits, signals), ``extra`` findings made
     without the tool (the install check's undeclared imports)."""
     tool = f"{check.tool} {version}".strip()
-    if f"No module named {check.module}" in output:
+    if check.missing in output:
         return ReadinessCheckResult(
             name=check.name,
             tool=tool,
@@ -47,7 +47,7 @@ def check_result(
             passed=False,
             findings=list(extra),
             error=f"{check.tool} is not installed in the sandbox: install {tool.replace(' ', '==')}"
-            " (pyproject.toml's test extra locally, sandbox-image/requirements.txt in the image)",
+            f" ({check.install_hint})",
         )
     try:
         findings = [*extra, *check.parse(output, known)]
