@@ -74,6 +74,17 @@ class Workspace:
 
     codebase: Codebase
     validated: dict[str, str] = field(default_factory=dict)
+    level_of: dict[str, int] | None = None
+    """Each atom's graph level, set while levels overlap (dependency-ready dispatch): a batch
+    of level k is then checked against the validated code of levels up to k only, as when the
+    levels ran one after the other — code of later levels validated meanwhile is not in its
+    tree (which is part of its Job name)."""
+
+    def visible(self, level: int) -> dict[str, str]:
+        """The validated code a batch of ``level`` is checked against (see ``level_of``)."""
+        if self.level_of is None:
+            return dict(self.validated)
+        return {a: c for a, c in self.validated.items() if self.level_of.get(a, level) <= level}
 
 
 @dataclass(frozen=True)
@@ -291,7 +302,7 @@ class LocalBatchValidator:
         self, level: int, batch_index: int, candidates: list[Candidate]
     ) -> dict[str, ValidationResult]:
         """L1 results for the batch (``level``/``batch_index`` only label it locally)."""
-        validated = dict(self.workspace.validated)
+        validated = self.workspace.visible(level)
         base = self.codebase.render(validated, stub_missing=True)
         prepared = [prepare(self.codebase, validated, c, base) for c in candidates]
         ok = [p for p in prepared if p.statically_ok]
