@@ -193,11 +193,14 @@ export function prefetchAtom(key: string, atomId: string): void {
   ahead = { key, atomId, at: performance.now(), page };
 }
 
-/** The atom page: the one fetched ahead for it if fresh, else a new fetch. */
+/** The atom page: the one fetched ahead for it if fresh (a failed one is fetched again, e.g.
+ * fetched before a login), else a new fetch. */
 export function atom(key: string, atomId: string): Promise<AtomPage> {
   const taken = ahead;
   ahead = null;
-  if (taken && taken.key === key && taken.atomId === atomId && performance.now() - taken.at < AHEAD_FRESH_MS) return taken.page;
+  if (taken && taken.key === key && taken.atomId === atomId && performance.now() - taken.at < AHEAD_FRESH_MS) {
+    return taken.page.catch(() => fetchAtom(key, atomId));
+  }
   return fetchAtom(key, atomId);
 }
 

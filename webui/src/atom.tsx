@@ -3,6 +3,7 @@ import type { EditorView } from "@codemirror/view";
 import * as api from "./api";
 import type { AtomPage, Attempt } from "./api";
 import { CodeView, DiffView, Editor } from "./code";
+export { warmUp } from "./code";
 import { Banner, ConfidenceParts, type Notice } from "./parts";
 import { href } from "./route";
 
@@ -63,9 +64,11 @@ export function Atom(props: {
     };
   }, [project, atomId]);
 
-  // A change elsewhere: show the new state, say so, keep the reviewer's text.
+  // A change elsewhere: show the new state, say so, keep the reviewer's text. Changes before
+  // this page opened are in its first load already (no second fetch on mount).
+  const openedAt = useRef(liveTick);
   useEffect(() => {
-    if (liveTick === 0) return;
+    if (liveTick === openedAt.current) return;
     let gone = false;
     api.atom(project, atomId).then((p) => {
       const old = pageRef.current;

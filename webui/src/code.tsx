@@ -109,3 +109,31 @@ export function DiffView(props: { before: string; after: string; language: Langu
   );
   return <div className="code diff" ref={host} data-testid={`diff-${label}`} aria-label={label} />;
 }
+
+/** Build and drop one off-screen diff view while the reviewer reads the queue, so the first atom
+ * page opened does not pay CodeMirror's one-time costs (style mounting, the parser, the merge
+ * view) on the click. */
+export function warmUp(language: Language = "python"): void {
+  const host = document.createElement("div");
+  host.setAttribute("aria-hidden", "true");
+  host.style.cssText = "position:absolute;left:-10000px;top:0;width:600px";
+  document.body.appendChild(host);
+  const sample = "def f(x: int) -> int:\n    return x + 1\n";
+  const view = new EditorView({
+    parent: host,
+    state: EditorState.create({
+      doc: sample,
+      extensions: [
+        lineNumbers(),
+        highlight,
+        languageOf(language),
+        ...readOnly,
+        unifiedMergeView({ original: sample.replace("+ 1", "- 1"), mergeControls: false, highlightChanges: true }),
+      ],
+    }),
+  });
+  requestAnimationFrame(() => {
+    view.destroy();
+    host.remove();
+  });
+}

@@ -9,9 +9,21 @@ import { Queue } from "./queue";
 import { href, parseRoute, typing, type Route } from "./route";
 
 // The atom page (CodeMirror and the diff view) is a separate chunk: the queue never waits for it.
-const Atom = lazy(() => import("./atom").then((m) => ({ default: m.Atom })));
-// Fetched when the browser is idle, so it never competes with the first queue render.
-const preloadAtom = () => void setTimeout(() => void import("./atom"), 1500);
+type AtomModule = typeof import("./atom");
+let atomModule: AtomModule | null = null;
+const loadAtom = () => import("./atom").then((m) => (atomModule = m));
+const LazyAtom = lazy(() => loadAtom().then((m) => ({ default: m.Atom })));
+// Fetched (and its editor warmed up) when the browser is idle, so it never competes with the
+// first queue render.
+const preloadAtom = () => void setTimeout(() => void loadAtom().then((m) => m.warmUp()), 1500);
+
+/** The atom page: rendered directly once its chunk is here. Through `lazy` it would suspend on
+ * every first render, and React holds a suspended page back ~300 ms to avoid flicker. The
+ * choice is made once per page, so it never remounts. */
+function Atom(props: Parameters<AtomModule["Atom"]>[0]) {
+  const [Page] = useState(() => atomModule?.Atom ?? LazyAtom);
+  return <Page {...props} />;
+}
 
 function useRoute(): Route {
   const [route, setRoute] = useState(() => parseRoute(location.hash));
@@ -168,8 +180,15 @@ function App() {
   );
 }
 
-createRoot(document.getElementById("root")!).render(
-  <StrictMode>
-    <App />
-  </StrictMode>,
+// Opened straight on an atom page: fetch its data and its chunk at once, and render when the
+// chunk is here (no suspended first render; see Atom).
+const opened = parseRoute(location.hash);
+if (opened.page === "atom") api.prefetchAtom(opened.project, opened.atom);
+const ready: Promise<unknown> = opened.page === "atom" ? loadAtom().catch(() => undefined) : Promise.resolve();
+void ready.then(() =>
+  createRoot(document.getElementById("root")!).render(
+    <StrictMode>
+      <App />
+    </StrictMode>,
+  ),
 );
