@@ -1,7 +1,9 @@
-"""The whole loop in the test cluster: the operator runs examples/inventory-lib to Reviewing,
-a reviewer goes through the whole queue in the cluster review UI's HTTP API (as a
-ServiceAccount, with its own token), the operator acts on each decision, and the Project
-becomes Completed with every decision recorded as that ServiceAccount."""
+"""The whole loop in the test cluster, in Chromium: the operator runs examples/inventory-lib to
+Reviewing, a reviewer logs in to the cluster review UI with a pasted ServiceAccount token and
+goes through the whole queue with the keyboard and the editor (an edit the operator rejects,
+then a valid one, then approvals), the operator acts on each decision, and the Project becomes
+Completed with every decision recorded as that ServiceAccount. Own module: Playwright's sync
+API holds the main thread's event loop while the browser is open (every fixture here is sync)."""
 
 from __future__ import annotations
 
@@ -11,9 +13,11 @@ from urllib.parse import quote
 
 import pytest
 from kubernetes import client
+from playwright.sync_api import Page, expect, sync_playwright
+from tests.e2e.review_ui.conftest import chromium_path
 from tests.integration.controlplane import ControlPlane, PodHarness
 from tests.integration.kube.helpers import Operators, wait_for
-from tests.integration.kube.review_ui_env import logged_in, serve
+from tests.integration.kube.review_ui_env import serve
 from tests.integration.kube.test_operator_pipeline import (  # noqa: F401 - fixtures
     NAME,
     JobWatch,
@@ -27,9 +31,17 @@ pytestmark = [pytest.mark.kube, pytest.mark.slow, pytest.mark.usefixtures("crds_
 
 SETTLE_S = 120.0
 """How long the UI's answer waits for the operator (generous: a busy machine)."""
+OUTCOME_MS = (SETTLE_S + 60) * 1000
+"""How long the page may take to show the operator's outcome."""
 
 
-def test_the_whole_queue_through_the_cluster_ui_completes_the_project(
+def set_editor(page: Page, code: str) -> None:
+    page.locator("[data-testid=editor] .cm-content").click()
+    page.keyboard.press("Control+a")
+    page.keyboard.insert_text(code)
+
+
+def test_the_whole_queue_in_the_browser_completes_the_project(
     control_plane: ControlPlane,
     custom: client.CustomObjectsApi,
     pipeline: tuple[Operators, PodHarness, JobWatch],  # noqa: F811
@@ -45,68 +57,67 @@ def test_the_whole_queue_through_the_cluster_ui_completes_the_project(
     def phase() -> str:
         return str((get(custom, ns, "projects", NAME).get("status") or {}).get("phase", ""))
 
+    def reviews() -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = custom.list_namespaced_custom_object(
+            "mge.dev", "v1alpha1", ns, "atomreviews", label_selector=f"mge.dev/project={NAME}"
+        )["items"]
+        return items
+
     wait_for("Reviewing", lambda: phase() in ("Reviewing", "Failed"), timeout=900, interval=1.0)
     assert phase() == "Reviewing"
+    count = len(wait_for("the AtomReviews", reviews, timeout=120))
     key = quote(f"{ns}/{NAME}", safe="")
     with (
         serve(control_plane, ns, db, tmp_path, settle_seconds=SETTLE_S) as env,
-        logged_in(env, env.reviewer) as c,
+        sync_playwright() as p,
     ):
-        reviews: list[dict[str, Any]] = wait_for(
-            "the AtomReviews",
-            lambda: c.get(f"/api/projects/{key}/queue").json()["items"],
-            timeout=120,
-        )
-        assert [r["confidence"]["score"] for r in reviews] == sorted(
-            r["confidence"]["score"] for r in reviews
-        )
-        # one item: an edit that fails validation (the operator rejects it, the item stays
-        # open), then the current code as the edit (accepted)
-        first = reviews[0]["atom"]
-        where = f"/api/projects/{key}/atoms/{quote(first, safe='')}"
-        page = c.get(where).json()
-        bad = c.post(
-            f"{where}/decision",
-            json={"decision": "edit", "version": page["version"], "code": "def broken(:\n"},
-            timeout=SETTLE_S + 60,
-        )
-        assert bad.status_code == 200, bad.text
-        rejected = bad.json()["result"]
-        assert rejected["accepted"] is False and rejected["pending"] is False, rejected
-        assert bad.json()["atom"]["state"] == "Rejected" and bad.json()["atom"]["open"]
-        good = c.post(
-            f"{where}/decision",
-            json={
-                "decision": "edit",
-                "version": bad.json()["atom"]["version"],
-                "code": page["code"],
-            },
-            timeout=SETTLE_S + 60,
-        )
-        assert good.status_code == 200, good.text
-        assert good.json()["result"]["accepted"] is True, good.json()["result"]
-        edited_by = good.json()["atom"]["decidedBy"]
-        assert edited_by == env.reviewer_user
+        browser = p.chromium.launch(executable_path=chromium_path(), headless=True)
+        page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+        page.set_default_timeout(60_000)
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{env.url}/#/p/{key}")
+        page.get_by_test_id("token").fill(env.reviewer)
+        page.get_by_test_id("login-submit").click()
+        rows = page.locator("[data-testid=queue] tbody tr")
+        expect(rows).to_have_count(count)
+        scores = [float(t) for t in page.locator("[data-testid=queue] td.num").all_inner_texts()]
+        assert scores == sorted(scores)  # least confident first
+        first = rows.nth(0).get_attribute("data-atom")
+        assert first is not None
 
-        for row in reviews[1:]:
-            page = c.get(f"/api/projects/{key}/atoms/{quote(row['atom'], safe='')}").json()
-            assert page["details"] is True and page["attempts"], row["atom"]
-            r = c.post(
-                f"/api/projects/{key}/atoms/{quote(row['atom'], safe='')}/decision",
-                json={"decision": "approve", "version": page["version"]},
-                timeout=SETTLE_S + 60,
-            )
-            assert r.status_code == 200, r.text
-            result = r.json()["result"]
-            assert result["accepted"] is True, result  # the operator's outcome
-            assert r.json()["atom"]["state"] == "Accepted"
-        assert c.get(f"/api/projects/{key}/queue").json()["items"] == []
+        page.keyboard.press("Enter")
+        expect(page.get_by_test_id("atom-page")).to_be_visible()
+        expect(page.get_by_test_id("attempt-1")).to_be_visible()  # the store's history, allowed
+        # an edit that fails validation: the operator rejects it, the item stays open
+        set_editor(page, "def broken(:\n")
+        page.get_by_test_id("submit-edit").click()
+        expect(page.get_by_test_id("banner")).to_have_class("banner bad", timeout=OUTCOME_MS)
+        expect(page.get_by_test_id("submit-edit")).to_be_enabled()
+        # then the current code as the edit: accepted
+        current = page.evaluate(
+            "(u) => fetch(u).then((r) => r.json()).then((a) => a.code)",
+            f"/api/projects/{key}/atoms/{quote(first, safe='')}",
+        )
+        set_editor(page, current)
+        page.get_by_test_id("submit-edit").click()
+        expect(page.get_by_test_id("banner")).to_have_class("banner ok", timeout=OUTCOME_MS)
+        expect(page.get_by_test_id("decision")).to_contain_text(env.reviewer_user)
+
+        for _ in range(count - 1):  # on to the next open item, approve it
+            page.keyboard.press("j")
+            expect(page.get_by_test_id("approve")).to_be_enabled()
+            page.keyboard.press("a")
+            expect(page.get_by_test_id("banner")).to_have_class("banner ok", timeout=OUTCOME_MS)
+
+        page.goto(f"{env.url}/#/p/{key}")
+        expect(page.get_by_test_id("queue-empty")).to_be_visible()
+        assert errors == []
+        browser.close()
 
     wait_for("Completed", lambda: phase() == "Completed", timeout=300, interval=1.0)
-    listed = custom.list_namespaced_custom_object(
-        "mge.dev", "v1alpha1", ns, "atomreviews", label_selector=f"mge.dev/project={NAME}"
-    )["items"]
-    assert len(listed) == len(reviews)
+    listed = reviews()
+    assert len(listed) == count
     for review in listed:
         records = review["status"]["history"]
         assert all(r["by"] == env.reviewer_user for r in records), records
