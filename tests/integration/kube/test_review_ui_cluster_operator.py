@@ -1,7 +1,8 @@
 """The whole loop in the test cluster, in Chromium: the operator runs examples/inventory-lib to
 Reviewing, a reviewer logs in to the cluster review UI with a pasted ServiceAccount token and
 goes through the whole queue with the keyboard and the editor (an edit the operator rejects,
-then a valid one, then approvals), the operator acts on each decision, and the Project becomes
+then a valid one, a regeneration with feedback, then approvals), the operator acts on each
+decision, and the Project becomes
 Completed with every decision recorded as that ServiceAccount. Own module: Playwright's sync
 API holds the main thread's event loop while the browser is open (every fixture here is sync)."""
 
@@ -12,6 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+import yaml
 from kubernetes import client
 from playwright.sync_api import Page, expect, sync_playwright
 from tests.e2e.review_ui.conftest import chromium_path
@@ -19,9 +21,12 @@ from tests.integration.controlplane import ControlPlane, PodHarness
 from tests.integration.kube.helpers import Operators, wait_for
 from tests.integration.kube.review_ui_env import serve
 from tests.integration.kube.test_operator_pipeline import (  # noqa: F401 - fixtures
+    FEEDBACK,
     NAME,
     JobWatch,
+    attempts,
     get,
+    ledger_keys,
     manifest,
     pipeline,
     recordings,
@@ -45,6 +50,7 @@ def test_the_whole_queue_in_the_browser_completes_the_project(
     control_plane: ControlPlane,
     custom: client.CustomObjectsApi,
     pipeline: tuple[Operators, PodHarness, JobWatch],  # noqa: F811
+    recordings: Path,  # noqa: F811
     operator_env: dict[str, str],
     tmp_path: Path,
 ) -> None:
@@ -104,7 +110,34 @@ def test_the_whole_queue_in_the_browser_completes_the_project(
         expect(page.get_by_test_id("banner")).to_have_class("banner ok", timeout=OUTCOME_MS)
         expect(page.get_by_test_id("decision")).to_contain_text(env.reviewer_user)
 
-        for _ in range(count - 1):  # on to the next open item, approve it
+        # the next one: regenerate with feedback (the model's answer is a recording, added
+        # here), validated by the operator in a sandbox Job
+        page.keyboard.press("j")
+        expect(page.get_by_test_id("approve")).to_be_enabled()
+        regen = page.evaluate("() => decodeURIComponent(location.hash.split('/a/')[1])")
+        review = next(r for r in reviews() if r["spec"]["atomId"] == regen)
+        number = attempts(db, f"{ns}/{NAME}", regen) + 1
+        (recordings / NAME / "recordings" / "regenerate.yaml").write_text(
+            yaml.safe_dump(
+                {
+                    "recording": True,
+                    "responses": [
+                        {
+                            "key": f"atom/{regen}/regenerate-{number}",
+                            "usage": {"input_tokens": 900, "output_tokens": 60},
+                            "response": f"```python\n{review['status']['code'].rstrip()}\n```\n",
+                        }
+                    ],
+                }
+            )
+        )
+        page.get_by_test_id("feedback").fill(FEEDBACK)
+        page.get_by_test_id("regenerate").click()
+        expect(page.get_by_test_id("banner")).to_have_class("banner ok", timeout=OUTCOME_MS)
+        assert attempts(db, f"{ns}/{NAME}", regen) == number
+        assert f"atom/{regen}/regenerate-{number}" in ledger_keys(db, f"{ns}/{NAME}")
+
+        for _ in range(count - 2):  # on to the next open item, approve it
             page.keyboard.press("j")
             expect(page.get_by_test_id("approve")).to_be_enabled()
             page.keyboard.press("a")
@@ -121,5 +154,7 @@ def test_the_whole_queue_in_the_browser_completes_the_project(
     for review in listed:
         records = review["status"]["history"]
         assert all(r["by"] == env.reviewer_user for r in records), records
-        expected = ["edit", "edit"] if review["spec"]["atomId"] == first else ["approve"]
+        expected = {first: ["edit", "edit"], regen: ["regenerate"]}.get(
+            review["spec"]["atomId"], ["approve"]
+        )
         assert [r["decision"] for r in records] == expected
