@@ -98,6 +98,27 @@ def test_memory_hog_ends_oom_killed_in_the_real_pod_status(
     assert (state.reason, state.exit_code) == ("OOMKilled", 137)
 
 
+def test_work_past_its_size_limit_ends_evicted_in_the_real_pod_status(
+    real_node: RealNode, api: client.ApiClient, make_namespace: Callable[..., str]
+) -> None:
+    from mge.kube.jobs import pod_failure
+
+    namespace = make_namespace(RESTRICTED)
+    core = client.CoreV1Api(api)
+    # /tmp is the pod's 64Mi emptyDir: 96 files of 1 MiB, then wait for the kubelet's check
+    fill = (
+        "i=0; while [ $i -lt 96 ]; do head -c 1048576 /dev/zero > /tmp/f$i || break; "
+        "i=$((i+1)); done; echo wrote $i; sleep 180"
+    )
+    core.create_namespaced_pod(namespace, sandbox_pod("fill", fill, SANDBOX_IMAGE))
+    pod = wait_pod_done(core, namespace, "fill")
+    assert_on_real_node(pod)
+    assert (pod.status.phase, pod.status.reason) == ("Failed", "Evicted"), pod.status
+    reason = pod_failure(client.ApiClient().sanitize_for_serialization(pod))
+    assert reason is not None and reason.startswith("Evicted: "), reason
+    assert "tmp" in reason and "64Mi" in reason, reason
+
+
 def test_image_missing_from_containerd_is_named(
     real_node: RealNode, api: client.ApiClient, make_namespace: Callable[..., str]
 ) -> None:
