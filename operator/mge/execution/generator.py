@@ -303,12 +303,7 @@ class DependencyAwareGenerator:
             feedback = performance_feedback(report) if policy.mode == "block" else {}
             if rounds > policy.retries or not feedback:
                 break
-            outcome = LevelOutcome(last)
-            again = [
-                r.atom_id
-                for r in (Requeue(a, text) for a, text in feedback.items())
-                if await self.executor.requeue(r, outcome)
-            ]
+            again = await self._send_back(feedback, last)
             if not again:
                 break
             retried += again
@@ -318,9 +313,7 @@ class DependencyAwareGenerator:
                 for r in report.missed
                 if any(h.atom_id in again for h in r.hot)
             ]
-            more = await self.executor.run_level(last, again)
-            self._tally(result, more)
-            if more.budget_stop is not None:
+            if await self._run_again(result, last, again):
                 break
         report = report.model_copy(update={"rounds": rounds, "retried": retried, "caught": caught})
         result.performance = report
@@ -328,6 +321,21 @@ class DependencyAwareGenerator:
         result.modules.append(check)
         await self.journal.validation(check)
         await self.journal.save_progress(PERFORMANCE_PROGRESS, report.wire())
+
+    async def _send_back(self, feedback: Mapping[str, str], last: int) -> list[str]:
+        """Requeue each atom named in ``feedback`` with its text; the atoms that took it."""
+        outcome = LevelOutcome(last)
+        return [
+            r.atom_id
+            for r in (Requeue(a, text) for a, text in feedback.items())
+            if await self.executor.requeue(r, outcome)
+        ]
+
+    async def _run_again(self, result: ExecutionResult, last: int, again: list[str]) -> bool:
+        """Run the sent-back atoms at the last level; True when the budget stopped it."""
+        more = await self.executor.run_level(last, again)
+        self._tally(result, more)
+        return more.budget_stop is not None
 
     async def _readiness(self, result: ExecutionResult, last: int) -> None:
         """L4 readiness on the finished codebase; atoms named by a blocking finding are
@@ -343,21 +351,14 @@ class DependencyAwareGenerator:
             feedback = retry_feedback(report)
             if rounds > retries or not feedback:
                 break
-            outcome = LevelOutcome(last)
-            again = [
-                r.atom_id
-                for r in (Requeue(a, text) for a, text in feedback.items())
-                if await self.executor.requeue(r, outcome)
-            ]
+            again = await self._send_back(feedback, last)
             if not again:
                 break
             retried += again
             caught += [
                 f for c in report.blocking_failures for f in c.findings if f.atom_id in again
             ]
-            more = await self.executor.run_level(last, again)
-            self._tally(result, more)
-            if more.budget_stop is not None:
+            if await self._run_again(result, last, again):
                 break
         report = report.model_copy(update={"rounds": rounds, "retried": retried, "caught": caught})
         result.readiness = report
