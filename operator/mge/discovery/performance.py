@@ -66,6 +66,9 @@ _SPEED_WORDS = re.compile(
     r"throughput)\b",
     re.I,
 )
+_QUOTED = re.compile(r"(?<!\w)'[^']*'(?!\w)|\"[^\"]*\"|‘[^’]*’|“[^”]*”|`[^`]*`")
+"""Quoted text and code: an example value such as ``titleCase('the quick fox')`` says
+nothing about speed."""
 _FILLER = frozenset(
     {"must", "should", "can", "shall", "will", "be", "able", "to", "the", "service", "it", "a"}
 )
@@ -104,7 +107,8 @@ def parse_performance(text: str) -> Measured | Unmeasurable | None:
     size is missing), or None (not a performance requirement)."""
     budget = _BUDGET.search(text)
     duration = budget or _BARE_DURATION.search(text)
-    if duration is None and not _SPEED_WORDS.search(text):
+    about_speed = _SPEED_WORDS.search(_QUOTED.sub(" ", text)) is not None
+    if duration is None and not about_speed:
         return None
     budget_ms: float | None = None
     taken: tuple[int, int] = (-1, -1)
@@ -113,7 +117,7 @@ def parse_performance(text: str) -> Measured | Unmeasurable | None:
         value = _number(budget.group("number")) if budget.group("number") else 1.0
         budget_ms = value * _UNITS_MS[unit]
         taken = budget.span()
-    elif duration is not None and _SPEED_WORDS.search(text):
+    elif duration is not None and about_speed:
         budget_ms = _number(duration.group("number")) * _UNITS_MS[duration.group("unit").lower()]
         taken = duration.span()
     elif duration is not None:

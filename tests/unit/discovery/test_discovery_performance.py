@@ -47,6 +47,11 @@ from mge.models.project import Hints
         ("A task has a title of 1 to 200 characters", None),
         ("Timestamps are UTC, to the second", None),
         ("GET /tasks returns 404 for an unknown id", None),
+        # A speed word inside an example value or code is not about speed.
+        ("titleCase('the quick-brown fox') is 'The Quick-Brown Fox'.", None),
+        ('`slowCount("a b")` returns 2', None),
+        # An apostrophe opens no quotation.
+        ("The owner's list isn't fast", Unmeasurable(("budget", "size"))),
     ],
 )
 def test_parse_performance(text: str, expected: Measured | Unmeasurable | None) -> None:
