@@ -74,8 +74,7 @@ def render_readme(
         f"{report.exhausted} failed every attempt, {report.review_items} in review)",
         f"- first-try pass rate: {report.first_try_pass_rate * 100:.1f}%; "
         f"after retries: {report.pass_rate_after_retries * 100:.1f}%",
-        f"- attempts: {report.attempts}; LLM calls: {report.llm_calls} "
-        f"({report.cache_hits} from the cache); cost: ${report.cost_usd:.4f}",
+        f"- attempts: {report.attempts}; cost of every run so far: ${report.cost_usd:.4f}",
         f"- status: {report.status}" + (f" ({report.message})" if report.message else ""),
         "",
         f"Everything is in `{REPORT_FILE}`"

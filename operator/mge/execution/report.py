@@ -110,10 +110,15 @@ class RunReport(WireModel):
     first_try_pass_rate: float
     pass_rate_after_retries: float
     review_items: int
-    usage: Usage = Field(default_factory=Usage)
-    llm_calls: int = 0
-    cache_hits: int = 0
-    cost_usd: float = 0.0
+    usage: Usage = Field(
+        default_factory=Usage,
+        description="Tokens over every run of the project so far (its cost ledger).",
+    )
+    llm_calls: int = Field(default=0, description="Model calls this run made.")
+    cache_hits: int = Field(default=0, description="Requests this run had answered by the cache.")
+    cost_usd: float = Field(
+        default=0.0, description="USD over every run of the project so far (its cost ledger)."
+    )
     wall_s: float = 0.0
     critical_path: list[str] = Field(default_factory=list)
     validations: list[CheckLine] = Field(default_factory=list)
@@ -156,6 +161,18 @@ def _rate(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
 
 
+def latest_checks(results: Sequence[ValidationResult]) -> list[ValidationResult]:
+    """The project's checks beyond single atoms (pure): the last result of each level and
+    subject, in the order each subject was first checked. A re-run re-checks some subjects
+    and not others (an integration checkpoint is not repeated), so this is what the codebase
+    stands on whichever run wrote the report."""
+    last: dict[tuple[str, str], ValidationResult] = {}
+    for r in results:
+        if r.level != "L1":
+            last[(r.level, r.subject)] = r
+    return list(last.values())
+
+
 def compute_report(
     project: str,
     atoms: Mapping[str, AtomicUnit],
@@ -181,9 +198,9 @@ def compute_report(
     performance: PerformanceReport | None = None,
 ) -> RunReport:
     """The report for a run (pure). Totals default to the sums over the stored attempts;
-    pass the LLM client's totals to include discovery, planning and review calls.
-    ``validations`` are the checks beyond the result's own module and integration checks
-    (the system check), so each check is listed once."""
+    pass the ledger's totals to include discovery, planning and review calls.
+    ``validations`` are the checks to list (the project's stored checks, see
+    :func:`latest_checks`); without them, the result's module and integration checks."""
     level_of = {a: k for k, level in enumerate(levels) for a in level}
     progress = state.atoms
     attempted = [p for p in progress.values() if p.attempts]
@@ -211,8 +228,7 @@ def compute_report(
             progress.items(), key=lambda kv: (level_of.get(kv[0], 1 << 30), kv[0])
         )
     ]
-    checks = [
-        *validations,
+    checks = list(validations) or [
         *(result.modules if result else []),
         *(result.integration if result else []),
     ]
@@ -324,7 +340,7 @@ def render_report(report: RunReport) -> Group:
             f"{report.usage.cache_read_tokens:,} cache read / "
             f"{report.usage.cache_write_tokens:,} cache write",
         ),
-        ("LLM calls", f"{report.llm_calls} ({report.cache_hits} answered by the cache)"),
+        ("LLM calls (this run)", f"{report.llm_calls} ({report.cache_hits} answered by the cache)"),
         ("cost", f"${report.cost_usd:.4f}" + _cost_note(report)),
         ("wall time", f"{report.wall_s:.1f} s"),
         (

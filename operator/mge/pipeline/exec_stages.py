@@ -29,7 +29,7 @@ from mge.execution.journal import accepted_codes, load_codebase
 from mge.execution.output import Written, output_files, render_tree, write_output
 from mge.execution.performance import PerformanceGate
 from mge.execution.readiness import ReadinessGate
-from mge.execution.report import RunReport, compute_report
+from mge.execution.report import RunReport, compute_report, latest_checks
 from mge.models.atoms import AtomState
 from mge.models.domain import DiscoveryResult
 from mge.models.execution import CheckResult, ValidationResult
@@ -209,11 +209,13 @@ async def output_stage(
 ) -> tuple[RunReport, Written]:
     """Write the codebase, its README and report.json; commit to a branch if asked."""
     state = await load_state(ctx.store, ctx.key, ex.workspace.codebase.atoms)
+    # Tokens and USD: one ledger reading over every run of the project, so a re-run (after
+    # review, or resumed) reports what the codebase cost. Calls: what this run asked.
+    ledger = await ctx.store.usage_totals(ctx.key)
     totals = ctx.llm.totals
-    usage, calls, hits = totals.usage, totals.calls, totals.cache_hits
+    calls, hits = totals.calls, totals.cache_hits
     planner = ctx.spec.llm.planner
     if ctx.planner is not None and planner is not None:
-        usage = usage + ctx.planner.totals.usage
         calls += ctx.planner.totals.calls
         hits += ctx.planner.totals.cache_hits
     planned_by = ""
@@ -221,8 +223,6 @@ async def output_stage(
         planned_by = f"{planner.provider}/" + (
             "recording" if planner.provider == "scripted" else planner.model
         )
-    # the result's module and integration checks are counted by compute_report itself
-    validations = [ex.system] if ex.system is not None else []
     report = compute_report(
         ctx.key,
         ex.workspace.codebase.atoms,
@@ -231,15 +231,15 @@ async def output_stage(
         levels=analysis.graph.levels,
         review=ex.review,
         scores=ex.scores,
-        validations=validations,
+        validations=latest_checks(await ctx.store.list_validations(ctx.key)),
         provider=provider,
         model=model,
         recorded=recorded,
         planner=planned_by,
-        usage=usage,
+        usage=ledger.usage,
         llm_calls=calls,
         cache_hits=hits,
-        cost_usd=await ctx.store.total_cost(ctx.key),
+        cost_usd=ledger.cost_usd,
         wall_s=wall_s,
         retrieval=await retrieval_use(ctx.store, ctx.key),
     )
@@ -311,15 +311,18 @@ async def output_tree(store: Store, key: str, spec: ProjectSpec) -> dict[str, st
     state = await load_state(store, key, codebase.atoms)
     scripted = spec.llm.provider == "scripted"
     readiness = await stored_readiness(store, key)
+    ledger = await store.usage_totals(key)
     report = compute_report(
         key,
         codebase.atoms,
         state,
         review=await store.list_review_items(key),
+        validations=latest_checks(await store.list_validations(key)),
+        usage=ledger.usage,
         provider=spec.llm.provider,
         model="recording" if scripted else spec.llm.model,
         recorded=scripted,
-        cost_usd=await store.total_cost(key),
+        cost_usd=ledger.cost_usd,
         wall_s=0.0,
         readiness=readiness,
         retrieval=await retrieval_use(store, key),

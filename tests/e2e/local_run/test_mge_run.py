@@ -111,8 +111,13 @@ def test_run_writes_a_codebase_whose_tests_pass_and_rerun_is_free(tmp_path: Path
     paid = paid_keys(work)
     again = mge_run(work, out)
     assert again.returncode == 0, again.stderr[-3000:]
-    assert report(out)["llmCalls"] == 0
+    rerun = report(out)
+    assert rerun["llmCalls"] == 0
     assert paid_keys(work) == paid, "a re-run of an unchanged project must not pay again"
+    # The re-run's report describes the same codebase: every check it stands on (the
+    # integration checkpoints were not made again) and what it cost, from the ledger.
+    for field in ("validations", "usage", "costUsd", "attempts", "firstTryPassRate"):
+        assert rerun[field] == r[field], field
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from mge.errors import InputError
 from mge.execution.output import REPORT_FILE, render_readme, write_output
-from mge.execution.report import compute_report, critical_path, render_report
+from mge.execution.report import compute_report, critical_path, latest_checks, render_report
 from mge.execution.state import ExecutionResult, ExecutionState
 from mge.models.atoms import AtomicUnit, AtomState
 from mge.models.execution import Attempt, Usage, ValidationLevel, ValidationResult
@@ -79,23 +79,49 @@ def test_critical_path_is_the_longest_chain() -> None:
     assert critical_path({}) == []
 
 
-def test_each_check_is_counted_once() -> None:
-    def check(level: ValidationLevel, subject: str, passed: bool) -> ValidationResult:
-        return ValidationResult(level=level, subject=subject, passed=passed)
+def _check(level: ValidationLevel, subject: str, passed: bool) -> ValidationResult:
+    return ValidationResult(level=level, subject=subject, passed=passed)
 
+
+def test_without_stored_checks_the_result_s_own_are_listed_once() -> None:
     result = ExecutionResult(
         status="completed",
         state=_state(),
-        modules=[check("L2", "m.py", True), check("L2", "n.py", False)],
-        integration=[check("L3", "component", True)],
+        modules=[_check("L2", "m.py", True), _check("L2", "n.py", False)],
+        integration=[_check("L3", "component", True)],
     )
-    system = check("L4", "system", True)
-    report = compute_report("shop", ATOMS, _state(), result=result, validations=[system])
+    report = compute_report("shop", ATOMS, _state(), result=result)
     assert [(c.level, c.subject) for c in report.validations] == [
-        ("L4", "system"),
         ("L2", "m.py"),
         ("L2", "n.py"),
         ("L3", "component"),
+    ]
+
+
+def test_a_rerun_lists_every_check_the_codebase_stands_on_once() -> None:
+    # The store after a first run and a re-run: the re-run checked the modules and the
+    # system again (n.py now passes) but made no integration checkpoint.
+    stored = [
+        _check("L2", "integration/1", True),
+        _check("L2", "m.py", True),
+        _check("L2", "n.py", False),
+        _check("L4", "system", True),
+        _check("L1", "atom-a", True),
+        _check("L2", "m.py", True),
+        _check("L2", "n.py", True),
+        _check("L4", "system", True),
+    ]
+    rerun = ExecutionResult(
+        status="completed", state=_state(), modules=[_check("L2", "m.py", True)]
+    )
+    report = compute_report(
+        "shop", ATOMS, _state(), result=rerun, validations=latest_checks(stored)
+    )
+    assert [(c.level, c.subject, c.passed) for c in report.validations] == [
+        ("L2", "integration/1", True),
+        ("L2", "m.py", True),
+        ("L2", "n.py", True),
+        ("L4", "system", True),
     ]
 
 
