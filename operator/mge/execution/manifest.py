@@ -189,6 +189,12 @@ PACKAGE_LOCK = "package-lock.json"
 TSCONFIG = "tsconfig.json"
 NODE_ENGINES = {"typescript": ">=22.18", "javascript": ">=20"}
 """Node that runs the tests: TypeScript files run with their types stripped (22.18+)."""
+NPMRC = ".npmrc"
+ENGINE_STRICT = (
+    "# npm install refuses a Node older than package.json's engines, saying which it needs,\n"
+    "# instead of the tests failing later on syntax that Node cannot run.\n"
+    "engine-strict=true\n"
+)
 _SPECIFIER = re.compile(r"""(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*)["']([^"'\n]+)["']""")
 NODE_BUILTINS = frozenset(
     [
@@ -306,6 +312,7 @@ def script_manifests(files: Mapping[str, str], project: str, language: str) -> d
     testing = npm_packages(t for p, t in scripts.items() if p in tests) - runtime
     node_test = "node --test" + "".join(f" {json.dumps(t)}" for t in tests)
     name = project_name(project).lower()
+    engines = NODE_ENGINES.get(language, ">=20")
     pinned = _pinned_tools()["packages"]
     dev: dict[str, str] = {}
     tools = ("typescript", "@types/node") if language == "typescript" else ()
@@ -319,9 +326,9 @@ def script_manifests(files: Mapping[str, str], project: str, language: str) -> d
         "version": "0.1.0",
         "private": True,
         "type": "module",
-        "description": "Written by MGE. Test with: "
+        "description": f"Written by MGE. Needs Node {engines}. Test with: "
         + ("npm install && npm test" if dev or runtime else "npm test"),
-        "engines": {"node": NODE_ENGINES.get(language, ">=20")},
+        "engines": {"node": engines},
         "scripts": {
             "test": f"tsc --noEmit && {node_test}" if language == "typescript" else node_test,
             "lint": "eslint .",
@@ -335,6 +342,7 @@ def script_manifests(files: Mapping[str, str], project: str, language: str) -> d
     out = {
         PACKAGE_JSON: json.dumps(package, indent=2) + "\n",
         SHIPPED_ESLINT_CONFIG: eslint_config(language),
+        NPMRC: ENGINE_STRICT,
     }
     if language == "typescript":
         config = tsconfig()

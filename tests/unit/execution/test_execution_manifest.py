@@ -102,6 +102,9 @@ def test_a_typescript_folder_gets_package_json_tsconfig_and_an_offline_lockfile(
     assert lock["packages"][""]["devDependencies"] == package["devDependencies"]
     assert 'import tseslint from "typescript-eslint";' in out["eslint.config.js"]
     assert "pyproject.toml" not in out
+    # An older Node is refused at install, naming the version, not at test time.
+    assert package["engines"] == {"node": ">=22.18"} and ">=22.18" in package["description"]
+    assert "engine-strict=true" in out[".npmrc"].splitlines()
 
 
 def test_a_javascript_lockfile_holds_what_its_dev_tools_need_and_nothing_else() -> None:
