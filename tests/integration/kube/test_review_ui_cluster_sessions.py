@@ -99,6 +99,16 @@ def test_a_session_made_on_one_replica_works_on_another_and_after_a_restart(
                 headers={"X-MGE-CSRF": "not-the-sessions"},
             )
             assert wrong.status_code == 403 and wrong.json()["error"] == "csrf"
+        # behind an auth proxy the CSRF token is derived from the shared key: the same on both
+        proxied = [
+            httpx.get(
+                f"{env.url}/api/session",
+                headers={"X-Forwarded-Access-Token": env.viewer},
+                timeout=60,
+            ).json()["csrf"]
+            for env in (one, two)
+        ]
+        assert proxied[0] == proxied[1] != csrf
         decided = get_review(api, namespace, "tax_of")
         assert decided["spec"]["decision"] == "approve"
         assert decided["metadata"]["annotations"]["mge.dev/decided-by"] == two.reviewer_user
