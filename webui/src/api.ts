@@ -161,7 +161,8 @@ export async function session(): Promise<{ csrf: string; user: string | null; mo
   return s;
 }
 
-/** Cluster mode: exchange a pasted token for a session (the token stays on the server). */
+/** Cluster mode: exchange a pasted token for a session (the server seals it into an HttpOnly
+ * cookie; no script here sees it again). */
 export const login = (token: string) =>
   call<{ user: string }>("/api/login", {
     method: "POST",

@@ -1,7 +1,8 @@
 import { useState } from "react";
 import * as api from "./api";
 
-/** Cluster mode without an auth proxy: paste a bearer token (kept on the server, never here). */
+/** Cluster mode without an auth proxy: paste a bearer token (sealed into an HttpOnly session
+ * cookie by the server; this page never keeps it). */
 export function Login({ message, onDone }: { message: string; onDone: () => void }) {
   const [token, setToken] = useState("");
   const [error, setError] = useState<string | null>(null);
@@ -26,7 +27,8 @@ export function Login({ message, onDone }: { message: string; onDone: () => void
       <p>
         Paste a Kubernetes bearer token: your cluster login's id-token, or one made with{" "}
         <code>kubectl create token SERVICEACCOUNT</code>. Every action is sent to the API server with it, so your
-        own rights apply and the audit log names you. It is kept on the server for this session only.
+        own rights apply and the audit log names you. It is kept for this session only, encrypted in a cookie no
+        script can read; logging out removes it.
       </p>
       <textarea
         rows={4}

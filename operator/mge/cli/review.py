@@ -344,18 +344,32 @@ def serve_cluster_cmd(
             "MGE_DATABASE_URL), after the person's token was allowed to read the AtomReview.",
         ),
     ] = False,
+    session_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--session-key-file",
+            envvar="MGE_REVIEW_SESSION_KEY_FILE",
+            help="File of secrets (one per line, >= 32 characters; the first seals, all open) "
+            "that seal login sessions into their cookies. Give every replica the same file "
+            "(the chart mounts a Secret) so sessions span replicas and restarts. Default: a "
+            "key made at start; sessions then end with the process.",
+        ),
+    ] = None,
 ) -> None:
     """The review web interface in a cluster (the chart's review-ui), acting as each reviewer.
 
     It has no Kubernetes credentials: each person's bearer token (from an auth proxy's header,
-    or pasted on the login page and kept server-side) goes to the API server with every call,
-    so RBAC decides and the audit log names them. Decisions patch the AtomReview with the
-    mge.dev/decided-by annotation = the authenticated user. See docs/review-ui.md.
+    or pasted on the login page and kept sealed in an HttpOnly session cookie) goes to the API
+    server with every call, so RBAC decides and the audit log names them. Decisions patch the
+    AtomReview with the mge.dev/decided-by annotation = the authenticated user. Give every
+    replica the same --session-key-file so logins span replicas and restarts.
+    See docs/review-ui.md.
     """
     from mge.kube.client import ApiServer
     from mge.web.cluster_app import ClusterAuth
     from mge.web.cluster_auth import PROXY_HEADERS
     from mge.web.serve_cluster import ClusterServeOptions, serve_cluster
+    from mge.web.session_cookie import SessionKeys, load_session_keys
 
     if no_proxy_headers and no_login_form:
         raise InputError("--no-proxy-headers with --no-login-form leaves no way to log in")
@@ -373,7 +387,13 @@ def serve_cluster_cmd(
         host=host,
         port=port,
         namespaces=tuple(namespace or ()),
-        auth=ClusterAuth(proxy_headers=headers, login_form=not no_login_form),
+        auth=ClusterAuth(
+            proxy_headers=headers,
+            login_form=not no_login_form,
+            keys=load_session_keys(session_key_file)
+            if session_key_file is not None
+            else SessionKeys.generate(),
+        ),
         settle_seconds=settle_seconds,
     )
 

@@ -79,6 +79,11 @@ async def serve_cluster(
         site = web.TCPSite(runner, options.host, options.port, shutdown_timeout=2.0)
         await site.start()
         announce(f"MGE review (cluster mode) listening on {options.host}:{options.port}")
+        if options.auth.keys.generated:
+            announce(
+                "MGE review: no --session-key-file, so login sessions are sealed with a key "
+                "made for this start: they end when it stops and do not span replicas"
+            )
         await (stop or asyncio.Event()).wait()
     finally:
         await runner.cleanup()

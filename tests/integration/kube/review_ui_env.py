@@ -132,6 +132,14 @@ async def seed(api: client.ApiClient, namespace: str, tmp_path: Path) -> Path:
     return db
 
 
+def make_accounts(control_plane: ControlPlane, namespace: str) -> tuple[Path, Path]:
+    """The reviewer's and the viewer's kubeconfigs (ServiceAccounts with the chart's rules)."""
+    return (
+        control_plane.kubeconfig_for_service_account(namespace, "reviewer", REVIEWER_RULES),
+        control_plane.kubeconfig_for_service_account(namespace, "viewer", VIEWER_RULES),
+    )
+
+
 @contextmanager
 def serve(
     control_plane: ControlPlane,
@@ -139,13 +147,17 @@ def serve(
     db: Path,
     tmp_path: Path,
     settle_seconds: float = 1.0,
+    session_key_file: Path | None = None,
+    accounts: tuple[Path, Path] | None = None,
+    name: str = "server",
 ) -> Iterator[Env]:
     """`mge review serve-cluster` on a free port over ``namespace``, given the admin
-    kubeconfig (for the address and CA only), with reviewer and viewer ServiceAccounts."""
-    reviewer = control_plane.kubeconfig_for_service_account(namespace, "reviewer", REVIEWER_RULES)
-    viewer = control_plane.kubeconfig_for_service_account(namespace, "viewer", VIEWER_RULES)
+    kubeconfig (for the address and CA only), with reviewer and viewer ServiceAccounts
+    (made here, or the kubeconfigs of ``accounts`` made by :func:`make_accounts`)."""
+    reviewer, viewer = accounts or make_accounts(control_plane, namespace)
     port = free_port()
-    log = tmp_path / "server.log"
+    log = tmp_path / f"{name}.log"
+    key_args = [] if session_key_file is None else ["--session-key-file", str(session_key_file)]
     server_env = dict(os.environ, PYTHONPATH=str(REPO / "operator"))
     server_env["MGE_DATABASE_URL"] = f"sqlite:///{db}"
     with log.open("w") as out:
@@ -167,6 +179,7 @@ def serve(
                 "--settle-seconds",
                 str(settle_seconds),
                 "--store-details",
+                *key_args,
             ],
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -1,12 +1,15 @@
 """The cluster review UI in Debian's Chromium (Playwright, headless) against the real
 `mge review serve-cluster` and the real API server: log in with a pasted ServiceAccount token,
 approve and edit as that account, a kubectl patch reaching the open queue, and a viewer's
-read-only view. Own module: Playwright's sync API holds the main thread's event loop while the
-browser is open, so no async fixture may run here (the seeding uses asyncio.run)."""
+read-only view. With ``MGE_REVIEW_UI_SCREENSHOTS=DIR`` the viewer's test also writes the
+screenshots of docs/review-ui.md (login page, read-only queue and atom page) into DIR.
+Own module: Playwright's sync API holds the main thread's event loop while the browser is
+open, so no async fixture may run here (the seeding uses asyncio.run)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,6 +26,14 @@ from tests.integration.kube.review_ui_env import CODE, Env, get_review, seed, se
 from mge.kube.reviews import review_name
 
 pytestmark = [pytest.mark.kube, pytest.mark.slow, pytest.mark.usefixtures("crds_installed")]
+
+SCREENSHOTS = os.environ.get("MGE_REVIEW_UI_SCREENSHOTS")
+"""A directory to write the docs' screenshots of the cluster pages into (opt-in)."""
+
+
+def screenshot(page: Page, name: str, full_page: bool = False) -> None:
+    if SCREENSHOTS:
+        page.screenshot(path=str(Path(SCREENSHOTS) / name), full_page=full_page)
 
 
 @pytest.fixture(scope="module")
@@ -58,9 +69,11 @@ def new_page(browser: Browser) -> Page:
     return page
 
 
-def log_in(page: Page, env: Env, token: str) -> None:
+def log_in(page: Page, env: Env, token: str, shot: str | None = None) -> None:
     page.goto(f"{env.url}/#/p/{quote(f'{env.namespace}/shop', safe='')}")
     expect(page.get_by_test_id("login")).to_be_visible()
+    if shot:  # before the token is pasted: no token in a picture
+        screenshot(page, shot)
     page.get_by_test_id("token").fill(token)
     page.get_by_test_id("login-submit").click()
     expect(page.locator("[data-testid=queue] tbody tr")).to_have_count(3)
@@ -83,6 +96,10 @@ def test_a_reviewer_logs_in_approves_and_edits_and_sees_a_kubectl_patch(
     # the token is in no browser storage
     stored = page.evaluate("() => JSON.stringify(localStorage) + JSON.stringify(sessionStorage)")
     assert env.reviewer not in stored and env.reviewer not in page.evaluate("document.cookie")
+    # the session cookie: HttpOnly, SameSite=Strict, the token sealed in it (not readable)
+    (cookie,) = page.context.cookies()
+    assert (cookie["httpOnly"], cookie["sameSite"]) == (True, "Strict")
+    assert env.reviewer not in cookie["value"] and cookie["expires"] > 0
 
     page.keyboard.press("Enter")  # the first item
     expect(page.get_by_test_id("atom-page")).to_be_visible()
@@ -125,14 +142,17 @@ def test_a_reviewer_logs_in_approves_and_edits_and_sees_a_kubectl_patch(
 
 def test_a_viewer_sees_the_queue_read_only(browser: Browser, env: Env) -> None:
     page = new_page(browser)
-    log_in(page, env, env.viewer)
+    log_in(page, env, env.viewer, shot="review-ui-cluster-login.png")
     expect(page.get_by_test_id("read-only")).to_contain_text("Read-only")
+    screenshot(page, "review-ui-cluster-read-only.png")
     page.keyboard.press("a")  # the approve key does nothing here
     page.keyboard.press("Enter")
     expect(page.get_by_test_id("atom-page")).to_be_visible()
     expect(page.get_by_test_id("atom-page").get_by_test_id("read-only")).to_contain_text("patch")
     expect(page.get_by_test_id("approve")).to_be_disabled()
     expect(page.get_by_test_id("submit-edit")).to_be_disabled()
+    expect(page.get_by_test_id("attempt-2")).to_be_visible()  # the store's history, allowed
+    screenshot(page, "review-ui-cluster-read-only-atom.png")
     page.get_by_test_id("logout").click()
     expect(page.get_by_test_id("login")).to_be_visible()
     assert page.errors == []  # type: ignore[attr-defined]

@@ -5,6 +5,7 @@ it on with an Ingress, is in test_packaging_chart.py.)"""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from typing import Any
 
@@ -84,6 +85,34 @@ def test_the_people_roles_are_the_viewer_and_reviewer_rules(render: Render) -> N
     assert "patch" not in verbs
 
 
+def test_every_replica_mounts_one_session_key_generated_once_or_named(render: Render) -> None:
+    docs = render(None, "reviewUI.enabled=true", "reviewUI.replicas=3")
+    secret = named(docs, "Secret", f"{UI}-session")
+    assert secret["type"] == "Opaque" and list(secret["data"]) == ["session-keys"]
+    assert len(base64.b64decode(secret["data"]["session-keys"])) >= 32
+    pod = named(docs, "Deployment", UI)["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["session-key"]["secret"]["secretName"] == f"{UI}-session"
+    container = ui_container(docs)
+    mount = {m["name"]: m for m in container["volumeMounts"]}["session-key"]
+    assert mount["readOnly"] and mount["mountPath"] == "/var/run/mge/session"
+    assert "--session-key-file=/var/run/mge/session/session-keys" in container["args"]
+    # never in the environment (an env var shows in more places than a mounted file)
+    assert not [e for e in container["env"] if "SESSION" in e["name"]]
+    own = render(
+        None,
+        "reviewUI.enabled=true",
+        "reviewUI.sessionKey.existingSecret=review-session-keys",
+        "reviewUI.sessionKey.key=keys",
+    )
+    assert not [d for d in own if d["metadata"]["name"] == f"{UI}-session"]
+    pod = named(own, "Deployment", UI)["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["session-key"]["secret"]["secretName"] == "review-session-keys"
+    assert volumes["session-key"]["secret"]["items"] == [{"key": "keys", "path": "keys"}]
+    assert "--session-key-file=/var/run/mge/session/keys" in ui_container(own)["args"]
+
+
 def test_production_values_use_the_proxy_the_store_and_an_ingress(render: Render) -> None:
     docs = render(CHART / "ci" / "production-values.yaml")
     container = ui_container(docs)
@@ -133,6 +162,8 @@ def test_namespaced_watch_shows_the_watched_namespaces(render: Render) -> None:
         (["reviewUI.enabled=true", "reviewUI.port=80"], "/reviewUI/port"),
         (["reviewUI.service.type=Ingress"], "/reviewUI/service/type"),
         (["reviewUI.auth.proxyHeaders={Bad Header}"], "/reviewUI/auth/proxyHeaders/0"),
+        (["reviewUI.sessionKey.existingSecret=Bad_Name"], "/reviewUI/sessionKey/existingSecret"),
+        (["reviewUI.sessionKey.secret=x"], "additional properties 'secret' not allowed"),
         (
             [
                 "reviewUI.enabled=true",

@@ -1,9 +1,9 @@
-"""Who is asking in the cluster: tokens from proxy headers, server-side sessions, CSRF, Origin."""
+"""Who is asking in the cluster: tokens from proxy headers, the token cache, CSRF, Origin."""
 
 from __future__ import annotations
 
 from mge.web.cluster_auth import (
-    TokenSessions,
+    TokenCache,
     bearer_token,
     cluster_cookie_header,
     derived_csrf,
@@ -21,28 +21,23 @@ def test_the_bearer_token_comes_from_the_proxy_headers_only() -> None:
     assert bearer_token({"X-Forwarded-Access-Token": "x" * 20_000}) is None
 
 
-def test_sessions_keep_the_token_server_side_and_expire() -> None:
-    sessions: TokenSessions[str] = TokenSessions(lifetime=100.0)
-    sid, made = sessions.open("s3cr3t-token", "alice", "backend", now=0.0)
-    assert "s3cr3t" not in repr(made)  # a SecretStr: never printed
-    assert made.token.get_secret_value() == "s3cr3t-token"
-    assert sessions.get(sid, now=50.0) is made
-    assert sessions.get(sid, now=100.0) is None
-    assert sessions.get(sid, now=1.0) is None  # gone for good
-    sid2, _ = sessions.open("tok", "alice", "backend", now=0.0)
-    assert sid2 != sid
-    assert sessions.close(sid2) is not None and sessions.get(sid2, now=1.0) is None
-    assert sessions.get(None, now=0.0) is None
+def test_the_cache_remembers_who_a_token_is_by_a_fingerprint_for_a_while() -> None:
+    cache: TokenCache[str] = TokenCache(lifetime=300.0)
+    known = cache.remember("s3cr3t-token", "bob", "backend", now=0.0)
+    assert cache.get("s3cr3t-token", now=10.0) is known
+    assert "s3cr3t" not in repr(cache)  # keyed by a fingerprint, never the token
+    assert cache.get("other", now=10.0) is None
+    assert cache.get("s3cr3t-token", now=300.0) is None  # asked of the API server again
+    assert cache.expire(now=300.0) == [known]  # its backend is the caller's to close
+    cache.remember("s3cr3t-token", "bob", "b", now=0.0)
+    assert cache.forget("s3cr3t-token") is not None and cache.get("s3cr3t-token", 1.0) is None
+    assert cache.forget("s3cr3t-token") is None
 
 
-def test_proxied_people_are_remembered_briefly_by_a_fingerprint() -> None:
-    sessions: TokenSessions[str] = TokenSessions()
-    made = sessions.remember_proxied("tok", "bob", "b", now=0.0)
-    assert sessions.proxied("tok", now=10.0) is made
-    assert sessions.proxied("tok", now=301.0) is None  # asked of the API server again
-    assert made.csrf == derived_csrf(sessions.key, "tok") != derived_csrf(sessions.key, "tok2")
-    sessions.remember_proxied("tok", "bob", "b", now=0.0)
-    assert sessions.forget_proxied("tok") is not None and sessions.proxied("tok", 1.0) is None
+def test_derived_csrf_depends_on_the_key_and_the_token() -> None:
+    assert derived_csrf(b"k" * 32, "tok") == derived_csrf(b"k" * 32, "tok")  # every replica
+    assert derived_csrf(b"k" * 32, "tok") != derived_csrf(b"k" * 32, "tok2")
+    assert derived_csrf(b"k" * 32, "tok") != derived_csrf(b"j" * 32, "tok")
 
 
 def test_origin_and_cookie() -> None:
