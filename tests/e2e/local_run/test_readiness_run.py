@@ -1,5 +1,5 @@
 """L3 performance and L4 production readiness through `mge run`, as a user runs it, on the
-tasks-api recordings.
+tasks-api and bookmarks-sql recordings.
 
 `Task.apply` attempt 1 (a recording, written by people) passes its tests but evaluates a
 string-built call; the readiness checks (bandit and ruff, in the sandbox) must name that atom,
@@ -7,6 +7,8 @@ send it back with the finding, and attempt 2 must make the codebase ready.
 `InMemoryTaskRepository.add` attempt 1 passes its tests but scans every stored task for a
 duplicate id (quadratic over an import): the AC-10 benchmark (2,000 adds within 50 ms) must
 miss it by far, send that atom back with the figures, and attempt 2 must meet the budget.
+bookmarks-sql: `BookmarkStore.list_by_tag` attempt 1 passes its tests but puts the tag into its
+SQL with an f-string; bandit B608 must name that atom, and attempt 2 binds a parameter.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +30,8 @@ MGE = [str(Path(sys.executable).parent / "mge")]
 RUN_TIMEOUT_S = 900
 APPLY = "task-apply-50d0775f64"
 ADD = "inmemorytaskrepository-add-c62e89333c"
+BOOKMARKS = REPO / "examples" / "bookmarks-sql" / "project.yaml"
+LIST_BY_TAG = "bookmarkstore-list-by-tag-851ed61eee"
 
 
 def mge_run(manifest: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
@@ -116,3 +121,69 @@ def test_without_retries_the_blocking_finding_stays_and_the_run_exits_4(tmp_path
     security = next(c for c in readiness["checks"] if c["name"] == "security")
     assert [(f["rule"], f["atomId"]) for f in security["findings"]] == [("B307", APPLY)]
     assert "Verdict: **NOT ready** (blocking: lint, security)" in (out / "readiness.md").read_text()
+
+
+def recorded_attempts(workdir: Path, atom_id: str) -> list[tuple[str, bool]]:
+    """(code, passed L1) of each stored attempt of one atom, first attempt first."""
+    with sqlite3.connect(workdir / "mge.db") as db:
+        rows = db.execute(
+            "select code, validation from attempts where atom_id = ? order by number", (atom_id,)
+        ).fetchall()
+    return [(code, bool(json.loads(validation)["passed"])) for code, validation in rows]
+
+
+@pytest.mark.slow
+def test_sql_built_with_an_f_string_is_caught_by_bandit_b608_and_fixed_on_retry(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out"
+    run = mge_run(BOOKMARKS, tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    # Attempt 1 passed L1 (its unit tests and the type check): only readiness can catch it.
+    (first, first_passed), (second, second_passed) = recorded_attempts(
+        tmp_path / "state", LIST_BY_TAG
+    )
+    assert first_passed and second_passed
+    assert "WHERE t.tag = '{wanted}'" in first and "WHERE t.tag = ?" in second
+    report = json.loads((out / "report.json").read_text())
+    readiness = report["readiness"]
+    assert readiness["rounds"] == 2 and readiness["retried"] == [LIST_BY_TAG]
+    assert [(f["check"], f["rule"], f["path"], f["atomId"]) for f in readiness["caught"]] == [
+        ("security", "B608", "bookmarks/store.py", LIST_BY_TAG)
+    ]
+    assert "SQL injection" in readiness["caught"][0]["message"]
+    # After the retry every check passes, the report-only format check too.
+    checks = {c["name"]: c for c in readiness["checks"]}
+    assert list(checks) == ["lint", "format", "types", "security", "secrets", "install"]
+    assert all(c["passed"] and not c["findings"] for c in checks.values()), checks
+    assert checks["security"]["tool"].startswith("bandit ")
+    store_py = (out / "bookmarks" / "store.py").read_text()
+    assert "WHERE t.tag = ?" in store_py and "{wanted}" not in store_py
+    atom = next(a for a in report["atomList"] if a["id"] == LIST_BY_TAG)
+    assert atom["attempts"] == 2 and atom["state"] == "validated"
+    assert "readiness.md" in report["files"]
+    page = (out / "readiness.md").read_text()
+    assert "Verdict: **ready**" in page
+    assert "regenerated for a blocking finding: " + LIST_BY_TAG in page
+    assert "security B608" in page and f"atom `{LIST_BY_TAG}`" in page
+
+    # The output is a project of its own: a fresh venv installs it and its suite passes there.
+    venv = tmp_path / "fresh-venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    py = str(venv / "bin" / "python")
+    install = subprocess.run(
+        [py, "-m", "pip", "install", "-q", "--disable-pip-version-check", "-e", ".[test]"],
+        cwd=out,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert install.returncode == 0, install.stderr[-2000:]
+    fresh = subprocess.run(
+        [py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c", "out/pyproject.toml", "out"],
+        cwd=tmp_path,  # not the folder itself: the package is imported as installed
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert fresh.returncode == 0 and "19 passed" in fresh.stdout, fresh.stdout[-2000:]

@@ -34,7 +34,7 @@ from mge.validation.codebase import Codebase
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLES = REPO / "examples"
-EXAMPLE_NAMES: tuple[str, ...] = ("inventory-lib", "tasks-api")
+EXAMPLE_NAMES: tuple[str, ...] = ("bookmarks-sql", "inventory-lib", "tasks-api")
 """Examples whose skeleton and atom recordings are written (all of them)."""
 
 SKELETON_KEY = re.compile(r"^skeleton/(?P<task>T-\d+)$")

@@ -149,6 +149,7 @@ async def test_every_superseded_attempt_fails_l1(
 
 
 CAUGHT_AFTER_L1: dict[str, dict[str, str]] = {
+    "bookmarks-sql": {"atom/bookmarkstore-list-by-tag-851ed61eee/attempt-1": "B608"},
     "tasks-api": {"atom/task-apply-50d0775f64/attempt-1": "B307"},
 }
 """Attempts written to pass L1 (tests, types) and be caught by an L4 readiness check: the
