@@ -114,6 +114,19 @@ def record(
     )
 
 
+def status_patch(new: dict[str, Any]) -> dict[str, Any]:
+    """``new`` (a status dumped without None) as a merge patch: every ``status.output`` field
+    it leaves out is sent as null, which deletes it (a push's failure count once it
+    succeeded). Not "what the last status held": a reconcile can start from a status older
+    than the last one written (a timer beside an event), and a field it never saw must still
+    go."""
+    output = new.get("output")
+    if not isinstance(output, dict):
+        return new
+    gone = {k: None for k in OutputStatus().model_dump(by_alias=True) if k not in output}
+    return {**new, "output": {**output, **gone}}
+
+
 def reset(output: OutputStatus | None) -> OutputStatus | None:
     """``status.output`` for a new generation: earlier push failures no longer count."""
     if output is None:

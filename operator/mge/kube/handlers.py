@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from mge import metrics
 from mge.errors import ConfigError, InputError, KubeAPIError, KubeUnavailable, MGEError
+from mge.kube import gitoutput
 from mge.kube.apply import Collaborators, apply
 from mge.kube.client import KubeClient, load_api_client
 from mge.kube.decide import decide, decide_deletion, record_push
@@ -172,7 +173,7 @@ async def _reconcile_project(body: kopf.Body, patch: kopf.Patch, memo: Any, key:
     new = final.model_dump(mode="json", by_alias=True, exclude_none=True)
     old = status.model_dump(mode="json", by_alias=True, exclude_none=True)
     if new != old:
-        patch.status.update(_with_removals(old, new))
+        patch.status.update(gitoutput.status_patch(new))
         if plan.status.phase != status.phase:
             log.info("%s: phase %s → %s", key, status.phase, plan.status.phase)
     _PHASES[key] = plan.status.phase
@@ -187,17 +188,6 @@ async def _reconcile_project(body: kopf.Body, patch: kopf.Patch, memo: Any, key:
             "pending": max(0, p.atoms_total - p.atoms_done - p.atoms_failed),
         },
     )
-
-
-def _with_removals(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    """``new`` as a merge patch over ``old``: fields of ``status.output`` that were dropped
-    (a push's failure count once it succeeded) are sent as null, which deletes them."""
-    out = dict(new)
-    old_output, new_output = old.get("output"), new.get("output")
-    if isinstance(old_output, dict) and isinstance(new_output, dict):
-        gone = {k: None for k in old_output if k not in new_output}
-        out["output"] = {**new_output, **gone}
-    return out
 
 
 @kopf.on.delete(*PROJECTS)

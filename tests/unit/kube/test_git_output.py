@@ -253,3 +253,18 @@ async def test_unreachable_repository_fails_with_a_reason_and_no_secret(tmp_path
         )
     assert err.value.reason in ("GitPushFailed", "GitAuthFailed")
     assert "hunter2" not in str(err.value)
+
+
+def test_the_status_patch_deletes_output_fields_a_stale_reconcile_never_saw() -> None:
+    # A timer's reconcile started from a status older than the failed push's: the success
+    # must still delete the failure count and error the API server holds.
+    pushed = {
+        "phase": "Completed",
+        "output": {"gitCommit": "abc", "repository": "https://git.example/r.git", "branch": "b"},
+    }
+    patch = gitoutput.status_patch(pushed)
+    assert patch["phase"] == "Completed"
+    assert patch["output"]["gitCommit"] == "abc"
+    assert patch["output"]["pushFailures"] is None and patch["output"]["pushError"] is None
+    assert patch["output"]["lastPushAt"] is None
+    assert gitoutput.status_patch({"phase": "Executing"}) == {"phase": "Executing"}
