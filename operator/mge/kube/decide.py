@@ -350,6 +350,10 @@ def budget_spent(
     )
 
 
+def _decided(observed: Observed) -> str:
+    return f"{observed.reviews_total} review(s) decided"
+
+
 def reviewing(spec: ProjectSpec, observed: Observed, phase: Phase, now: datetime) -> Verdict | None:
     """Rule 5: in ``Reviewing``, create missing AtomReviews; complete (and keep the output)
     once every review is decided; with ``autoApprove``, approve the pending ones after the
@@ -361,8 +365,7 @@ def reviewing(spec: ProjectSpec, observed: Observed, phase: Phase, now: datetime
         missing = (EnsureReviews(),)
     done, auto = _review_done(spec, observed, now)
     if done:
-        message = f"{observed.reviews_total} review(s) decided"
-        return Verdict(Phase.COMPLETED, (*missing, SaveOutput()), message=message)
+        return Verdict(Phase.COMPLETED, (*missing, SaveOutput()), message=_decided(observed))
     if auto:
         message = f"auto-approving {observed.reviews_pending} pending review(s)"
         return Verdict(phase, (*missing, AutoApprovePending()), message=message)
@@ -494,6 +497,10 @@ def decide(spec: ProjectSpec, status: ProjectStatus, observed: Observed, now: da
     if phase == Phase.FAILED:
         stalled_reason = stalled_reason or REASON_FAILED  # Failed stays Stalled until a new spec
     message = begin.message
+    if phase == Phase.COMPLETED != _phase(status.phase) and observed.reviews_total:
+        # The last decision completed the Project in the store (review_decision.py) before
+        # this pass saw Reviewing: the carried "1 of 2 review(s) pending" is over.
+        message = _decided(observed)
     for said in (verdict.message, deliver.message):
         message = said if said is not None else message
     if phase == Phase.COMPLETED and not message:

@@ -327,3 +327,19 @@ def test_unavailable_retrieval_warns_once_and_stays_in_the_condition_message() -
     assert note in again.status.message
     fine = decide(spec(), plan.status, Observed(generation=1, worker="running"), NOW)
     assert "retrieval" not in fine.status.message
+
+
+def test_completed_in_the_store_by_the_last_decision_says_the_reviews_are_decided() -> None:
+    # The last approval completes the Project in the store before a reconcile sees Reviewing
+    # with nothing pending: the status must not keep saying a review is pending.
+    status = ProjectStatus(
+        phase="Reviewing", observed_generation=1, message="1 of 2 review(s) pending"
+    )
+    completed = Observed(
+        generation=1, stored_phase=Phase.COMPLETED, reviews_total=2, reviews_pending=0
+    )
+    plan = decide(spec(), status, completed, NOW)
+    assert (plan.status.phase, plan.status.message) == ("Completed", "2 review(s) decided")
+    # Once Completed, a later message (a push, say) is kept.
+    later = plan.status.model_copy(update={"message": "pushed abc: repo branch b"})
+    assert decide(spec(), later, completed, NOW).status.message == "pushed abc: repo branch b"
