@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import shlex
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -411,13 +412,34 @@ def serve_cluster_cmd(
 def _serve_until_stopped(
     run: Callable[[], Coroutine[None, None, None]], where: str, hint: str = ""
 ) -> None:
-    """Serve until Ctrl-C; an address that cannot be bound is an input error naming it."""
+    """Serve until Ctrl-C or SIGTERM (a pod being stopped, a service manager), closing the
+    server and the store first; an address that cannot be bound is an input error naming it.
+
+    The signals are handled here, not left to Python's KeyboardInterrupt: a process started
+    in the background by a shell ignores SIGINT, and SIGTERM would otherwise kill it without
+    closing anything."""
+
+    async def until_signal() -> None:
+        loop = asyncio.get_running_loop()
+        serving = asyncio.ensure_future(run())
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, serving.cancel)
+        try:
+            await serving
+        except asyncio.CancelledError:
+            if not serving.cancelled():
+                raise
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
     try:
-        asyncio.run(run())
+        asyncio.run(until_signal())
     except KeyboardInterrupt:
-        typer.echo("MGE review: stopped")
+        pass
     except OSError as e:
         raise InputError(f"cannot listen on {where}: {e.strerror}{hint}") from e
+    typer.echo("MGE review: stopped")
 
 
 def _finish(result: DecisionResult) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -313,3 +314,16 @@ def test_without_the_secret_nothing_is_served_and_it_is_never_logged(
     assert "token=" not in page.url
     assert server.log().count(server.secret) == 1  # only in the printed URL, in no request log
     assert "GET / 303" in server.log()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_closes_the_server_with_a_page_open(
+    page: Page, server: Server, sig: signal.Signals
+) -> None:
+    # SIGTERM is how a pod or a service manager stops it; SIGINT is Ctrl-C, and reaches a
+    # server a shell started in the background only if it handles the signal itself.
+    page.goto(server.url)
+    expect(page.get_by_test_id("projects")).to_contain_text(PROJECT)
+    server.proc.send_signal(sig)
+    assert server.proc.wait(120) == 0, server.log()
+    assert "MGE review: stopped" in server.log()
