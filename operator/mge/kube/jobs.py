@@ -39,6 +39,7 @@ from pydantic import ValidationError
 from mge import metrics
 from mge.kube import children
 from mge.kube.client import KubeClient
+from mge.kube.job_timing import JobTiming, checks_started
 from mge.models.execution import ValidationResult
 from mge.models.project import API_GROUP, ExecutionSpec
 from mge.models.sandbox import AtomOutcome, AtomStatus, SandboxBatch, SandboxResult
@@ -291,6 +292,7 @@ class KubeJobRunner:
         t = self.target
         fingerprint = batch_fingerprint(batch)
         name = self.job_name(slot, fingerprint)
+        timing = JobTiming(name, slot.level, slot.attempt, len(batch.items))
         shipped = canonical_batch(batch).model_copy(update={"batch_id": name})
         document = shipped.model_dump_json(by_alias=True)
         if len(document.encode()) > MAX_CONFIGMAP_BYTES:
@@ -300,7 +302,9 @@ class KubeJobRunner:
         cm = children.batch_configmap(
             name=name, namespace=t.namespace, project=t.project, owner=t.owner, batch_json=document
         )
+        timing.configmap_sent = timing.now()
         await self.kube.create_or_get(cm)
+        timing.configmap_done = timing.now()
         body = children.sandbox_job(
             name=name,
             namespace=t.namespace,
@@ -312,17 +316,28 @@ class KubeJobRunner:
             execution=t.execution,
         )
         body["metadata"]["annotations"] = {ANNOTATION_FINGERPRINT: fingerprint}
+        timing.job_sent = timing.now()
         _, created = await self.kube.create_or_get(body)
+        timing.job_done = timing.now()
+        timing.created = created
         self.jobs_created += int(created)
         waited = time.monotonic()
         job = await self._wait(name, len(batch.items))
+        timing.noticed = timing.now()
         pods = await self.kube.list("Pod", t.namespace, f"job-name={name}")
+        timing.finish(job, pods)
         if job_finished(job) != "Complete":
             reason = job_failure(job, pods)
             metrics.observe_sandbox_job(time.monotonic() - waited, failed_reason=reason[:60])
+            timing.outcome = reason[:60]
+            timing.emit()
             return failed_result(batch, reason)
         metrics.observe_sandbox_job(time.monotonic() - waited)
-        return restore_ids(batch, await self._read(shipped, pods))
+        result = restore_ids(batch, await self._read(shipped, pods))
+        timing.result_read = timing.now()
+        timing.outcome = "Complete"
+        timing.emit()
+        return result
 
     async def _wait(self, name: str, items: int) -> dict[str, Any]:
         t = self.target
@@ -378,4 +393,5 @@ class KubeBatchValidator:
         attempt = max((c.attempt for c in candidates), default=1)
         tests = self.runner.test_runner(Slot(level, batch_index, attempt))
         local = LocalBatchValidator(self.workspace, tests, self.typechecker)
-        return await local.validate(level, batch_index, candidates)
+        with checks_started():  # the Job's timing line says when this batch's checks began
+            return await local.validate(level, batch_index, candidates)
