@@ -4,11 +4,11 @@ Issue 21 (point 3) asks for the few seconds between a batch starting and its res
 :class:`JobTiming` collects, on the operator's wall clock (``time.time()``), when the batch's
 in-process checks started (set by the L1 validator through :func:`checks_started`), when the
 sandbox run began (the checks are done), when the ConfigMap and Job create calls were sent and
-returned, when the operator noticed the Job finished and when the result was read; beside them
-the times the API server reports for the Job's pod (created, scheduled, container started and
-finished, from ``metadata``, ``status.conditions`` and ``status.containerStatuses``) and the
-Job's ``completionTime``. The API's times have one-second resolution (RFC 3339 without
-fractions), the operator's are exact.
+returned, when the operator noticed the Job finished (and how its watches on it ended) and when
+the result was read; beside them the times the API server reports for the Job's pod (created,
+scheduled, container started and finished, from ``metadata``, ``status.conditions`` and
+``status.containerStatuses``) and the Job's ``completionTime``. The API's times have one-second
+resolution (RFC 3339 without fractions), the operator's are exact.
 
 The line is ``job-timing {json}`` at INFO on ``mge.operator.jobs``; ``benchmarks/level_gap.py``
 reads it from the operator log.
@@ -97,6 +97,8 @@ class JobTiming:
     job_completed: float | None = None
     """The Job's ``status.completionTime`` (API, one-second resolution)."""
     pod: dict[str, float | None] = field(default_factory=dict)
+    watch_ends: dict[str, int] = field(default_factory=dict)
+    """How the operator's watches on the Job ended: event, timeout, gone, dropped."""
     outcome: str = ""
 
     @staticmethod

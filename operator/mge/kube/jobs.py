@@ -354,7 +354,7 @@ class KubeJobRunner:
         timing.created = created
         self.jobs_created += int(created)
         waited = time.monotonic()
-        job = await self._wait(made, len(batch.items))
+        job = await self._wait(made, len(batch.items), timing.watch_ends)
         timing.noticed = timing.now()
         pods = await self.kube.list("Pod", t.namespace, f"job-name={name}")
         timing.finish(job, pods)
@@ -371,8 +371,9 @@ class KubeJobRunner:
         timing.emit()
         return result
 
-    async def _wait(self, made: dict[str, Any], items: int) -> dict[str, Any]:
-        """Watch the Job (``made``: as created or read) until it finishes; see POLL_*_SECONDS."""
+    async def _wait(self, made: dict[str, Any], items: int, ends: dict[str, int]) -> dict[str, Any]:
+        """Watch the Job (``made``: as created or read) until it finishes; see POLL_*_SECONDS.
+        ``ends`` counts how this Job's watches ended (as :attr:`watch_ends` does for all)."""
         t = self.target
         name = made["metadata"]["name"]
         deadline = time.monotonic() + (
@@ -393,6 +394,7 @@ class KubeJobRunner:
             version = str(((job or {}).get("metadata") or {}).get("resourceVersion") or "")
             end = await self.kube.watch_job(t.namespace, name, version, interval, ends_wait)
             self.watch_ends[end.ended_by] += 1
+            ends[end.ended_by] = ends.get(end.ended_by, 0) + 1
             if end.object is not None:
                 ended = wait_verdict(None if end.event == "DELETED" else end.object, [], False)
                 if ended is not None:

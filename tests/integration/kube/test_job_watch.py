@@ -10,6 +10,7 @@ instead of 410, and its etcd is not compacted during a test."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,7 @@ from tests.integration.controlplane import PodHarness
 from tests.integration.kube.helpers import RESTRICTED, job_runner, sandbox_entry_point
 
 from mge.kube.client import KubeClient, WatchEnd, watch_failure
+from mge.kube.job_timing import parse_line
 from mge.kube.jobs import KubeJobRunner, Slot
 from mge.models.project import ExecutionSpec
 from mge.validation.runner import TestJob
@@ -90,7 +92,10 @@ def setup(
 
 
 def test_a_finished_job_is_noticed_by_its_watch_event(
-    api: client.ApiClient, custom: client.CustomObjectsApi, setup: str
+    api: client.ApiClient,
+    custom: client.CustomObjectsApi,
+    setup: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     runner = job_runner(
         api,
@@ -101,8 +106,12 @@ def test_a_finished_job_is_noticed_by_its_watch_event(
         poll_first=NO_POLL,
         poll_max=NO_POLL,
     )
-    assert run_one(runner)
+    with caplog.at_level(logging.INFO, logger="mge.operator.jobs"):
+        assert run_one(runner)
     assert runner.watch_ends == {"event": 1}
+    timings = [r for r in map(parse_line, caplog.messages) if r is not None]
+    assert [t["watch_ends"] for t in timings] == [{"event": 1}]
+    assert timings[0]["job_done"] <= timings[0]["noticed"] <= timings[0]["result_read"]
 
 
 @pytest.mark.parametrize(
