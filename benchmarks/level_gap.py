@@ -247,6 +247,12 @@ def main() -> None:
                 ),
             },
         )
+        ends: dict[str, int] = {}
+        for j in timings:
+            for how, n in (j.get("watch_ends") or {}).items():
+                ends[how] = ends.get(how, 0) + n
+        if ends:
+            print("how the Jobs' watches ended:", ends)
 
 
 if __name__ == "__main__":
