@@ -409,6 +409,7 @@ def run(args: argparse.Namespace, tmp: Path, real: bool = False) -> dict[str, An
     real_pods = list(timer.pods.values()) if timer is not None else []
     return {
         "node": "real" if real else "harness",
+        "t0": round(started, 3),
         "realNode": {
             **node_info,
             "pods": len(real_pods),
@@ -460,7 +461,7 @@ def run(args: argparse.Namespace, tmp: Path, real: bool = False) -> dict[str, An
                 "atoms": len(p.atoms),
                 "tests": len(p.tests),
                 "seconds": round(p.seconds, 3),
-                "at": round(p.started, 1),
+                "at": round(p.started, 3),
             }
             for p in pods
         ],

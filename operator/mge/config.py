@@ -95,8 +95,9 @@ class OperatorSettings(BaseModel):
         default=JOB_POLL_MAX_SECONDS,
         gt=0,
         le=600,
-        description="Seconds, at most, between two looks at a running sandbox Job; lower finishes "
-        "levels sooner, higher asks the API server less.",
+        description="Seconds, at most, a running sandbox Job is watched before it is read again "
+        "(the watch sees it finish at once; this bounds a lost event, a stuck pod, the "
+        "deadline); lower asks the API server more.",
     )
     metrics_port: int = Field(
         default=0,

@@ -23,13 +23,14 @@ import builtins
 import functools
 import json
 import logging
+import math
 from collections.abc import Callable, Collection
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import urllib3
-from kubernetes import client, config
+from kubernetes import client, config, watch
 from pydantic import SecretStr
 
 from mge.errors import KubeAPIError, KubeUnavailable
@@ -41,6 +42,13 @@ T = TypeVar("T")
 
 CONFLICT = 409
 NOT_FOUND = 404
+GONE = 410
+"""A watch's resourceVersion is older than the server keeps: list again, watch from there."""
+WATCH_THREADS = 64
+"""Threads for open watches: each blocks one while it waits (apart from the shared pool)."""
+WATCH_READ_SLACK_SECONDS = 10.0
+"""Client-side read timeout beyond a watch's server-side timeout: a connection that neither
+delivers nor closes is given up, so a lost watch cannot hang its waiter."""
 
 PLURALS = {"Project": "projects", "AtomReview": "atomreviews"}
 
@@ -183,6 +191,36 @@ def user_api_client(server: ApiServer, token: str) -> client.ApiClient:
     return client.ApiClient(made)
 
 
+@dataclass(frozen=True)
+class WatchEnd:
+    """How one watch request ended: the event that ended it, or why there was none."""
+
+    event: str | None = None
+    """ADDED, MODIFIED or DELETED: the event ``until`` accepted (None: none did)."""
+    object: dict[str, Any] | None = None
+    """That event's object."""
+    gone: bool = False
+    """410 Gone: the resourceVersion is too old; list again and watch from the new one."""
+    dropped: str = ""
+    """Why the connection broke (empty: it did not); list again."""
+
+    @property
+    def ended_by(self) -> str:
+        """One word for counting: event, gone, dropped or timeout."""
+        if self.object is not None:
+            return "event"
+        return "gone" if self.gone else "dropped" if self.dropped else "timeout"
+
+
+def watch_failure(error: BaseException) -> WatchEnd:
+    """How a watch that raised ``error`` ended: 410 is ``gone``, anything else ``dropped``."""
+    if isinstance(error, client.ApiException):
+        if error.status == GONE:
+            return WatchEnd(gone=True)
+        return WatchEnd(dropped=f"{error.status} {error.reason}")
+    return WatchEnd(dropped=f"{type(error).__name__}: {error}"[:MESSAGE_LIMIT])
+
+
 def is_status(error: BaseException, code: int) -> bool:
     """True when ``error`` is an API error with HTTP status ``code``."""
     return isinstance(error, client.ApiException) and error.status == code
@@ -206,6 +244,9 @@ class KubeClient:
         self._net: Any = client.NetworkingV1Api(api)
         self._custom: Any = client.CustomObjectsApi(api)
         self._coordination: Any = client.CoordinationV1Api(api)
+        self._watch_threads = ThreadPoolExecutor(
+            max_workers=WATCH_THREADS, thread_name_prefix="mge-watch"
+        )
         self._lease_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mge-lease")
         """Lease calls get a thread of their own: a renewal must not queue behind other API
         calls in the shared default pool, or a busy operator loses its Lease."""
@@ -359,6 +400,53 @@ class KubeClient:
             raise ValueError(f"kind {kind} is not listed by KubeClient")
         items: list[dict[str, Any]] = self._plain(out).get("items", [])
         return items
+
+    async def watch_job(
+        self,
+        namespace: str,
+        name: str,
+        resource_version: str,
+        timeout_seconds: float,
+        until: Callable[[str, dict[str, Any]], bool],
+    ) -> WatchEnd:
+        """Watch one Job from ``resource_version`` until ``until(event type, job)`` is true or
+        ``timeout_seconds`` pass (the server ends the watch; at least 1 s).
+
+        Never raises for the watch's own failures: a 410 Gone or a broken connection come back
+        as :class:`WatchEnd` (``gone`` / ``dropped``) for the caller to list again; the server
+        ending the watch early looks like a timeout. Runs on threads of its own (a watch holds
+        one while it waits), so open watches never queue the other API calls.
+        """
+        self.counter.add("watch", "Job")
+        seconds = max(1, math.ceil(timeout_seconds))
+
+        def run() -> WatchEnd:
+            stream = watch.Watch()  # type: ignore[no-untyped-call]
+            try:
+                for event in stream.stream(  # type: ignore[no-untyped-call]
+                    self._batch.list_namespaced_job,
+                    namespace,
+                    field_selector=f"metadata.name={name}",
+                    resource_version=resource_version,
+                    timeout_seconds=seconds,
+                    _request_timeout=seconds + WATCH_READ_SLACK_SECONDS,
+                ):
+                    job = self._plain(event["object"])
+                    if until(str(event["type"]), job):
+                        return WatchEnd(event=str(event["type"]), object=job)
+                return WatchEnd()
+            except (
+                client.ApiException,
+                urllib3.exceptions.HTTPError,
+                OSError,
+                TimeoutError,
+                ValueError,
+            ) as error:
+                return watch_failure(error)
+            finally:
+                stream.stop()  # type: ignore[no-untyped-call]
+
+        return await asyncio.get_running_loop().run_in_executor(self._watch_threads, run)
 
     async def pod_log(self, namespace: str, name: str, limit_bytes: int) -> str:
         """The pod's log, at most ``limit_bytes`` bytes (the API server cuts the rest)."""
@@ -536,4 +624,5 @@ class KubeClient:
 
     async def close(self) -> None:
         """Close the connection pool."""
+        self._watch_threads.shutdown(wait=False, cancel_futures=True)
         await asyncio.to_thread(self.api.close)

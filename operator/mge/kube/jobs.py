@@ -26,10 +26,11 @@ retry loop like a failing test; a Project is never stuck on a dead pod.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
+import logging
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,7 @@ from pydantic import ValidationError
 from mge import metrics
 from mge.kube import children
 from mge.kube.client import KubeClient
+from mge.kube.job_timing import JobTiming, checks_started
 from mge.models.execution import ValidationResult
 from mge.models.project import API_GROUP, ExecutionSpec
 from mge.models.sandbox import AtomOutcome, AtomStatus, SandboxBatch, SandboxResult
@@ -47,13 +49,17 @@ from mge.validation.local import sandbox_limits
 from mge.validation.sandboxed import BatchRunner, SandboxTestRunner
 from mge.validation.typecheck import TypeChecker
 
+log = logging.getLogger("mge.operator.jobs")
+
 MAX_LOG_BYTES = 4 * 1024 * 1024
 """Most bytes of a sandbox pod's log the operator reads (the result is the last line)."""
 MAX_CONFIGMAP_BYTES = 900 * 1024
 """A ConfigMap holds at most 1 MiB; a batch document larger than this is refused."""
 POLL_FIRST_SECONDS = 0.5
 POLL_MAX_SECONDS = 5.0
-"""Polling a Job backs off from the first to the max interval (doubling)."""
+"""The operator watches a Job; each watch request ends after a timeout that backs off from the
+first to the max interval (doubling), and the Job and its pods are read again then (a bounded
+fallback poll: a lost event, a stuck pod or the deadline are seen within one interval)."""
 FINGERPRINT_CHARS = 10
 """Hex characters of the content fingerprint in a Job name (different content, different Job)."""
 SUITE_SLOT = "suite"
@@ -201,6 +207,31 @@ def job_failure(job: Mapping[str, Any], pods: Sequence[Mapping[str, Any]]) -> st
     return "JobFailed: the sandbox Job failed without a reason"
 
 
+def ends_wait(event: str, job: Mapping[str, Any]) -> bool:
+    """Whether a watch event on a Job ends the wait: the Job finished, or it was deleted."""
+    return event == "DELETED" or job_finished(job) is not None
+
+
+def wait_verdict(
+    job: Mapping[str, Any] | None, pods: Sequence[Mapping[str, Any]], past_deadline: bool
+) -> dict[str, Any] | None:
+    """The Job to return from a wait (its conditions say how it ended), or None to wait on.
+
+    A deleted Job fails as JobGone, a pod that can never succeed as PodStuck, a wait past the
+    runner's deadline as DeadlineExceeded; a finished Job is returned as it is.
+    """
+    if job is None:
+        return {"status": {"conditions": [_failed("JobGone", "the Job was deleted")]}}
+    if job_finished(job):
+        return dict(job)
+    stuck = stuck_pod(pods)
+    if stuck:
+        return {**job, "status": {"conditions": [_failed("PodStuck", stuck)]}}
+    if past_deadline:
+        return {**job, "status": {"conditions": [_failed("DeadlineExceeded", "")]}}
+    return None
+
+
 def stuck_pod(pods: Sequence[Mapping[str, Any]]) -> str | None:
     """A reason when a still-running Job's pod can never succeed (image pull, bad config)."""
     for pod in pods:
@@ -256,6 +287,8 @@ class KubeJobRunner:
         self.poll_max = poll_max
         self.jobs_created = 0
         """Jobs this runner created (AlreadyExists does not count)."""
+        self.watch_ends: Counter[str] = Counter()
+        """How this runner's Job watches ended: event, timeout, gone (410), dropped."""
 
     def job_name(self, slot: Slot, fingerprint: str) -> str:
         """Deterministic Job/ConfigMap name; the fingerprint keeps different contents apart."""
@@ -291,6 +324,7 @@ class KubeJobRunner:
         t = self.target
         fingerprint = batch_fingerprint(batch)
         name = self.job_name(slot, fingerprint)
+        timing = JobTiming(name, slot.level, slot.attempt, len(batch.items))
         shipped = canonical_batch(batch).model_copy(update={"batch_id": name})
         document = shipped.model_dump_json(by_alias=True)
         if len(document.encode()) > MAX_CONFIGMAP_BYTES:
@@ -300,7 +334,9 @@ class KubeJobRunner:
         cm = children.batch_configmap(
             name=name, namespace=t.namespace, project=t.project, owner=t.owner, batch_json=document
         )
+        timing.configmap_sent = timing.now()
         await self.kube.create_or_get(cm)
+        timing.configmap_done = timing.now()
         body = children.sandbox_job(
             name=name,
             namespace=t.namespace,
@@ -312,38 +348,62 @@ class KubeJobRunner:
             execution=t.execution,
         )
         body["metadata"]["annotations"] = {ANNOTATION_FINGERPRINT: fingerprint}
-        _, created = await self.kube.create_or_get(body)
+        timing.job_sent = timing.now()
+        made, created = await self.kube.create_or_get(body)
+        timing.job_done = timing.now()
+        timing.created = created
         self.jobs_created += int(created)
         waited = time.monotonic()
-        job = await self._wait(name, len(batch.items))
+        job = await self._wait(made, len(batch.items), timing.watch_ends)
+        timing.noticed = timing.now()
         pods = await self.kube.list("Pod", t.namespace, f"job-name={name}")
+        timing.finish(job, pods)
         if job_finished(job) != "Complete":
             reason = job_failure(job, pods)
             metrics.observe_sandbox_job(time.monotonic() - waited, failed_reason=reason[:60])
+            timing.outcome = reason[:60]
+            timing.emit()
             return failed_result(batch, reason)
         metrics.observe_sandbox_job(time.monotonic() - waited)
-        return restore_ids(batch, await self._read(shipped, pods))
+        result = restore_ids(batch, await self._read(shipped, pods))
+        timing.result_read = timing.now()
+        timing.outcome = "Complete"
+        timing.emit()
+        return result
 
-    async def _wait(self, name: str, items: int) -> dict[str, Any]:
+    async def _wait(self, made: dict[str, Any], items: int, ends: dict[str, int]) -> dict[str, Any]:
+        """Watch the Job (``made``: as created or read) until it finishes; see POLL_*_SECONDS.
+        ``ends`` counts how this Job's watches ended (as :attr:`watch_ends` does for all)."""
         t = self.target
+        name = made["metadata"]["name"]
         deadline = time.monotonic() + (
             t.execution.atom_timeout_seconds * max(items, 1) + children.JOB_SLACK_SECONDS * 2
         )
-        delay = self.poll_first
+        interval = self.poll_first
+        job: dict[str, Any] | None = made
+        fresh = True  # just created or read: no pod can be stuck yet, watch at once
         while True:
-            job = await self.kube.get("Job", t.namespace, name)
-            if job is None:
-                return {"status": {"conditions": [_failed("JobGone", "the Job was deleted")]}}
-            if job_finished(job):
-                return job
-            pods = await self.kube.list("Pod", t.namespace, f"job-name={name}")
-            stuck = stuck_pod(pods)
-            if stuck:
-                return {**job, "status": {"conditions": [_failed("PodStuck", stuck)]}}
-            if time.monotonic() > deadline:
-                return {**job, "status": {"conditions": [_failed("DeadlineExceeded", "")]}}
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self.poll_max)
+            if not fresh:
+                job = await self.kube.get("Job", t.namespace, name)
+            pods: list[dict[str, Any]] = []
+            if not fresh and job is not None and not job_finished(job):
+                pods = await self.kube.list("Pod", t.namespace, f"job-name={name}")
+            verdict = wait_verdict(job, pods, time.monotonic() > deadline)
+            if verdict is not None:
+                return verdict
+            version = str(((job or {}).get("metadata") or {}).get("resourceVersion") or "")
+            end = await self.kube.watch_job(t.namespace, name, version, interval, ends_wait)
+            self.watch_ends[end.ended_by] += 1
+            ends[end.ended_by] = ends.get(end.ended_by, 0) + 1
+            if end.object is not None:
+                ended = wait_verdict(None if end.event == "DELETED" else end.object, [], False)
+                if ended is not None:
+                    return ended
+            if end.dropped:
+                log.info("watch on Job %s dropped (%s); reading it again", name, end.dropped)
+            # a timeout (the fallback poll), 410 Gone or a dropped watch: read the Job again
+            fresh = False
+            interval = min(interval * 2, self.poll_max)
 
     async def _read(self, batch: SandboxBatch, pods: Sequence[Mapping[str, Any]]) -> SandboxResult:
         succeeded = [p for p in pods if (p.get("status") or {}).get("phase") == "Succeeded"]
@@ -378,4 +438,5 @@ class KubeBatchValidator:
         attempt = max((c.attempt for c in candidates), default=1)
         tests = self.runner.test_runner(Slot(level, batch_index, attempt))
         local = LocalBatchValidator(self.workspace, tests, self.typechecker)
-        return await local.validate(level, batch_index, candidates)
+        with checks_started():  # the Job's timing line says when this batch's checks began
+            return await local.validate(level, batch_index, candidates)

@@ -77,17 +77,26 @@ def project_body(name: str, **spec: Any) -> dict[str, Any]:
 
 
 def job_runner(
-    api: Any, custom: Any, namespace: str, project: str, execution: ExecutionSpec
+    api: Any,
+    custom: Any,
+    namespace: str,
+    project: str,
+    execution: ExecutionSpec,
+    *,
+    kube: KubeClient | None = None,
+    poll_first: float = 0.2,
+    poll_max: float = 1.0,
 ) -> KubeJobRunner:
     """A sandbox Job runner for a new Project ``project`` in ``namespace`` (the Project owns
-    the Jobs, as the operator's do), polling Jobs quickly."""
+    the Jobs, as the operator's do), re-reading Jobs quickly (``poll_*``: the watch timeouts);
+    ``kube``: a client of the caller's (one injecting faults), else one on ``api``."""
     body = custom.create_namespaced_custom_object(
         "mge.dev", "v1alpha1", namespace, "projects", project_body(project)
     )
     target = JobTarget(
         namespace=namespace, project=project, owner=body, generation=1, execution=execution
     )
-    return KubeJobRunner(KubeClient(api), target, poll_first=0.2, poll_max=1.0)
+    return KubeJobRunner(kube or KubeClient(api), target, poll_first=poll_first, poll_max=poll_max)
 
 
 def sandbox_entry_point(api: Any) -> Any:
