@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.e2e.local_run.fresh_install import assert_installs_and_passes
 
 REPO = Path(__file__).resolve().parents[3]
 MANIFEST = REPO / "examples" / "inventory-lib" / "project.yaml"
@@ -88,25 +89,7 @@ def test_run_writes_a_codebase_whose_tests_pass_and_rerun_is_free(tmp_path: Path
 
     # The folder is a project of its own: a fresh environment with no MGE installs it with the
     # dependencies its manifest declares and its suite passes there.
-    venv = tmp_path / "fresh-venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    py = str(venv / "bin" / "python")
-    install = subprocess.run(
-        [py, "-m", "pip", "install", "-q", "--disable-pip-version-check", "-e", ".[test]"],
-        cwd=out,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert install.returncode == 0, install.stderr[-2000:]
-    fresh = subprocess.run(
-        [py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c", "out/pyproject.toml", "out"],
-        cwd=tmp_path,  # not the folder itself: the package is imported as installed
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert fresh.returncode == 0 and "84 passed" in fresh.stdout, fresh.stdout[-2000:]
+    assert_installs_and_passes(out, tmp_path, passed=84)
 
     paid = paid_keys(work)
     again = mge_run(work, out)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tests.e2e.local_run.fresh_install import assert_installs_and_passes
 
 REPO = Path(__file__).resolve().parents[3]
 MANIFEST = REPO / "examples" / "tasks-api" / "project.yaml"
@@ -168,22 +169,4 @@ def test_sql_built_with_an_f_string_is_caught_by_bandit_b608_and_fixed_on_retry(
     assert "security B608" in page and f"atom `{LIST_BY_TAG}`" in page
 
     # The output is a project of its own: a fresh venv installs it and its suite passes there.
-    venv = tmp_path / "fresh-venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    py = str(venv / "bin" / "python")
-    install = subprocess.run(
-        [py, "-m", "pip", "install", "-q", "--disable-pip-version-check", "-e", ".[test]"],
-        cwd=out,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert install.returncode == 0, install.stderr[-2000:]
-    fresh = subprocess.run(
-        [py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c", "out/pyproject.toml", "out"],
-        cwd=tmp_path,  # not the folder itself: the package is imported as installed
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert fresh.returncode == 0 and "19 passed" in fresh.stdout, fresh.stdout[-2000:]
+    assert_installs_and_passes(out, tmp_path, passed=19)
