@@ -497,7 +497,8 @@ def decide(spec: ProjectSpec, status: ProjectStatus, observed: Observed, now: da
     if phase == Phase.FAILED:
         stalled_reason = stalled_reason or REASON_FAILED  # Failed stays Stalled until a new spec
     message = begin.message
-    if phase == Phase.COMPLETED != _phase(status.phase) and observed.reviews_total:
+    entering_completed = phase == Phase.COMPLETED and _phase(status.phase) != Phase.COMPLETED
+    if entering_completed and observed.reviews_total:
         # The last decision completed the Project in the store (review_decision.py) before
         # this pass saw Reviewing: the carried "1 of 2 review(s) pending" is over.
         message = _decided(observed)
