@@ -10,6 +10,7 @@ import pytest
 from kubernetes import client
 from tests.integration.controlplane import ControlPlane
 from tests.integration.kube.helpers import RESTRICTED, Operators, kubectl
+from tests.integration.kube.review_ui_env import seed
 
 from mge.kube import crds as crd_gen
 
@@ -65,3 +66,12 @@ def operators(
     finally:
         text = ops.stop_all()
         assert "Traceback" not in text, text[-4000:]
+
+
+@pytest.fixture
+async def seeded(
+    api: client.ApiClient, make_namespace: Callable[..., str], tmp_path: Path
+) -> tuple[str, Path]:
+    """A new namespace with a Project in Reviewing and its AtomReviews (``review_ui_env.seed``)."""
+    namespace = make_namespace()
+    return namespace, await seed(api, namespace, tmp_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -150,6 +151,15 @@ def sandbox_entry_point(api: Any) -> Any:
 
 
 REPO = Path(__file__).resolve().parents[3]
+
+
+def example_recordings(tmp_path: Path, *examples: str) -> Path:
+    """A copy of the examples' recordings under ``tmp_path`` (a test may add responses), laid
+    out as ``MGE_RECORDINGS_ROOT`` expects: ``<root>/<example>/recordings``."""
+    root = tmp_path / "recordings-root"
+    for example in examples:
+        shutil.copytree(REPO / "examples" / example / "recordings", root / example / "recordings")
+    return root
 
 
 class Operators:

@@ -12,7 +12,6 @@ its own `npm test` passes with no MGE.
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 import subprocess
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from tests.integration.kube.helpers import (
     REPO,
     Operators,
     approve_with_kubectl,
+    example_recordings,
     sandbox_entry_point,
     wait_for,
 )
@@ -81,9 +81,7 @@ def test_the_example_runs_to_completed_through_sandbox_jobs(
     tmp_path: Path,
 ) -> None:
     language, atoms, tests = EXAMPLES[name]
-    root = tmp_path / "recordings-root"
-    shutil.copytree(REPO / "examples" / name / "recordings", root / name / "recordings")
-    operators.env["MGE_RECORDINGS_ROOT"] = str(root)
+    operators.env["MGE_RECORDINGS_ROOT"] = str(example_recordings(tmp_path, name))
     ns = operators.namespace
     harness = start_harness(sandbox_entry_point(api), ns)
     key = f"{ns}/{name}"

@@ -12,8 +12,6 @@ pod with the sandbox image's real entry point.
 
 from __future__ import annotations
 
-import json
-import shutil
 import sqlite3
 import time
 from collections.abc import Callable
@@ -24,7 +22,14 @@ import pytest
 import yaml
 from kubernetes import client
 from tests.integration.controlplane import PodHarness
-from tests.integration.kube.helpers import REPO, Operators, sandbox_entry_point, wait_for
+from tests.integration.kube.helpers import (
+    REPO,
+    Operators,
+    example_recordings,
+    sandbox_entry_point,
+    wait_for,
+)
+from tests.integration.kube.test_operator_pipeline import document
 
 pytestmark = [pytest.mark.kube, pytest.mark.usefixtures("crds_installed")]
 G, V = "mge.dev", "v1alpha1"
@@ -56,14 +61,6 @@ def attempts(db: Path, key: str, atom: str) -> list[str]:
         return [r[0] for r in rows]
 
 
-def document(db: Path, key: str, kind: str) -> Any:
-    with sqlite3.connect(db) as conn:
-        row = conn.execute(
-            "SELECT content FROM documents WHERE project = ? AND kind = ?", (key, kind)
-        ).fetchone()
-    return None if row is None else json.loads(row[0])
-
-
 def test_a_missed_budget_is_sent_back_and_met_through_the_operator(
     api: client.ApiClient,
     custom: client.CustomObjectsApi,
@@ -72,9 +69,7 @@ def test_a_missed_budget_is_sent_back_and_met_through_the_operator(
     start_harness: Callable[..., PodHarness],
     tmp_path: Path,
 ) -> None:
-    root = tmp_path / "recordings-root"
-    shutil.copytree(REPO / "examples" / NAME / "recordings", root / NAME / "recordings")
-    operators.env["MGE_RECORDINGS_ROOT"] = str(root)
+    operators.env["MGE_RECORDINGS_ROOT"] = str(example_recordings(tmp_path, NAME))
     ns = operators.namespace
     harness = start_harness(sandbox_entry_point(api), ns)
     key = f"{ns}/{NAME}"

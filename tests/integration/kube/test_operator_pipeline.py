@@ -9,7 +9,6 @@ AtomReviews by merge patch.
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import threading
 from collections import Counter
@@ -25,6 +24,7 @@ from tests.integration.kube.helpers import (
     REPO,
     Operators,
     approve_with_kubectl,
+    example_recordings,
     sandbox_entry_point,
     wait_for,
 )
@@ -108,10 +108,7 @@ def output_files(db: Path, key: str) -> dict[str, str]:
 @pytest.fixture
 def recordings(tmp_path: Path) -> Path:
     """A copy of the example's recordings (a regenerate response is added by the test)."""
-    root = tmp_path / "recordings-root"
-    for example in (NAME, SECOND):
-        shutil.copytree(REPO / "examples" / example / "recordings", root / example / "recordings")
-    return root
+    return example_recordings(tmp_path, NAME, SECOND)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import json
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -25,20 +25,18 @@ import yaml
 from kubernetes import client
 from tests.integration.controlplane import ControlPlane
 from tests.integration.kube.helpers import kubectl, wait_for
-from tests.integration.kube.review_ui_env import CODE, Env, get_review, logged_in, seed, serve
+from tests.integration.kube.review_ui_env import (
+    CODE,
+    Env,
+    get_review,
+    logged_in,
+    serve,
+)
 from tests.integration.kube.test_review_admission import render_policy
 
 from mge.kube.reviews import review_name
 
 pytestmark = [pytest.mark.kube, pytest.mark.usefixtures("crds_installed")]
-
-
-@pytest.fixture
-async def seeded(
-    api: client.ApiClient, make_namespace: Callable[..., str], tmp_path: Path
-) -> tuple[str, Path]:
-    namespace = make_namespace()
-    return namespace, await seed(api, namespace, tmp_path)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ cookie and in no server log.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -23,21 +22,12 @@ from tests.integration.kube.review_ui_env import (
     Env,
     get_review,
     make_accounts,
-    seed,
     serve,
 )
 
 from mge.web.security import SESSION_COOKIE
 
 pytestmark = [pytest.mark.kube, pytest.mark.usefixtures("crds_installed")]
-
-
-@pytest.fixture
-async def seeded(
-    api: client.ApiClient, make_namespace: Callable[..., str], tmp_path: Path
-) -> tuple[str, Path]:
-    namespace = make_namespace()
-    return namespace, await seed(api, namespace, tmp_path)
 
 
 def key_file(tmp_path: Path, name: str, secret: str) -> Path:
