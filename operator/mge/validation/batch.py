@@ -3,7 +3,8 @@
 :class:`BatchValidator` is the seam both drivers implement: ``validate(level, batch_index,
 candidates)`` returns a ValidationResult per atom id. :class:`LocalBatchValidator` is the local
 one; the operator's runs the same :func:`prepare` and ships the jobs as one Kubernetes Job per
-batch. The checks, in order (a failed static check skips the rest for that candidate):
+batch. The checks, in order (a failed static check skips the rest for that candidate; the type
+check and the sandbox run at the same time, and a type error drops the sandbox's outcome):
 
 1. ``parse``     the code and the assembled file parse with no ERROR/MISSING node (tree-sitter)
 2. ``signature`` a definition in the code keeps the skeleton's signature
@@ -18,6 +19,7 @@ batch. The checks, in order (a failed static check skips the rest for that candi
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -306,10 +308,18 @@ class LocalBatchValidator:
         base = self.codebase.render(validated, stub_missing=True)
         prepared = [prepare(self.codebase, validated, c, base) for c in candidates]
         ok = [p for p in prepared if p.statically_ok]
-        type_checks = await self._types(validated, ok)
-        passing_types = [p for p in ok if type_checks[p.atom.id].passed]
-        jobs = [p.job for p in passing_types if p.job is not None]
-        outcomes = await self.runner.run(jobs) if jobs else {}
+        jobs = [p.job for p in ok if p.job is not None]
+        # The type check and the sandbox run side by side: neither needs the other's verdict,
+        # so the batch's sandbox run no longer waits for mypy/tsc. A candidate that fails its
+        # type check costs a sandbox run whose outcome is dropped (its result stops at types).
+        typing = asyncio.ensure_future(self._types(validated, ok))
+        try:
+            outcomes = await self.runner.run(jobs) if jobs else {}
+        except BaseException:  # the run's own error goes up as it is, the type check is dropped
+            typing.cancel()
+            await asyncio.gather(typing, return_exceptions=True)
+            raise
+        type_checks = await typing
         results: dict[str, ValidationResult] = {}
         for p in prepared:
             extra: list[CheckResult] = []

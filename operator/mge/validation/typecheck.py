@@ -195,4 +195,9 @@ async def run_checker(
         proc.kill()
         await proc.wait()
         return None
+    except asyncio.CancelledError:  # a cancelled check (its batch's run failed) stops its checker
+        if proc.returncode is None:
+            proc.kill()
+        await proc.wait()
+        raise
     return out.decode(errors="replace")

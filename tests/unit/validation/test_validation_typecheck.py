@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 from shop_codebase import ADD, DISCOUNT, GOOD, SUBTOTAL, TOTAL, codebase
 
@@ -83,3 +84,32 @@ async def test_mypy_runs_are_limited_per_process(tmp_path, monkeypatch) -> None:
         running += step
         peak = max(peak, running)
     assert len(events) == 12 and peak == 2
+
+
+async def test_a_cancelled_check_stops_its_checker_process(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A batch whose sandbox run fails cancels its type check; mypy must not run on unowned."""
+    pid_file = tmp_path / "pid"
+    fake = tmp_path / "fake-python"  # stands in for `python -m mypy`: says its pid, then sleeps
+    fake.write_text(
+        f"#!/bin/sh\necho $$ > {pid_file}.tmp && mv {pid_file}.tmp {pid_file}\nexec sleep 60\n"
+    )
+    fake.chmod(0o755)
+    checker = MypyChecker(python=str(fake))
+    check = asyncio.ensure_future(checker.check({"m.py": "x = 1\n"}, ["m.py"]))
+    for _ in range(600):  # the process has started (bounded: 60 s)
+        if pid_file.exists():
+            break
+        await asyncio.sleep(0.1)
+    pid = int(pid_file.read_text())
+    check.cancel()
+    await asyncio.gather(check, return_exceptions=True)
+    assert check.cancelled()
+    assert not _alive(pid), "the checker process outlived its cancelled check"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
