@@ -356,7 +356,7 @@ async def run_once(
     levels = graph.levels
     spec = ProjectSpec(
         requirements="synthetic benchmark project",
-        execution=ExecutionSpec(concurrency=CONCURRENCY),
+        execution=ExecutionSpec(concurrency=CONCURRENCY, dispatch=dispatch),
         budget=BudgetSpec(max_cost_usd=100_000.0, max_atoms=200_000),
     )
     store = await Store.open(f"sqlite+aiosqlite:///{workdir / f'bench-{n}-{scale}-{dispatch}.db'}")
@@ -381,7 +381,6 @@ async def run_once(
         journal=journal,
         project=PROJECT,
         batch_linger_s=BATCH_LINGER_SECONDS * scale,
-        dispatch=dispatch,
     )
     cpu0 = time.process_time()
     try:

@@ -266,7 +266,9 @@ class TimedRunner:
         return outcome
 
 
-def project_manifest(project_dir: Path, image: str | None = None) -> dict[str, Any]:
+def project_manifest(
+    project_dir: Path, image: str | None = None, dispatch: str = "level"
+) -> dict[str, Any]:
     import yaml
 
     body: dict[str, Any] = yaml.safe_load((project_dir / "project.yaml").read_text())
@@ -274,6 +276,7 @@ def project_manifest(project_dir: Path, image: str | None = None) -> dict[str, A
     spec["llm"]["recordings"] = f"{project_dir.name}/recordings"
     spec["output"] = {}
     spec["execution"]["atomTimeoutSeconds"] = ATOM_TIMEOUT_SECONDS
+    spec["execution"]["dispatch"] = dispatch
     if image is not None:  # the real node runs the image imported into its containerd
         spec["execution"]["sandboxImage"] = image
     spec["review"] = {"policy": "autoApprove", "autoApproveAfterSeconds": 0}
@@ -290,10 +293,12 @@ def store_figures(db: Path) -> tuple[dict[str, int], dict[str, int]]:
     return levels, {a: int(n) for a, n in attempts.items()}
 
 
-def run(args: argparse.Namespace, tmp: Path, real: bool = False) -> dict[str, Any]:
+def run(
+    args: argparse.Namespace, tmp: Path, real: bool = False, dispatch: str = "level"
+) -> dict[str, Any]:
     """One run of the synthetic Project: sandbox pods run by the harness (kwok node), or with
     ``real`` as real containers on the real node (kubelet + containerd; the kwok node cordoned
-    and no harness: ``real_node_bench``)."""
+    and no harness: ``real_node_bench``); ``dispatch`` is the Project's spec.execution.dispatch."""
     from kubernetes import client
     from tests.integration.controlplane import find_binaries
     from tests.integration.kube.helpers import RESTRICTED, sandbox_entry_point
@@ -358,7 +363,7 @@ def run(args: argparse.Namespace, tmp: Path, real: bool = False) -> dict[str, An
                 timed.t0 = started
                 image = real_node_bench.IMAGE if real else None
                 custom.create_namespaced_custom_object(
-                    G, V, NAMESPACE, "projects", project_manifest(root / NAME, image)
+                    G, V, NAMESPACE, "projects", project_manifest(root / NAME, image, dispatch)
                 )
                 deadline = time.monotonic() + args.timeout
                 last_report = 0.0
@@ -409,6 +414,7 @@ def run(args: argparse.Namespace, tmp: Path, real: bool = False) -> dict[str, An
     real_pods = list(timer.pods.values()) if timer is not None else []
     return {
         "node": "real" if real else "harness",
+        "dispatch": dispatch,
         "t0": round(started, 3),
         "realNode": {
             **node_info,
@@ -528,7 +534,8 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
         b = r.get("breakdownSeconds", {})
         critical, to_critical = _critical_cells(r)
         rows.append(
-            f"| {r['atoms']} | {r.get('node', 'harness')} | {r['settings']['jobPollMaxSeconds']} | "
+            f"| {r['atoms']} | {r.get('node', 'harness')} | {r.get('dispatch', 'level')} | "
+            f"{r['settings']['jobPollMaxSeconds']} | "
             f"{r['levels']} | "
             f"{r['attempts']} | {r['l1Pods']} | {r['l1PodSecondsMedian']} | {r['otherPods']} | "
             f"{r['executingSeconds']} | {r['lowerBoundSeconds']} | **{r['ratio']}** | {verdict} | "
@@ -568,11 +575,11 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
         "the slowest L1 pod of its level and attempt (`--recorded-critical-path`); `low` is a "
         "true lower bound.",
         "",
-        "| atoms | sandbox pods run by | Job poll max s | levels | attempts | L1 pods "
+        "| atoms | sandbox pods run by | dispatch | Job poll max s | levels | attempts | L1 pods "
         "| median L1 pod s | other pods "
         "| makespan s | level bound s | ratio | target | critical path s | ratio to it "
         "| to first pod / L1 span / integration tail s | final phase |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|---|",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|---|",
         *rows,
         "",
     ]
@@ -658,6 +665,14 @@ def main() -> None:
     parser.add_argument(
         "--job-poll-max", type=float, default=5.0, help="MGE_JOB_POLL_MAX_SECONDS (the default)"
     )
+    parser.add_argument(
+        "--dispatch",
+        nargs="+",
+        choices=("level", "ready"),
+        default=["level"],
+        help="the Project's spec.execution.dispatch; several run one after the other, "
+        "side by side in one invocation (default: level)",
+    )
     parser.add_argument("--out", default="operator_makespan")
     parser.add_argument("--append", action="store_true", help="add this run to the recorded ones")
     parser.add_argument(
@@ -697,14 +712,17 @@ def main() -> None:
     info = scale.machine()
     recorded = datetime.now(UTC).isoformat(timespec="seconds")
     new_runs = []
-    for real in (False, True) if args.real_node else (False,):
+    nodes = (False, True) if args.real_node else (False,)
+    for real, dispatch in ((r, d) for r in nodes for d in args.dispatch):
         if args.keep:
             keep = args.keep / ("real-node" if real else "harness")
+            if len(args.dispatch) > 1:  # one folder per dispatch when several run
+                keep = keep / dispatch
             keep.mkdir(parents=True)
-            result_run = run(args, keep, real)
+            result_run = run(args, keep, real, dispatch)
         else:
             with tempfile.TemporaryDirectory(prefix="mge-operator-makespan-") as tmp:
-                result_run = run(args, Path(tmp), real)
+                result_run = run(args, Path(tmp), real, dispatch)
         argv = " ".join(sys.argv[1:])
         result_run["command"] = f".venv/bin/python benchmarks/operator_makespan.py {argv}".strip()
         result_run["recorded"] = recorded

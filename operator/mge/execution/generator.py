@@ -4,9 +4,10 @@ Level k holds atoms whose dependencies are all in levels < k. By default the lev
 after the other, so when level k starts every dependency has either validated code (shown to the
 model in full) or ended in review (shown as its signature only): nothing is generated against
 unvalidated code. After each level the integration tester runs a checkpoint for what accumulated,
-and every module whose atoms are all settled gets its L2 validation. ``dispatch="ready"``
+and every module whose atoms are all settled gets its L2 validation. Dispatch ``ready``
 (mge.execution.graphrun) starts an atom as soon as its own dependencies are settled and runs the
-end-of-level checks beside later atoms instead of in front of them; see ``Dispatch``.
+end-of-level checks beside later atoms instead of in front of them; ``spec.execution.dispatch``
+chooses (see ``Dispatch``).
 
 The run stops cleanly when the budget is reached (status ``budget_exceeded``; resuming with a
 higher budget continues from the stored state).
@@ -71,10 +72,11 @@ def level_problems(levels: Sequence[Sequence[str]], atoms: Mapping[str, AtomicUn
 
 
 Dispatch = Literal["ready", "level"]
-"""How atoms start: ``level`` when their whole level may start (the default), ``ready`` as soon
-as their own dependencies are settled (mge.execution.graphrun; faster, not yet the default: which
-lower-level code is validated when a batch forms depends on timing, so a restarted run is not
-yet proven to make exactly the same Jobs under load, and the progress level jumps)."""
+"""How atoms start (``spec.execution.dispatch``): ``level`` when their whole level may start
+(the default), ``ready`` as soon as their own dependencies are settled (mge.execution.graphrun;
+faster, opt-in: which lower-level code is validated when a batch forms depends on timing, so a
+restarted run may form a batch differently and make a Job the first run did not, and the
+progress level jumps)."""
 
 READINESS_PROGRESS = "readiness"
 """The journal's progress document holding the last readiness report (for the output)."""
@@ -156,11 +158,10 @@ class DependencyAwareGenerator:
         clock: Callable[[], float] = time.monotonic,
         batch_linger_s: float = BATCH_LINGER_SECONDS,
         examples: ExampleSource | None = None,
-        dispatch: Dispatch = "level",
     ) -> None:
         self.workspace = workspace
         self.spec = spec
-        self.dispatch: Dispatch = dispatch
+        self.dispatch: Dispatch = spec.execution.dispatch
         self.state = state or ExecutionState.fresh(workspace.codebase.atoms)
         self.journal: Journal = journal or MemoryJournal()
         self.budget = budget or budget_from_state(spec, self.state)

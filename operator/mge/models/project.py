@@ -179,6 +179,14 @@ class ExecutionSpec(WireModel):
     sandbox_image: str = Field(default="mge-sandbox:0.1.0", description="Sandbox Job image.")
     runtime_class_name: str | None = Field(default=None, description="e.g. gvisor.")
     resources: ResourceSpec = Field(default_factory=ResourceSpec, description="Per sandbox pod.")
+    dispatch: Literal["level", "ready"] = Field(
+        default="level",
+        description=(
+            "When an atom starts: level (its whole graph level at once, after the level "
+            "before is checked) or ready (as soon as its own dependencies are settled, with "
+            "the end-of-level checks beside later atoms; faster, opt-in)."
+        ),
+    )
 
 
 class ReviewSpec(WireModel):

@@ -17,9 +17,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
-from execution_rig import make_rig, plan
-from shop_project import ADD, CHECKOUT, DISCOUNT, SUBTOTAL, TOTAL, spec
+from execution_rig import PROJECT, make_rig, plan
+from shop_project import ADD, ATOMS, CHECKOUT, DISCOUNT, SUBTOTAL, TOTAL, spec
 
+from mge.execution.journal import load_state
+from mge.models.project import ProjectSpec
 from mge.store import Store
 from mge.validation.batch import Workspace
 from mge.validation.runner import TestJob, TestOutcome
@@ -66,12 +68,25 @@ def _content(job: TestJob) -> str:
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def _spec(dispatch: str) -> ProjectSpec:
+    project = spec()
+    return project.model_copy(
+        update={"execution": project.execution.model_copy(update={"dispatch": dispatch})}
+    )
+
+
 async def _runs(
-    store: Store, tmp_path: Path, kill: Callable[[TestJob], bool] = lambda _job: False
+    store: Store,
+    tmp_path: Path,
+    dispatch: str,
+    kill: Callable[[TestJob], bool] = lambda _job: False,
 ) -> list[str]:
     seen: list[str] = []
     rig = await make_rig(
-        store, tmp_path, spec(), wrap_runner=lambda inner: RecordingRunner(inner, seen, kill)
+        store,
+        tmp_path,
+        _spec(dispatch),
+        wrap_runner=lambda inner: RecordingRunner(inner, seen, kill),
     )
     try:
         result = await rig.generator.run(LEVELS)
@@ -104,9 +119,10 @@ def _first_integration_after_add(workspace: list[Workspace]) -> Callable[[TestJo
 async def test_a_killed_run_resumes_with_the_same_runs(
     tmp_path: Path, where: str, started: bool
 ) -> None:
+    dispatch = "level"
     reference = await _store(tmp_path / "uninterrupted.db")
     try:
-        uninterrupted = await _runs(reference, tmp_path / "a")
+        uninterrupted = await _runs(reference, tmp_path / "a", dispatch)
     finally:
         await reference.close()
 
@@ -122,13 +138,13 @@ async def test_a_killed_run_resumes_with_the_same_runs(
         rig = await make_rig(
             store,
             tmp_path / "b",
-            spec(),
+            _spec(dispatch),
             wrap_runner=lambda inner: RecordingRunner(inner, seen, kill, started=started),
         )
         workspace.append(rig.workspace)
         with pytest.raises(Killed):
             await rig.generator.run(LEVELS)
-        resumed = await _runs(store, tmp_path / "c")
+        resumed = await _runs(store, tmp_path / "c", dispatch)
     finally:
         await store.close()
 
@@ -136,3 +152,46 @@ async def test_a_killed_run_resumes_with_the_same_runs(
         f"uninterrupted: {len(set(uninterrupted))} distinct runs; killed + resumed: "
         f"{len(set(seen) | set(resumed))} ({len(set(resumed) - set(uninterrupted))} new)"
     )
+
+
+@pytest.mark.slow
+async def test_a_killed_ready_dispatch_run_resumes_with_nothing_lost_or_paid_twice(
+    tmp_path: Path,
+) -> None:
+    """Dispatch ``ready`` (opt-in): a batch forms from whatever is ready, so a resumed run may
+    form one differently and make a run the uninterrupted one did not (the reason it is not the
+    default). What must hold: every atom ends with the same code, and no LLM call is made or
+    paid again."""
+    reference = await _store(tmp_path / "uninterrupted.db")
+    try:
+        await _runs(reference, tmp_path / "a", "ready")
+        expected = await _outcome(reference)
+        paid = await reference.usage_totals(PROJECT)
+    finally:
+        await reference.close()
+
+    store = await _store(tmp_path / "killed.db")
+    try:
+        rig = await make_rig(
+            store,
+            tmp_path / "b",
+            _spec("ready"),
+            wrap_runner=lambda inner: RecordingRunner(inner, [], lambda job: job.id == CHECKOUT.id),
+        )
+        assert rig.generator.dispatch == "ready"
+        with pytest.raises(Killed):
+            await rig.generator.run(LEVELS)
+        await _runs(store, tmp_path / "c", "ready")
+        resumed = await _outcome(store)
+        paid_twice = await store.usage_totals(PROJECT)
+    finally:
+        await store.close()
+
+    assert set(expected) == set(ATOMS)
+    assert resumed == expected, "an atom ended differently after the kill and resume"
+    assert paid_twice == paid, "the resumed run paid for LLM calls the killed one had made"
+
+
+async def _outcome(store: Store) -> dict[str, tuple[str, str | None]]:
+    state = await load_state(store, PROJECT, ATOMS)
+    return {a: (str(p.state), p.code) for a, p in state.atoms.items()}
