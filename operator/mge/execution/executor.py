@@ -162,6 +162,9 @@ class AtomExecutorWithRetry:
         self.progress = progress
         self.clock = clock
         self.levels_total = levels_total
+        self.shown_level: Callable[[int], int] | None = None
+        """The level progress shows for work settled at a level (None: that level); set by
+        dependency-ready dispatch, where levels overlap, to the first level not yet done."""
         self.batch_linger_s = batch_linger_s
         self._slots = asyncio.Semaphore(self.spec.concurrency)
         self._batch_slots = asyncio.Semaphore(self.spec.parallelism)
@@ -276,7 +279,7 @@ class AtomExecutorWithRetry:
         atoms = self.state.atoms.values()
         self.progress(
             Progress(
-                level=level,
+                level=level if self.shown_level is None else self.shown_level(level),
                 levels=self.levels_total,
                 settled=sum(1 for p in atoms if p.settled),
                 total=len(self.state.atoms),

@@ -75,8 +75,8 @@ Dispatch = Literal["ready", "level"]
 """How atoms start (``spec.execution.dispatch``): ``level`` when their whole level may start
 (the default), ``ready`` as soon as their own dependencies are settled (mge.execution.graphrun;
 faster, opt-in: which lower-level code is validated when a batch forms depends on timing, so a
-restarted run may form a batch differently and make a Job the first run did not, and the
-progress level jumps)."""
+restarted run may form a batch differently and make a Job the first run did not). Its progress
+shows the first level not yet done, so it moves forward only."""
 
 READINESS_PROGRESS = "readiness"
 """The journal's progress document holding the last readiness report (for the output)."""

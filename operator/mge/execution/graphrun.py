@@ -145,6 +145,8 @@ class GraphRun:
         inner = self.ex.integration
         if inner is not None:
             self.ex.integration = _Gate(self, inner)
+        # levels overlap, so progress shows the first level not yet done (it never jumps back)
+        self.ex.shown_level = lambda _level: min(self.closed, len(self.levels) - 1)
         try:
             self._launch(self.order)
             while True:
@@ -165,6 +167,7 @@ class GraphRun:
             raise
         finally:
             self.ex.integration = inner
+            self.ex.shown_level = None
         if self.fatal is not None:
             raise self.fatal
         if self.budget_stop is None and self.closed < len(self.levels):
