@@ -444,7 +444,10 @@ def run(
             round(executing / critical.length, 3) if executing and critical.length else None
         ),
         "executorSeconds": round(executor, 1) if executor is not None else None,
-        "breakdownSeconds": level_breakdown(pods, start or 0.0, len(per_level)),
+        # the split by level assumes levels one after the other; with ``ready`` they overlap
+        "breakdownSeconds": (
+            level_breakdown(pods, start or 0.0, len(per_level)) if dispatch == "level" else {}
+        ),
         "executorRatio": round(executor / bound, 3) if executor and bound else None,
         "perLevelBoundSeconds": [round(x, 2) for x in per_level],
         "attempts": sum(attempts.values()),
@@ -532,6 +535,11 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
             else ("meets" if r["ratio"] <= TARGET_RATIO else "MISSES") + f" ≤ {TARGET_RATIO}"
         )
         b = r.get("breakdownSeconds", {})
+        split = (
+            f"{b.get('toFirstPod')} / {b.get('l1Span')} / {b.get('integrationTail')}"
+            if b
+            else "— (levels overlap)"
+        )
         critical, to_critical = _critical_cells(r)
         rows.append(
             f"| {r['atoms']} | {r.get('node', 'harness')} | {r.get('dispatch', 'level')} | "
@@ -540,7 +548,7 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
             f"{r['attempts']} | {r['l1Pods']} | {r['l1PodSecondsMedian']} | {r['otherPods']} | "
             f"{r['executingSeconds']} | {r['lowerBoundSeconds']} | **{r['ratio']}** | {verdict} | "
             f"{critical} | {to_critical} | "
-            f"{b.get('toFirstPod')} / {b.get('l1Span')} / {b.get('integrationTail')} | "
+            f"{split} | "
             f"{r['phase']} |"
         )
     lines = [
