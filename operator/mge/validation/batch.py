@@ -312,14 +312,14 @@ class LocalBatchValidator:
         # The type check and the sandbox run side by side: neither needs the other's verdict,
         # so the batch's sandbox run no longer waits for mypy/tsc. A candidate that fails its
         # type check costs a sandbox run whose outcome is dropped (its result stops at types).
-        typing = asyncio.ensure_future(self._types(validated, ok))
+        checking = asyncio.ensure_future(self._types(validated, ok))
         try:
             outcomes = await self.runner.run(jobs) if jobs else {}
         except BaseException:  # the run's own error goes up as it is, the type check is dropped
-            typing.cancel()
-            await asyncio.gather(typing, return_exceptions=True)
+            checking.cancel()
+            await asyncio.gather(checking, return_exceptions=True)
             raise
-        type_checks = await typing
+        type_checks = await checking
         results: dict[str, ValidationResult] = {}
         for p in prepared:
             extra: list[CheckResult] = []
