@@ -17,8 +17,10 @@ import asyncio
 import logging
 import os
 import socket
+import sys
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -45,6 +47,9 @@ LOST_LEASE_EXIT_CODE = 75
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 DEFAULT_NAMESPACE = "default"
 STANDBY_LOOK_SECONDS = 1.0
+HEARTBEAT_SECONDS = 0.25
+"""How often the leader's event loop marks that it runs; the watchdog reads it to say, with the
+loop thread's stack, when something keeps the loop from renewing the Lease."""
 """A standby looks at the Lease at least this often (seconds; or every renew period if
 shorter): a released Lease is taken within about a second. One GET per second is cheap."""
 
@@ -92,6 +97,10 @@ class LeaderElector:
         self.last_renewed: float | None = None
         """Monotonic time before our last successful write (None: we do not lead)."""
         self._task: asyncio.Task[None] | None = None
+        self._beat_task: asyncio.Task[None] | None = None
+        self.beat: float | None = None
+        """Monotonic time the event loop last ran the heartbeat (None: not keeping the Lease)."""
+        self._loop_thread: int | None = None
         self._watchdog: threading.Thread | None = None
         self._stopping = threading.Event()
 
@@ -169,6 +178,9 @@ class LeaderElector:
     def keep(self, on_lost: Callable[[], Awaitable[None]]) -> None:
         """Renew the Lease in the background; on losing it run ``on_lost`` and exit."""
         self._task = asyncio.create_task(self._keep(on_lost), name="mge-lease-renewal")
+        self._loop_thread = threading.get_ident()
+        self.beat = self.clock()
+        self._beat_task = asyncio.create_task(self._heartbeat(), name="mge-loop-heartbeat")
         self._watchdog = threading.Thread(
             target=self._watch, name="mge-lease-watchdog", daemon=True
         )
@@ -216,23 +228,51 @@ class LeaderElector:
             logging.shutdown()
             self.exit_process(LOST_LEASE_EXIT_CODE)
 
+    async def _heartbeat(self) -> None:
+        while True:
+            self.beat = self.clock()
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+
     def _watch(self) -> None:
-        """Backstop in a thread: exit the process if the loop did not step down in time."""
+        """Backstop in a thread: exit the process if the loop did not step down in time; and
+        say where the loop is stuck when it has not run for a renew period."""
+        reported: float | None = None
         while not self._stopping.wait(0.2):
+            beat, now = self.beat, self.clock()
+            stalled = beat is not None and now - beat > max(self.renew, 4 * HEARTBEAT_SECONDS)
+            if stalled and reported != beat:
+                reported = beat
+                log.warning(
+                    "the event loop has not run for %.1f s (the Lease %s is renewed every %g s); "
+                    "it is busy in:\n%s",
+                    now - (beat or now),
+                    self.name,
+                    self.renew,
+                    self._loop_stack(),
+                )
             last = self.last_renewed
             if last is None:
                 continue
-            if self.clock() - last >= self.duration - self.renew / 2:
+            if now - last >= self.duration - self.renew / 2:
                 log.error("Lease %s not renewed in time: exiting now", self.name)
                 self.exit_process(LOST_LEASE_EXIT_CODE)
                 return
 
+    def _loop_stack(self) -> str:
+        """The last frames of the event loop's thread (where it is stuck), for the log."""
+        frame = sys._current_frames().get(self._loop_thread or 0)
+        if frame is None:
+            return "  (the event loop's thread is gone)"
+        return "".join(traceback.format_stack(frame)[-12:]).rstrip()
+
     async def release(self) -> None:
         """Stop renewing and clear the holder (graceful stop: workers already stopped)."""
         self._stopping.set()
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        tasks = [t for t in (self._task, self._beat_task) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self.beat = None
         if self.last_renewed is None or self.record is None:
             return
         self.last_renewed = None

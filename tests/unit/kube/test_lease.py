@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import logging
+import time
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -283,3 +285,31 @@ async def test_an_unreachable_api_keeps_the_standby_waiting() -> None:
     assert not waiting.done()
     api.down = False
     await asyncio.wait_for(waiting, timeout=3)
+
+
+def _hold_the_loop(seconds: float) -> None:
+    time.sleep(seconds)  # stands in for CPU work run on the event loop
+
+
+async def test_a_blocked_event_loop_is_reported_with_where_it_is_stuck(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    api, exits = FakeLeases(), []
+    a = LeaderElector(
+        cast(KubeClient, api),
+        name="mge-operator",
+        namespace="ns",
+        duration=6,
+        renew=0.2,
+        me="a",
+        exit_process=exits.append,
+    )
+    await a.acquire()
+    a.keep(on_lost=lambda: asyncio.sleep(0))
+    with caplog.at_level(logging.WARNING, logger="mge.operator.leader"):
+        _hold_the_loop(1.6)  # over the report threshold: max(renew, 4 heartbeats) = 1 s
+        await asyncio.sleep(0.5)
+    await a.release()
+    stalls = [r.getMessage() for r in caplog.records if "has not run" in r.getMessage()]
+    assert any("_hold_the_loop" in m and "time.sleep(seconds)" in m for m in stalls), stalls
+    assert exits == []
