@@ -56,12 +56,19 @@ the readiness install check (a fresh environment without httpx cannot import the
 
 @cache
 def _distributions() -> dict[str, str]:
-    """Top-level module → distribution name, from what is installed beside MGE."""
+    """Top-level module → distribution name, from what is installed beside MGE (read once per
+    process: it reads every installed distribution's file list, seconds on a busy machine)."""
     found: dict[str, str] = {}
     for module, dists in metadata.packages_distributions().items():
         if dists:
             found[module] = dists[0]
     return found
+
+
+def warm_up() -> None:
+    """Read the installed distributions now (blocking): the operator does it in a thread before
+    it leads, so its event loop never spends those seconds in the middle of a reconcile."""
+    _distributions()
 
 
 def distribution_of(module: str) -> str:

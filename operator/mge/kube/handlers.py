@@ -7,6 +7,7 @@ with ``mge operator run`` arguments).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from pydantic import ValidationError
 
 from mge import metrics
 from mge.errors import ConfigError, InputError, KubeAPIError, KubeUnavailable, MGEError
+from mge.execution import manifest
 from mge.kube import gitoutput
 from mge.kube.apply import Collaborators, apply
 from mge.kube.client import KubeClient, load_api_client
@@ -70,6 +72,10 @@ async def startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
     if metrics.serve(op.metrics_port):  # /metrics (and the chart's probes), MGE_METRICS_PORT
         log.info("serving /metrics on port %d", op.metrics_port)
     kube = KubeClient(load_api_client(str(op.kubeconfig) if op.kubeconfig else None))
+    # Seconds of CPU that would otherwise land in the first reconcile's event loop, where they
+    # held up the Lease renewal of a freshly started leader on a busy machine: done here, in a
+    # thread, while a standby still waits.
+    await asyncio.to_thread(manifest.warm_up)
     leader: LeaderElector | None = None
     if op.leader_election:  # a standby waits here: kopf watches nothing until we lead
         leader = LeaderElector(
@@ -83,27 +89,32 @@ async def startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
             await leader.acquire()
         except ConfigError as e:  # e.g. RBAC refuses the Lease: stop, do not wait forever
             raise kopf.PermanentError(str(e)) from e
+
+        async def stop_workers() -> None:
+            ctx = getattr(memo, "mge", None)
+            if ctx is not None:
+                await ctx.workers.stop_all()
+
+        memo.leader = leader
+        leader.keep(on_lost=stop_workers)  # renewing from now on, also while the store opens
     store = await Store.open(SETTINGS.resolved_database_url())
     stages = StageRunner(store, SETTINGS, kube=kube)
     workers = WorkerRegistry(runner=stages, on_change=lambda uid: nudge_soon(kube, workers, uid))
     memo.mge = Collaborators(store=store, kube=kube, workers=workers, stages=stages)
-    if leader is not None:
-        memo.leader = leader
-        leader.keep(on_lost=workers.stop_all)
 
 
 @kopf.on.cleanup()
 async def cleanup(memo: Any, **_: Any) -> None:
     """Stop workers, then release the Lease (a standby takes over at once), close connections."""
     ctx = getattr(memo, "mge", None)
-    if ctx is None:
-        return
-    await ctx.workers.stop_all()
+    if ctx is not None:
+        await ctx.workers.stop_all()
     leader = getattr(memo, "leader", None)
-    if leader is not None:
+    if leader is not None:  # also when the start-up stopped before the store was open
         await leader.release()
-    await ctx.kube.close()
-    await ctx.store.close()
+    if ctx is not None:
+        await ctx.kube.close()
+        await ctx.store.close()
 
 
 def _spec(body: kopf.Body) -> ProjectSpec:
