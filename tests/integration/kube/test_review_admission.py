@@ -123,33 +123,27 @@ def policy_namespace(
     manifest = yaml.safe_dump_all(docs)
     kubectl(control_plane.kubeconfig, "apply", "-f", "-", stdin=manifest)
     custom = client.CustomObjectsApi(api)
-    custom.create_namespaced_custom_object(
-        "mge.dev", "v1alpha1", namespace, "atomreviews", review("probe")
-    )
     alice = control_plane.kubeconfig_for_user("alice")
+    probes = iter(range(1_000))
 
     def enforced() -> bool:  # the policy is live once a forged decision is refused
+        # A fresh probe each time: resetting one that was admitted before the policy loaded
+        # can itself be refused once it has loaded, and forging the same values again is then
+        # a no-op the policy admits - the wait never ended (seen under load).
+        name = f"probe-{next(probes)}"
+        custom.create_namespaced_custom_object(
+            "mge.dev", "v1alpha1", namespace, "atomreviews", review(name)
+        )
         out = patch(
             alice,
             namespace,
-            "probe",
+            name,
             {
                 "metadata": {"annotations": {"mge.dev/decided-by": "bob"}},
                 "spec": {"decision": "approve"},
             },
         )
-        if out.returncode == 0:  # admitted before the policy was loaded: reset and retry
-            patch(
-                control_plane.kubeconfig,
-                namespace,
-                "probe",
-                {
-                    "metadata": {"annotations": {"mge.dev/decided-by": None}},
-                    "spec": {"decision": "pending"},
-                },
-            )
-            return False
-        return "decided-by" in out.stderr
+        return out.returncode != 0 and "decided-by" in out.stderr
 
     wait_for("the decided-by policy to be enforced", enforced, timeout=POLICY_WAIT_S, interval=1.0)
     try:
