@@ -6,8 +6,9 @@ the handler folds them in with the pure :func:`mge.kube.decide.record_push`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mge.errors import GitPushError, InputError, MGEError
@@ -53,13 +54,27 @@ class Collaborators:
     workers: WorkerRegistry
     stages: StageRunner | None = None
     """The PhaseRunner, also used to carry out edit / regenerate decisions."""
+    applying: dict[str, asyncio.Lock] = field(default_factory=dict)
+    """One lock per Project: its actions are carried out by one reconcile at a time."""
 
 
 async def apply(
     actions: Sequence[Action], *, body: dict[str, Any], key: str, ctx: Collaborators
 ) -> list[gitoutput.PushOutcome]:
     """Run ``actions`` in order for the Project ``body`` (store key ``key``); returns the
-    outcome of each push."""
+    outcome of each push.
+
+    One reconcile of a Project at a time: kopf runs a Project's timer beside its event handler,
+    and two reconciles entering Completed at once made one push the codebase while the other
+    was still learning from it — the pushed report.json lacked what was learned, and the next
+    push (a restarted operator) made a second commit for the same generation."""
+    async with ctx.applying.setdefault(key, asyncio.Lock()):
+        return await _apply(actions, body=body, key=key, ctx=ctx)
+
+
+async def _apply(
+    actions: Sequence[Action], *, body: dict[str, Any], key: str, ctx: Collaborators
+) -> list[gitoutput.PushOutcome]:
     import kopf  # the I/O side only; pure modules never import kopf
 
     meta = body["metadata"]
