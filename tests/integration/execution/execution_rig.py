@@ -90,6 +90,12 @@ async def make_rig(
     )
 
 
+def with_dispatch(project_spec: ProjectSpec, dispatch: str) -> ProjectSpec:
+    """``project_spec`` with ``spec.execution.dispatch`` set to ``dispatch``."""
+    execution = project_spec.execution.model_copy(update={"dispatch": dispatch})
+    return project_spec.model_copy(update={"execution": execution})
+
+
 async def plan(store: Store, project_spec: ProjectSpec) -> None:
     await store.upsert_project(PROJECT, project_spec, 1)
     levels = {a: k for k, level in enumerate(LEVELS) for a in level}

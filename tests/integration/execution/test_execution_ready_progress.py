@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from execution_rig import make_rig, plan
+from execution_rig import make_rig, plan, with_dispatch
 from shop_project import ADD, CHECKOUT, DISCOUNT, SUBTOTAL, TOTAL, spec
 
 from mge.execution.executor import Progress
@@ -23,10 +23,7 @@ LEVELS = [[SUBTOTAL.id, DISCOUNT.id], [TOTAL.id], [ADD.id], [CHECKOUT.id]]
 
 @pytest.mark.slow
 async def test_the_progress_level_never_goes_back(tmp_path: Path) -> None:
-    project = spec()
-    project = project.model_copy(
-        update={"execution": project.execution.model_copy(update={"dispatch": "ready"})}
-    )
+    project = with_dispatch(spec(), "ready")
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'shop.db'}")
     try:
         await plan(store, project)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
-from execution_rig import PROJECT, make_rig, plan
+from execution_rig import PROJECT, make_rig, plan, with_dispatch
 from shop_project import ADD, ATOMS, CHECKOUT, DISCOUNT, SUBTOTAL, TOTAL, spec
 
 from mge.execution.journal import load_state
@@ -69,10 +69,7 @@ def _content(job: TestJob) -> str:
 
 
 def _spec(dispatch: str) -> ProjectSpec:
-    project = spec()
-    return project.model_copy(
-        update={"execution": project.execution.model_copy(update={"dispatch": dispatch})}
-    )
+    return with_dispatch(spec(), dispatch)
 
 
 async def _runs(
