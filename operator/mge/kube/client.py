@@ -418,22 +418,59 @@ class KubeClient:
         one while it waits), so open watches never queue the other API calls.
         """
         self.counter.add("watch", "Job")
+        return await self._watch(
+            self._batch.list_namespaced_job,
+            namespace,
+            {"field_selector": f"metadata.name={name}", "resource_version": resource_version},
+            timeout_seconds,
+            until,
+        )
+
+    async def watch_pods(
+        self,
+        namespace: str,
+        selector: str,
+        timeout_seconds: float,
+        until: Callable[[str, dict[str, Any]], bool],
+    ) -> WatchEnd:
+        """Watch the Pods matching the label ``selector``, as :meth:`watch_job` watches a Job.
+
+        The watch starts from the current state (no resourceVersion): each Pod that exists
+        comes first as an ADDED event with its state now, so nothing that happened before the
+        call is missed and every call sees the Pods afresh.
+        """
+        self.counter.add("watch", "Pod")
+        return await self._watch(
+            self._core.list_namespaced_pod,
+            namespace,
+            {"label_selector": selector},
+            timeout_seconds,
+            until,
+        )
+
+    async def _watch(
+        self,
+        list_call: Callable[..., Any],
+        namespace: str,
+        query: dict[str, str],
+        timeout_seconds: float,
+        until: Callable[[str, dict[str, Any]], bool],
+    ) -> WatchEnd:
         seconds = max(1, math.ceil(timeout_seconds))
 
         def run() -> WatchEnd:
             stream = watch.Watch()  # type: ignore[no-untyped-call]
             try:
                 for event in stream.stream(  # type: ignore[no-untyped-call]
-                    self._batch.list_namespaced_job,
+                    list_call,
                     namespace,
-                    field_selector=f"metadata.name={name}",
-                    resource_version=resource_version,
+                    **query,
                     timeout_seconds=seconds,
                     _request_timeout=seconds + WATCH_READ_SLACK_SECONDS,
                 ):
-                    job = self._plain(event["object"])
-                    if until(str(event["type"]), job):
-                        return WatchEnd(event=str(event["type"]), object=job)
+                    obj = self._plain(event["object"])
+                    if until(str(event["type"]), obj):
+                        return WatchEnd(event=str(event["type"]), object=obj)
                 return WatchEnd()
             except (
                 client.ApiException,

@@ -57,9 +57,10 @@ MAX_CONFIGMAP_BYTES = 900 * 1024
 """A ConfigMap holds at most 1 MiB; a batch document larger than this is refused."""
 POLL_FIRST_SECONDS = 0.5
 POLL_MAX_SECONDS = 5.0
-"""The operator watches a Job; each watch request ends after a timeout that backs off from the
-first to the max interval (doubling), and the Job and its pods are read again then (a bounded
-fallback poll: a lost event, a stuck pod or the deadline are seen within one interval)."""
+"""The operator watches a Job's pod (then, once the pod failed, the Job); each watch request
+ends after a timeout that backs off from the first to the max interval (doubling), and the Job
+and its pods are read again then (a bounded fallback poll: a lost event, a stuck pod or the
+deadline are seen within one interval)."""
 FINGERPRINT_CHARS = 10
 """Hex characters of the content fingerprint in a Job name (different content, different Job)."""
 SUITE_SLOT = "suite"
@@ -212,18 +213,32 @@ def ends_wait(event: str, job: Mapping[str, Any]) -> bool:
     return event == "DELETED" or job_finished(job) is not None
 
 
+def pod_ends_wait(event: str, pod: Mapping[str, Any]) -> bool:
+    """Whether a watch event on a Job's pod ends the wait on the pod: it ended (Succeeded or
+    Failed), it went away, or something says it cannot succeed."""
+    phase = (pod.get("status") or {}).get("phase")
+    return event == "DELETED" or phase in ("Succeeded", "Failed") or pod_failure(pod) is not None
+
+
 def wait_verdict(
     job: Mapping[str, Any] | None, pods: Sequence[Mapping[str, Any]], past_deadline: bool
 ) -> dict[str, Any] | None:
     """The Job to return from a wait (its conditions say how it ended), or None to wait on.
 
     A deleted Job fails as JobGone, a pod that can never succeed as PodStuck, a wait past the
-    runner's deadline as DeadlineExceeded; a finished Job is returned as it is.
+    runner's deadline as DeadlineExceeded; a finished Job is returned as it is. A Job whose pod
+    Succeeded is complete (PodSucceeded): the Job controller, which batches pod updates for
+    about a second, will say so too — a sandbox Job has one pod, no retries
+    (``backoffLimit: 0``) and one completion, so that pod's success is the Job's.
     """
     if job is None:
         return {"status": {"conditions": [_failed("JobGone", "the Job was deleted")]}}
     if job_finished(job):
         return dict(job)
+    if any((p.get("status") or {}).get("phase") == "Succeeded" for p in pods):
+        status = dict(job.get("status") or {})
+        done = {"type": "Complete", "status": "True", "reason": "PodSucceeded", "message": ""}
+        return {**job, "status": {**status, "conditions": [done]}}
     stuck = stuck_pod(pods)
     if stuck:
         return {**job, "status": {"conditions": [_failed("PodStuck", stuck)]}}
@@ -372,8 +387,12 @@ class KubeJobRunner:
         return result
 
     async def _wait(self, made: dict[str, Any], items: int, ends: dict[str, int]) -> dict[str, Any]:
-        """Watch the Job (``made``: as created or read) until it finishes; see POLL_*_SECONDS.
-        ``ends`` counts how this Job's watches ended (as :attr:`watch_ends` does for all)."""
+        """Wait (``made``: the Job as created or read) until the Job finishes; see POLL_*_SECONDS.
+        ``ends`` counts how this Job's watches ended (as :attr:`watch_ends` does for all).
+
+        The wait watches the Job's pod first: its success is the Job's, a second before the
+        Job controller writes it (:func:`wait_verdict`). Once the pod failed or went away, the
+        Job's own conditions say how it ended, and the wait watches the Job."""
         t = self.target
         name = made["metadata"]["name"]
         deadline = time.monotonic() + (
@@ -381,27 +400,41 @@ class KubeJobRunner:
         )
         interval = self.poll_first
         job: dict[str, Any] | None = made
+        pods: list[dict[str, Any]] = []
         fresh = True  # just created or read: no pod can be stuck yet, watch at once
+        pod_over = False  # a pod failed or went away: only the Job says how it ended
         while True:
             if not fresh:
                 job = await self.kube.get("Job", t.namespace, name)
-            pods: list[dict[str, Any]] = []
-            if not fresh and job is not None and not job_finished(job):
-                pods = await self.kube.list("Pod", t.namespace, f"job-name={name}")
+                pods = []
+                if job is not None and not job_finished(job):
+                    pods = await self.kube.list("Pod", t.namespace, f"job-name={name}")
             verdict = wait_verdict(job, pods, time.monotonic() > deadline)
             if verdict is not None:
                 return verdict
-            version = str(((job or {}).get("metadata") or {}).get("resourceVersion") or "")
-            end = await self.kube.watch_job(t.namespace, name, version, interval, ends_wait)
+            pod_over = pod_over or any(pod_ends_wait("MODIFIED", p) for p in pods)
+            if pod_over:
+                version = str(((job or {}).get("metadata") or {}).get("resourceVersion") or "")
+                end = await self.kube.watch_job(t.namespace, name, version, interval, ends_wait)
+            else:
+                end = await self.kube.watch_pods(
+                    t.namespace, f"job-name={name}", interval, pod_ends_wait
+                )
             self.watch_ends[end.ended_by] += 1
             ends[end.ended_by] = ends.get(end.ended_by, 0) + 1
             if end.object is not None:
-                ended = wait_verdict(None if end.event == "DELETED" else end.object, [], False)
+                deleted = end.event == "DELETED"
+                if pod_over:
+                    ended = wait_verdict(None if deleted else end.object, [], False)
+                else:
+                    ended = wait_verdict(job, [] if deleted else [end.object], False)
+                    pod_over = ended is None
                 if ended is not None:
                     return ended
             if end.dropped:
                 log.info("watch on Job %s dropped (%s); reading it again", name, end.dropped)
-            # a timeout (the fallback poll), 410 Gone or a dropped watch: read the Job again
+            # a timeout (the fallback poll), 410 Gone, a dropped watch or a pod that failed:
+            # read the Job again
             fresh = False
             interval = min(interval * 2, self.poll_max)
 

@@ -1,7 +1,9 @@
-"""KubeJobRunner watches its Jobs on the real API server: a finished Job is noticed by the watch
-event, not by a poll; a dropped watch, a 410 Gone and a lost event are recovered by reading the
-Job again. The faults are injected by a KubeClient whose ``watch_job`` misbehaves once and then
-defers to the real watch (the API server, the Job controller and the harness are all real).
+"""KubeJobRunner watches its Jobs on the real API server: a Job whose pod succeeded is noticed by
+the pod's watch event, not by a poll and not a second later when the Job controller marks the Job;
+a failed pod hands the wait to a watch on the Job, whose condition says how it ended; a dropped
+watch, a 410 Gone and a lost event are recovered by reading the Job again. The faults are
+injected by a KubeClient whose first watch misbehaves and then defers to the real watch (the API
+server, the Job controller and the harness are all real).
 
 The 410 is injected too (as the client maps the server's ``ApiException``): a fresh test control
 plane answers a watch from an old version (``resourceVersion=1``) by replaying the events
@@ -16,7 +18,7 @@ from typing import Any
 
 import pytest
 from kubernetes import client
-from tests.integration.controlplane import PodHarness
+from tests.integration.controlplane import PodHarness, RunOutcome
 from tests.integration.kube.helpers import RESTRICTED, job_runner, sandbox_entry_point
 
 from mge.kube.client import KubeClient, WatchEnd, watch_failure
@@ -44,14 +46,34 @@ def calc_job(atom: str) -> TestJob:
 
 
 class FaultyWatch(KubeClient):
-    """A real KubeClient whose first ``watch_job`` calls go wrong in one chosen way."""
+    """A real KubeClient whose first watch calls (on the Job's pod or the Job) go wrong in one
+    chosen way."""
 
     def __init__(self, api: client.ApiClient, fault: str, times: int = 1) -> None:
         super().__init__(api)
         self.fault = fault
         self.left = times
         self.versions: list[str] = []
-        """The resourceVersion of every watch asked for."""
+        """The resourceVersion of every Job watch asked for ("" for a pod watch)."""
+
+    def injected(self) -> WatchEnd | None:
+        """The fault's end of a watch, or None once the faults are spent (or for ``lose``)."""
+        if self.left <= 0:
+            return None
+        if self.fault == "drop":  # the connection breaks before any event
+            self.left -= 1
+            return WatchEnd(dropped="ProtocolError: injected")
+        if self.fault == "gone":  # the server's answer to a version it no longer keeps
+            self.left -= 1
+            return watch_failure(client.ApiException(status=410, reason="Gone"))
+        return None
+
+    def losing(self) -> bool:
+        """Whether this watch loses its events (``lose``: the watch runs 1 s and sees none)."""
+        if self.fault == "lose" and self.left > 0:
+            self.left -= 1
+            return True
+        return False
 
     async def watch_job(
         self,
@@ -62,17 +84,31 @@ class FaultyWatch(KubeClient):
         until: Callable[[str, dict[str, Any]], bool],
     ) -> WatchEnd:
         self.versions.append(resource_version)
-        if self.left > 0:
-            self.left -= 1
-            if self.fault == "drop":  # the connection breaks before any event
-                return WatchEnd(dropped="ProtocolError: injected")
-            if self.fault == "gone":  # the server's answer to a version it no longer keeps
-                return watch_failure(client.ApiException(status=410, reason="Gone"))
-            if self.fault == "lose":  # the Job's events never reach us (1 s watch)
-                return await super().watch_job(
-                    namespace, name, resource_version, 1, lambda _e, _j: False
-                )
+        fault = self.injected()
+        if fault is not None:
+            return fault
+        if self.losing():
+            return await super().watch_job(namespace, name, resource_version, 1, never)
         return await super().watch_job(namespace, name, resource_version, timeout_seconds, until)
+
+    async def watch_pods(
+        self,
+        namespace: str,
+        selector: str,
+        timeout_seconds: float,
+        until: Callable[[str, dict[str, Any]], bool],
+    ) -> WatchEnd:
+        self.versions.append("")
+        fault = self.injected()
+        if fault is not None:
+            return fault
+        if self.losing():
+            return await super().watch_pods(namespace, selector, 1, never)
+        return await super().watch_pods(namespace, selector, timeout_seconds, until)
+
+
+def never(_event: str, _object: dict[str, Any]) -> bool:
+    return False
 
 
 def run_one(runner: KubeJobRunner) -> bool:
@@ -109,9 +145,39 @@ def test_a_finished_job_is_noticed_by_its_watch_event(
     with caplog.at_level(logging.INFO, logger="mge.operator.jobs"):
         assert run_one(runner)
     assert runner.watch_ends == {"event": 1}
+    # the pod's success ended the wait: the Job itself was never watched
+    assert runner.kube.counter.get("watch", "Pod") == 1
+    assert runner.kube.counter.get("watch", "Job") == 0
     timings = [r for r in map(parse_line, caplog.messages) if r is not None]
     assert [t["watch_ends"] for t in timings] == [{"event": 1}]
     assert timings[0]["job_done"] <= timings[0]["noticed"] <= timings[0]["result_read"]
+
+
+def test_a_failed_pod_hands_the_wait_to_the_jobs_own_condition(
+    api: client.ApiClient,
+    custom: client.CustomObjectsApi,
+    make_namespace: Callable[..., str],
+    start_harness: Callable[..., PodHarness],
+) -> None:
+    namespace = make_namespace(RESTRICTED)
+    start_harness(
+        lambda pod: RunOutcome(log="Killed\n", exit_code=137, reason="OOMKilled"), namespace
+    )
+    runner = job_runner(
+        api,
+        custom,
+        namespace,
+        "pod-fails",
+        ExecutionSpec(atom_timeout_seconds=60),
+        poll_first=NO_POLL,
+        poll_max=NO_POLL,
+    )
+    out = asyncio.run(runner.test_runner(Slot(0, 0, 1)).run([calc_job("a")]))
+    assert not out["a"].passed and out["a"].error.startswith("OOMKilled")
+    # the pod's end was seen on the pod watch, the Job's failure on the Job watch: two events
+    assert runner.watch_ends == {"event": 2}
+    assert runner.kube.counter.get("watch", "Pod") == 1
+    assert runner.kube.counter.get("watch", "Job") == 1
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,5 @@
-"""The pure parts of watching a sandbox Job: which events end the wait, what a wait returns,
-how a failed watch request is read."""
+"""The pure parts of watching a sandbox Job and its pod: which events end the wait, what a wait
+returns, how a failed watch request is read."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import urllib3
 from kubernetes import client
 
 from mge.kube.client import WatchEnd, watch_failure
-from mge.kube.jobs import ends_wait, job_finished, wait_verdict
+from mge.kube.jobs import ends_wait, job_finished, pod_ends_wait, wait_verdict
 
 RUNNING: dict[str, object] = {"metadata": {"name": "j", "resourceVersion": "7"}, "status": {}}
 COMPLETE = {
@@ -15,6 +15,19 @@ COMPLETE = {
     "status": {"conditions": [{"type": "Complete", "status": "True"}]},
 }
 IMAGE_PULL = {"status": {"containerStatuses": [{"state": {"waiting": {"reason": "ErrImagePull"}}}]}}
+POD_RUNNING = {"status": {"phase": "Running"}}
+POD_SUCCEEDED = {
+    "status": {
+        "phase": "Succeeded",
+        "containerStatuses": [{"state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}],
+    }
+}
+POD_FAILED = {
+    "status": {
+        "phase": "Failed",
+        "containerStatuses": [{"state": {"terminated": {"exitCode": 137, "reason": "OOMKilled"}}}],
+    }
+}
 
 
 def reason(job: dict[str, object] | None) -> str | None:
@@ -29,6 +42,25 @@ def test_only_a_finished_or_deleted_job_ends_the_wait() -> None:
     assert ends_wait("DELETED", RUNNING)
     assert not ends_wait("MODIFIED", RUNNING)
     assert not ends_wait("ADDED", RUNNING)
+
+
+def test_a_pod_that_ended_went_away_or_cannot_start_ends_the_wait_on_it() -> None:
+    assert pod_ends_wait("MODIFIED", POD_SUCCEEDED)
+    assert pod_ends_wait("MODIFIED", POD_FAILED)
+    assert pod_ends_wait("DELETED", POD_RUNNING)
+    assert pod_ends_wait("ADDED", IMAGE_PULL)
+    assert not pod_ends_wait("ADDED", POD_RUNNING)
+    assert not pod_ends_wait("MODIFIED", {"status": {"phase": "Pending"}})
+
+
+def test_a_succeeded_pod_completes_its_job_before_the_job_controller_says_so() -> None:
+    verdict = wait_verdict(RUNNING, [POD_SUCCEEDED], past_deadline=False)
+    assert verdict is not None and job_finished(verdict) == "Complete"
+    assert reason(verdict) == "PodSucceeded"
+    assert verdict["metadata"] == RUNNING["metadata"]
+    # a failed pod decides nothing by itself: the Job's conditions say how it ended
+    assert wait_verdict(RUNNING, [POD_FAILED], past_deadline=False) is None
+    assert reason(wait_verdict(RUNNING, [POD_FAILED], past_deadline=True)) == "DeadlineExceeded"
 
 
 def test_wait_verdict_names_how_the_wait_ended() -> None:
