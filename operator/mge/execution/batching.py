@@ -81,3 +81,11 @@ def next_batches(
         out.append(free[:size])
         free = free[size:]
     return out
+
+
+def slot_order(heads: Mapping[int, int]) -> list[int]:
+    """The levels in the order they take free sandbox slots (dependency-ready dispatch, where
+    several levels wait at once): ``heads`` maps each level with ready attempts to the longest
+    chain of dependents one of them heads; the longest first, ties to the lower level. The
+    critical path gets the slots, as it gets the generation slots."""
+    return sorted(heads, key=lambda k: (-heads[k], k))

@@ -200,6 +200,17 @@ class AtomExecutorWithRetry:
         items: list[tuple[Generated, ValidationResult | None, float]],
         outcome: LevelOutcome,
     ) -> list[str]:
+        """Store the attempts, then show the newly validated atoms to the integration hook;
+        returns the atoms to generate again (failed attempts, and atoms the hook sent back)."""
+        again, newly_valid = await self._record(items, outcome)
+        again += await self._observe(level, newly_valid, outcome)
+        self._report(level)
+        return again
+
+    async def _record(
+        self, items: list[tuple[Generated, ValidationResult | None, float]], outcome: LevelOutcome
+    ) -> tuple[list[str], list[str]]:
+        """Store the attempts; returns (atoms to generate again, atoms newly validated)."""
         again: list[str] = []
         newly_valid: list[str] = []
         for g, result, took in items:
@@ -220,11 +231,18 @@ class AtomExecutorWithRetry:
                 progress.state = AtomState.PENDING
                 again.append(atom_id)
             await self.journal.attempt(attempt, progress.state, progress.code)
-        if self.integration is not None and newly_valid:
-            for requeue in await self.integration.observe(level, newly_valid):
+        return again, newly_valid
+
+    async def _observe(
+        self, level: int, validated: Sequence[str], outcome: LevelOutcome
+    ) -> list[str]:
+        """Show newly validated atoms to the integration hook; the atoms it sent back that get
+        another attempt."""
+        again: list[str] = []
+        if self.integration is not None and validated:
+            for requeue in await self.integration.observe(level, validated):
                 if await self.requeue(requeue, outcome):
                     again.append(requeue.atom_id)
-        self._report(level)
         return again
 
     def _accept(self, atom_id: str, code: str) -> None:

@@ -12,7 +12,8 @@ sandbox batches):
   by :func:`~mge.execution.batching.next_batches` with that level's recorded batches, so a batch
   holds atoms of one level, is recorded in that level's document and named after it (the
   operator's Job name is the level, the attempt and the batch's content), and a resumed run forms
-  it again. Lower levels get free sandbox slots first.
+  it again. Free sandbox slots go first to the level, and a batch first takes the attempts, that
+  head the longest chains of dependents (:func:`~mge.execution.batching.slot_order`).
 - **Checks run beside, in level order.** The end-of-level work of level ``k`` — the integration
   checkpoint (``flush``), then, once the atoms it sent back are settled again, the module checks
   (``close``) — runs when level ``k`` is settled and level ``k - 1``'s is done, while later
@@ -29,10 +30,11 @@ started finish (their retries too), then it propagates.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Mapping, Sequence
 
 from mge.errors import BudgetExceeded, MGEError
-from mge.execution.batching import Member, next_batches
+from mge.execution.batching import Member, next_batches, slot_order
 from mge.execution.dispatch import ready_atoms, run_dependencies
 from mge.execution.executor import (
     FATAL_LLM_ERRORS,
@@ -136,6 +138,8 @@ class GraphRun:
         """The highest level whose integration checkpoint ran."""
         self.stage: asyncio.Task[None] | None = None
         self.deferred: dict[int, list[str]] = {}
+        self.observing: Counter[int] = Counter()
+        """Per level, the integration observations of its validated atoms still running."""
         self.lock = asyncio.Lock()
 
     async def run(self) -> BudgetExceeded | None:
@@ -222,11 +226,13 @@ class GraphRun:
     def _dispatch(self) -> None:
         spec = self.ex.spec
         now = self.ex.clock()
-        for k in sorted(self.ready):
-            ready = self.ready[k]
+        heads = {k: max(self.tail[g.plan.atom_id] for g in r) for k, r in self.ready.items() if r}
+        for k in slot_order(heads):
             free = spec.parallelism - self.validating
-            if not ready or free <= 0:
-                continue
+            if free <= 0:
+                break
+            # the heads of the longest chains first into a batch (stable: then as they came)
+            ready = sorted(self.ready[k], key=lambda g: -self.tail[g.plan.atom_id])
             generating = {a: n for a, n in self.generating.items() if self.level_of[a] == k}
             batches = next_batches(
                 [(g.plan.atom_id, g.plan.number) for g in ready],
@@ -290,23 +296,40 @@ class GraphRun:
     async def _settle(
         self, level: int, items: list[tuple[Generated, ValidationResult | None, float]]
     ) -> None:
-        # One atom at a time, starting its dependents as soon as it is stored: a chain atom in
-        # a batch of 20 does not wait for the other 19 attempts' store writes.
-        # ``again`` also holds atoms a progressive checkpoint sent back while this one settled.
-        for item in items:
-            again: list[str] = []
-            try:
-                again = await self.ex._settle(level, [item], self.outcomes[level])
-            finally:
-                self.active.discard(item[0].plan.atom_id)
+        # One atom at a time, the heads of the longest chains of dependents first, starting its
+        # dependents as soon as it is stored: a chain atom in a batch of 20 does not wait for
+        # the other 19 attempts' store writes. The integration hook sees each validated atom
+        # beside what follows (a checkpoint it runs holds no dependent up); the atoms it sends
+        # back start again when it returns.
+        outcome = self.outcomes[level]
+        for item in sorted(items, key=lambda i: -self.tail[i[0].plan.atom_id]):
             atom_id = item[0].plan.atom_id
+            try:
+                again, validated = await self.ex._record([item], outcome)
+            finally:
+                self.active.discard(atom_id)
+            self.ex._report(level)
             self._launch([atom_id, *self.dependents.get(atom_id, ()), *again])
+            if validated and self.ex.integration is not None:
+                self.observing[level] += 1
+                self.tasks.add(asyncio.create_task(self._observe(level, validated)))
+
+    async def _observe(self, level: int, validated: list[str]) -> None:
+        try:
+            again = await self.ex._observe(level, validated, self.outcomes[level])
+        finally:
+            self.observing[level] -= 1
+        if again:
+            self.ex._report(level)
+            self._launch(again)
 
     # --- end-of-level work, in level order, beside the atoms ------------------------------
 
     def _idle(self, level: int) -> bool:
         atoms = self.ex.state.atoms
-        return all(atoms[a].settled and a not in self.active for a in self.levels[level])
+        return not self.observing[level] and all(
+            atoms[a].settled and a not in self.active for a in self.levels[level]
+        )
 
     def _advance(self) -> None:
         """Start the next end-of-level step when its level is settled (one step at a time)."""

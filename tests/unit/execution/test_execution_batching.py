@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 import pytest
 
 from mge.execution import AtomExecutorWithRetry, Budget, ExecutionState, MemoryJournal
-from mge.execution.batching import Member, next_batches
+from mge.execution.batching import Member, next_batches, slot_order
 from mge.llm.base import LLMRequest, LLMResponse
 from mge.models.atoms import AtomicUnit, AtomState
 from mge.models.execution import CheckResult, ValidationResult
@@ -76,6 +76,12 @@ def test_next_batches_rules(
 ) -> None:
     got = next_batches(ready, generating, [], size, free_slots, waves, waited, linger_s=1.0)
     assert got == expected
+
+
+def test_free_slots_go_to_the_level_heading_the_longest_chain_then_the_lower_level() -> None:
+    # level 0 holds only leaves now, level 3 the head of a chain of 5: the chain goes first
+    assert slot_order({0: 1, 3: 5, 2: 5, 1: 2}) == [2, 3, 1, 0]
+    assert slot_order({}) == []
 
 
 def test_a_recorded_batch_is_formed_again_exactly_once_its_members_are_ready() -> None:

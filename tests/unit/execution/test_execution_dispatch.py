@@ -268,3 +268,67 @@ async def test_an_atom_a_progressive_checkpoint_sends_back_is_generated_again() 
     assert all(p.state is AtomState.VALIDATED for p in executor.state.atoms.values())
     assert [a.number for a in executor.state.atoms["a"].attempts] == [1, 2]
     assert "atom/a/attempt-2" in model.order
+
+
+class HeldCheckpoint:
+    """An integration hook whose checkpoint for ``atom`` runs until ``release`` is set."""
+
+    def __init__(self, atom: str) -> None:
+        self.atom = atom
+        self.release = asyncio.Event()
+        self.seen: list[tuple[int, list[str]]] = []
+
+    async def observe(self, level: int, validated: Sequence[str]) -> list[Requeue]:
+        self.seen.append((level, list(validated)))
+        if self.atom in validated:
+            await self.release.wait()
+        return []
+
+
+class ReleasingModel(GatedModel):
+    """Correct code at once; asking for ``atom`` sets ``release``."""
+
+    def __init__(self, atom: str, release: asyncio.Event) -> None:
+        super().__init__(held=set())
+        self.atom = atom
+        self.gate = release
+
+    async def complete(self, request: LLMRequest, project: str | None = None) -> LLMResponse:
+        if request.key.split("/")[1] == self.atom:
+            self.gate.set()
+        return await super().complete(request, project)
+
+
+async def test_a_progressive_checkpoint_holds_no_dependent_up() -> None:
+    # The checkpoint that sees a runs until b (which needs a) is asked for: were the dependents
+    # started only after the checkpoint, b would never be asked for and the run would hang.
+    deps: dict[str, list[str]] = {"a": [], "b": ["a"]}
+    hook = HeldCheckpoint("a")
+    model = ReleasingModel("b", hook.release)
+    codebase = _graph_codebase(deps)
+    executor = AtomExecutorWithRetry(
+        llm=model,
+        validator=LevelSandbox(model, trigger="", fail_first=set()),
+        workspace=Workspace(codebase),
+        state=ExecutionState.fresh(codebase.atoms),
+        journal=MemoryJournal(),
+        budget=Budget(max_cost_usd=100.0, max_atoms=100),
+        spec=ExecutionSpec(batch_size=20),
+        batch_linger_s=0.05,
+        integration=hook,
+    )
+    ends: list[tuple[str, int]] = []
+
+    async def flush(k: int) -> list[Requeue]:
+        ends.append(("flush", k))
+        return []
+
+    async def close(k: int) -> None:
+        ends.append(("close", k))
+
+    run = GraphRun(executor, [["a"], ["b"]], deps, flush=flush, close=close)
+    assert await asyncio.wait_for(run.run(), timeout=30) is None
+    assert all(p.state is AtomState.VALIDATED for p in executor.state.atoms.values())
+    assert hook.seen == [(0, ["a"]), (1, ["b"])]
+    # level 0's end waited for its checkpoint (which ended only once b was asked for)
+    assert ends == [("flush", 0), ("close", 0), ("flush", 1), ("close", 1)]
