@@ -13,7 +13,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from mge.models.atoms import AtomicUnit
 from mge.validation.assemble import Assembly, assemble_with_spans
@@ -215,7 +215,7 @@ class Codebase:
             for a in mine:
                 if a.id not in codes and a.qualname in defined:
                     bodies[a.qualname] = stub_body(a.qualname, self.language(path))
-        return assemble_with_spans(self.files[path], bodies, self.language(path))
+        return _assembled(self.files[path], tuple(sorted(bodies.items())), self.language(path))
 
     def render(self, codes: Mapping[str, str], stub_missing: bool = False) -> dict[str, str]:
         """Every file, with the given atom codes spliced into the sources that hold them
@@ -253,3 +253,18 @@ class Codebase:
     def module_of(self, atom_id: str) -> str:
         """The file an atom lives in."""
         return self.atoms[atom_id].file
+
+
+ASSEMBLY_CACHE = 2048
+"""Assembled files kept (a few KB each): each batch renders every file of the codebase, with
+the validated atoms spliced in, for its checks; most files have not changed since the last
+batch, and parsing them again with tree-sitter is what the event loop would spend its time on
+(800 atoms: seconds per batch on a busy machine)."""
+
+
+@lru_cache(maxsize=ASSEMBLY_CACHE)
+def _assembled(
+    skeleton: str, bodies: tuple[tuple[str, str], ...], language: SourceLanguage
+) -> Assembly:
+    """:func:`assemble_with_spans`, remembered (pure: the same text in, the same text out)."""
+    return assemble_with_spans(skeleton, dict(bodies), language)

@@ -123,3 +123,27 @@ def test_render_with_marked_stubs_raises_for_unwritten_bodies() -> None:
     ]
     ts = stub_body("total", "typescript")
     assert ts == "throw new Error('MGE-STUB total: no accepted code yet');"
+
+
+def test_a_file_rendered_before_is_not_assembled_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every batch renders every file for its checks; a file whose atoms' code has not changed
+    # since is taken as it was (assembling means parsing it with tree-sitter, twice).
+    import mge.validation.codebase as module
+
+    assembled: list[str] = []
+    real = module.assemble_with_spans
+
+    def counting(source: str, bodies: dict[str, str], language: str) -> object:
+        assembled.append(source)
+        return real(source, bodies, language)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(module, "assemble_with_spans", counting)
+    module._assembled.cache_clear()
+    cb = codebase()
+    first = cb.render({ADD.id: GOOD[ADD.id]}, stub_missing=True)
+    files = len(assembled)
+    assert cb.render({ADD.id: GOOD[ADD.id]}, stub_missing=True) == first
+    assert len(assembled) == files, "nothing changed: nothing assembled again"
+    changed = cb.render({ADD.id: GOOD[ADD.id], SUBTOTAL.id: GOOD[SUBTOTAL.id]}, stub_missing=True)
+    assert changed != first
+    assert len(assembled) == files + 1, "only the file holding the new atom is assembled again"
