@@ -15,13 +15,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from mge.sandbox.nodetools import find_node, find_tsc
-from mge.validation.typecheck import TypeIssue, checker_slots, run_checker, write_tree
+from mge.validation.typecheck import TypeIssue, checker_slots, checker_tree, run_checker
 
 TSC_TIMEOUT_SECONDS = 180.0
 """A tsc run over one batch longer than this is reported as a failed type check."""
@@ -101,9 +100,9 @@ class TscChecker:
     async def _run(
         self, files: Mapping[str, str], targets: Sequence[str], node: str, tsc: str
     ) -> list[TypeIssue]:
-        with tempfile.TemporaryDirectory(prefix="mge-tsc-") as tmp:
-            root = Path(tmp)
-            write_tree(root, files, (*TS_SUFFIXES, ".js", ".mjs", ".json"))
+        suffixes = (*TS_SUFFIXES, ".js", ".mjs", ".json")
+        async with checker_tree("mge-tsc-", files, suffixes) as root:
+            tmp = str(root)
             package = root / "package.json"
             if not package.exists():
                 package.write_text(json.dumps({"type": "module"}))

@@ -13,10 +13,12 @@ import asyncio
 import importlib.util
 import os
 import re
+import shutil
 import sys
 import tempfile
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -122,9 +124,8 @@ class MypyChecker:
             return await self._run(files, py_targets)
 
     async def _run(self, files: Mapping[str, str], py_targets: Sequence[str]) -> list[TypeIssue]:
-        with tempfile.TemporaryDirectory(prefix="mge-mypy-") as tmp:
-            root = Path(tmp)
-            write_tree(root, files, (".py", ".pyi", ".typed"))
+        async with checker_tree("mge-mypy-", files, (".py", ".pyi", ".typed")) as root:
+            tmp = str(root)
             cache = self.cache_dir or root / ".mypy_cache"
             args = [self.python, "-m", "mypy", *MYPY_FLAGS, f"--cache-dir={cache}", *py_targets]
             env = {
@@ -167,6 +168,21 @@ def attribute(
                 owned.setdefault(owner, []).append(issue)
                 break
     return owned
+
+
+@asynccontextmanager
+async def checker_tree(
+    prefix: str, files: Mapping[str, str], suffixes: tuple[str, ...]
+) -> AsyncIterator[Path]:
+    """A temporary directory holding the ``files`` whose names end in one of ``suffixes``,
+    written and removed in a worker thread: on a busy disk writing a codebase of hundreds of
+    atoms can take seconds, which the event loop (and the Lease it renews) must not wait for."""
+    root = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix=prefix))
+    try:
+        await asyncio.to_thread(write_tree, root, files, suffixes)
+        yield root
+    finally:
+        await asyncio.to_thread(shutil.rmtree, root, True)
 
 
 def write_tree(root: Path, files: Mapping[str, str], suffixes: tuple[str, ...]) -> None:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
+from collections.abc import Mapping
+from pathlib import Path
 
+import pytest
 from shop_codebase import ADD, DISCOUNT, GOOD, SUBTOTAL, TOTAL, codebase
 
 from mge.validation.typecheck import MypyChecker, TypeIssue, attribute, parse_mypy_output
@@ -113,3 +117,26 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+async def test_the_checkers_tree_is_written_and_removed_off_the_event_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # On a busy disk, writing hundreds of files took the operator's loop 5 s (its Lease too).
+    import mge.validation.typecheck as module
+
+    writers: list[int] = []
+    real = module.write_tree
+
+    def recording(root: Path, files: Mapping[str, str], suffixes: tuple[str, ...]) -> None:
+        writers.append(threading.get_ident())
+        real(root, files, suffixes)
+
+    monkeypatch.setattr(module, "write_tree", recording)
+    async with module.checker_tree(
+        "mge-test-", {"a.py": "x = 1\n", "b.txt": "no"}, (".py",)
+    ) as root:
+        assert (root / "a.py").read_text() == "x = 1\n"
+        assert not (root / "b.txt").exists()
+    assert writers and threading.get_ident() not in writers
+    assert not root.exists(), "removed afterwards"
