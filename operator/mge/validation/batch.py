@@ -304,9 +304,8 @@ class LocalBatchValidator:
         self, level: int, batch_index: int, candidates: list[Candidate]
     ) -> dict[str, ValidationResult]:
         """L1 results for the batch (``level``/``batch_index`` only label it locally)."""
-        validated = self.workspace.visible(level)
-        base = self.codebase.render(validated, stub_missing=True)
-        prepared = [prepare(self.codebase, validated, c, base) for c in candidates]
+        validated = self.workspace.visible(level)  # a copy: the thread below reads it alone
+        prepared = await asyncio.to_thread(self._prepare, validated, candidates)
         ok = [p for p in prepared if p.statically_ok]
         jobs = [p.job for p in ok if p.job is not None]
         # The type check and the sandbox run side by side: neither needs the other's verdict,
@@ -330,6 +329,27 @@ class LocalBatchValidator:
             results[p.atom.id] = result_of(p, extra)
         return results
 
+    def _prepare(self, validated: Mapping[str, str], candidates: list[Candidate]) -> list[Prepared]:
+        """The static checks and sandbox jobs of a batch. Parsing and rendering every file is
+        CPU work (seconds per batch for hundreds of atoms on a busy machine), so the callers
+        run it in a worker thread: the event loop (the operator's watches and its Lease) goes on
+        meanwhile. Pure apart from the codebase's assembly cache."""
+        base = self.codebase.render(validated, stub_missing=True)
+        return [prepare(self.codebase, validated, c, base) for c in candidates]
+
+    def _typed_files(
+        self, codes: Mapping[str, str], python: list[Prepared]
+    ) -> tuple[dict[str, str], dict[str, dict[str, tuple[int, int]]]]:
+        """The files the type checker reads, and where each candidate's definition is in them
+        (CPU work like :meth:`_prepare`, run in a worker thread for the same reason)."""
+        files = self.codebase.render(codes, stub_missing=True)
+        spans: dict[str, dict[str, tuple[int, int]]] = {}
+        for path in sorted({p.atom.file for p in python}):
+            assembly = self.codebase.render_file(path, codes, stub_missing=True)
+            owner = {p.atom.qualname: p.atom.id for p in python if p.atom.file == path}
+            spans[path] = {owner[q]: span for q, span in assembly.spans.items() if q in owner}
+        return files, spans
+
     async def _types(
         self, validated: Mapping[str, str], ok: list[Prepared]
     ) -> dict[str, CheckResult]:
@@ -352,12 +372,7 @@ class LocalBatchValidator:
         if not python:
             return verdicts
         codes = {**validated, **{p.atom.id: p.candidate.code for p in python}}
-        files = self.codebase.render(codes, stub_missing=True)
-        spans: dict[str, dict[str, tuple[int, int]]] = {}
-        for path in sorted({p.atom.file for p in python}):
-            assembly = self.codebase.render_file(path, codes, stub_missing=True)
-            owner = {p.atom.qualname: p.atom.id for p in python if p.atom.file == path}
-            spans[path] = {owner[q]: span for q, span in assembly.spans.items() if q in owner}
+        files, spans = await asyncio.to_thread(self._typed_files, codes, python)
         issues = await checker.check(files, sorted(spans))
         owned = attribute(issues, spans)
         for p in python:
