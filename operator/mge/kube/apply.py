@@ -7,6 +7,8 @@ the handler folds them in with the pure :func:`mge.kube.decide.record_push`.
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +43,8 @@ from mge.kube.worker import WorkerRegistry
 from mge.models.project import Phase
 from mge.pipeline.exec_stages import output_tree, store_output
 from mge.store import Store
+
+log = logging.getLogger("mge.operator")
 
 AUTO_APPROVER = "mge-operator (policy autoApprove)"
 
@@ -93,10 +97,14 @@ async def _apply(
         elif isinstance(action, EnsureSandboxPolicy):
             await ctx.kube.create_or_get(sandbox_network_policy(meta["namespace"]))
         elif isinstance(action, SaveOutput):
+            started = time.monotonic()
             await store_output(ctx.store, key)
             await ctx.store.set_phase(key, Phase.COMPLETED.value)  # done: not saved again
+            log.info("%s: output stored (%.1f s)", key, time.monotonic() - started)
             if ctx.stages is not None:  # complete: what passed is learned (a no-op if known)
+                started = time.monotonic()
                 line = await ctx.stages.learn(key)
+                log.info("%s: %s (%.1f s)", key, line, time.monotonic() - started)
                 if "unavailable" in line:
                     kopf.event(
                         target_body, type="Warning", reason="LearningUnavailable", message=line
