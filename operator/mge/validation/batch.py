@@ -20,10 +20,12 @@ check and the sandbox run at the same time, and a type error drops the sandbox's
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from mge.errors import InputError
 from mge.models.atoms import AtomicUnit
@@ -33,6 +35,20 @@ from mge.validation.diagnosis import truncate
 from mge.validation.runner import TestJob, TestOutcome, TestRunner
 from mge.validation.source import definitions, normalize_signature, syntax_errors
 from mge.validation.typecheck import TypeChecker, attribute
+
+T = TypeVar("T")
+
+CHECK_THREADS = 2
+"""Worker threads for the in-process checks' CPU work (parsing, rendering). The GIL runs one of
+them at a time anyway; a pool of their own keeps the default executor, which the API calls and
+file writes share, free while a large batch is prepared."""
+_CHECKS = ThreadPoolExecutor(max_workers=CHECK_THREADS, thread_name_prefix="mge-checks")
+
+
+async def off_loop(fn: Callable[..., T], *args: object) -> T:
+    """``fn(*args)`` in a check thread: the event loop runs on meanwhile."""
+    return await asyncio.get_running_loop().run_in_executor(_CHECKS, functools.partial(fn, *args))
+
 
 DEFERRED = "deferred"
 """Detail prefix of a ``tests`` check that passed because no unit test could run yet."""
@@ -305,7 +321,7 @@ class LocalBatchValidator:
     ) -> dict[str, ValidationResult]:
         """L1 results for the batch (``level``/``batch_index`` only label it locally)."""
         validated = self.workspace.visible(level)  # a copy: the thread below reads it alone
-        prepared = await asyncio.to_thread(self._prepare, validated, candidates)
+        prepared = await off_loop(self._prepare, validated, candidates)
         ok = [p for p in prepared if p.statically_ok]
         jobs = [p.job for p in ok if p.job is not None]
         # The type check and the sandbox run side by side: neither needs the other's verdict,
@@ -372,7 +388,7 @@ class LocalBatchValidator:
         if not python:
             return verdicts
         codes = {**validated, **{p.atom.id: p.candidate.code for p in python}}
-        files, spans = await asyncio.to_thread(self._typed_files, codes, python)
+        files, spans = await off_loop(self._typed_files, codes, python)
         issues = await checker.check(files, sorted(spans))
         owned = attribute(issues, spans)
         for p in python:
