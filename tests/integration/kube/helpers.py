@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.integration.controlplane import ControlPlane
+from tests.integration.controlplane import ControlPlane, RunOutcome
 
 from mge.config import LEASE_NAME
 from mge.kube.client import KubeClient
@@ -22,6 +22,11 @@ from mge.models.project import ExecutionSpec
 
 KUBECTL = "/usr/bin/kubectl"
 RESTRICTED = {"pod-security.kubernetes.io/enforce": "restricted"}
+
+
+def oom_killed(_pod: Any) -> RunOutcome:
+    """A harness ``run`` whose container is OOM-killed (exit 137) after printing ``Killed``."""
+    return RunOutcome(log="Killed\n", exit_code=137, reason="OOMKilled")
 
 
 def kubectl(

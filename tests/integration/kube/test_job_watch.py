@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 from kubernetes import client
-from tests.integration.controlplane import PodHarness, RunOutcome
-from tests.integration.kube.helpers import RESTRICTED, job_runner, sandbox_entry_point
+from tests.integration.controlplane import PodHarness
+from tests.integration.kube.helpers import RESTRICTED, job_runner, oom_killed, sandbox_entry_point
 
 from mge.kube.client import KubeClient, WatchEnd, watch_failure
 from mge.kube.job_timing import parse_line
@@ -160,9 +160,7 @@ def test_a_failed_pod_hands_the_wait_to_the_jobs_own_condition(
     start_harness: Callable[..., PodHarness],
 ) -> None:
     namespace = make_namespace(RESTRICTED)
-    start_harness(
-        lambda pod: RunOutcome(log="Killed\n", exit_code=137, reason="OOMKilled"), namespace
-    )
+    start_harness(oom_killed, namespace)
     runner = job_runner(
         api,
         custom,

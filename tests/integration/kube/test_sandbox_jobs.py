@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 from kubernetes import client
-from tests.integration.controlplane import ControlPlane, PodHarness, RunOutcome
-from tests.integration.kube.helpers import RESTRICTED, project_body, sandbox_entry_point
+from tests.integration.controlplane import ControlPlane, PodHarness
+from tests.integration.kube.helpers import RESTRICTED, oom_killed, project_body, sandbox_entry_point
 
 from mge.kube.client import KubeClient
 from mge.kube.jobs import JobTarget, KubeJobRunner, Slot
@@ -112,9 +112,7 @@ def test_oom_killed_pod_fails_every_atom_of_the_batch_with_the_reason(
     start_harness: Callable[..., PodHarness],
 ) -> None:
     namespace = make_namespace(RESTRICTED)
-    start_harness(
-        lambda pod: RunOutcome(log="Killed\n", exit_code=137, reason="OOMKilled"), namespace
-    )
+    start_harness(oom_killed, namespace)
     body = owner(custom, namespace, "oom")
     out = asyncio.run(
         runner(api, namespace, body)

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from mge.execution import AtomExecutorWithRetry, Budget, ExecutionState, MemoryJournal
 from mge.execution.dispatch import levels_settled, ready_atoms, run_dependencies
-from mge.execution.executor import Requeue
+from mge.execution.executor import IntegrationHook, Requeue
 from mge.execution.graphrun import GraphRun
 from mge.execution.integration import PROGRESS_NAME, ProgressiveIntegrationTester
 from mge.llm.base import LLMRequest, LLMResponse
@@ -244,14 +244,15 @@ class SendsBackOnce:
         return []
 
 
-async def test_an_atom_a_progressive_checkpoint_sends_back_is_generated_again() -> None:
-    # a is validated first (its own batch); when b is validated, the checkpoint blames a.
-    deps: dict[str, list[str]] = {"a": [], "b": [], "c": ["a"]}
-    model = GatedModel(held={"b"})
-    sandbox = LevelSandbox(model, trigger="a", fail_first=set())
+def _hooked_executor(
+    deps: Mapping[str, Sequence[str]],
+    model: GatedModel,
+    sandbox: LevelSandbox,
+    hook: IntegrationHook,
+) -> AtomExecutorWithRetry:
+    """An executor over ``deps``' codebase whose integration hook is ``hook``."""
     codebase = _graph_codebase(deps)
-    hook = SendsBackOnce(trigger="b", culprit="a")
-    executor = AtomExecutorWithRetry(
+    return AtomExecutorWithRetry(
         llm=model,
         validator=sandbox,
         workspace=Workspace(codebase),
@@ -261,6 +262,16 @@ async def test_an_atom_a_progressive_checkpoint_sends_back_is_generated_again() 
         spec=ExecutionSpec(batch_size=20),
         batch_linger_s=0.05,
         integration=hook,
+    )
+
+
+async def test_an_atom_a_progressive_checkpoint_sends_back_is_generated_again() -> None:
+    # a is validated first (its own batch); when b is validated, the checkpoint blames a.
+    deps: dict[str, list[str]] = {"a": [], "b": [], "c": ["a"]}
+    model = GatedModel(held={"b"})
+    hook = SendsBackOnce(trigger="b", culprit="a")
+    executor = _hooked_executor(
+        deps, model, LevelSandbox(model, trigger="a", fail_first=set()), hook
     )
     run = GraphRun(executor, [["a", "b"], ["c"]], deps)
     assert await asyncio.wait_for(run.run(), timeout=60) is None
@@ -305,17 +316,8 @@ async def test_a_progressive_checkpoint_holds_no_dependent_up() -> None:
     deps: dict[str, list[str]] = {"a": [], "b": ["a"]}
     hook = HeldCheckpoint("a")
     model = ReleasingModel("b", hook.release)
-    codebase = _graph_codebase(deps)
-    executor = AtomExecutorWithRetry(
-        llm=model,
-        validator=LevelSandbox(model, trigger="", fail_first=set()),
-        workspace=Workspace(codebase),
-        state=ExecutionState.fresh(codebase.atoms),
-        journal=MemoryJournal(),
-        budget=Budget(max_cost_usd=100.0, max_atoms=100),
-        spec=ExecutionSpec(batch_size=20),
-        batch_linger_s=0.05,
-        integration=hook,
+    executor = _hooked_executor(
+        deps, model, LevelSandbox(model, trigger="", fail_first=set()), hook
     )
     ends: list[tuple[str, int]] = []
 

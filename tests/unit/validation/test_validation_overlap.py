@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from shop_codebase import DISCOUNT, GOOD, SUBTOTAL, codebase
 
+from mge.models.execution import ValidationResult
 from mge.validation.batch import Candidate, LocalBatchValidator, Workspace
 from mge.validation.runner import TestJob, TestOutcome
 from mge.validation.typecheck import TypeIssue
@@ -53,15 +54,18 @@ class _Checker:
         return [TypeIssue("src/shop/pricing.py", line, "Incompatible return value [return-value]")]
 
 
-async def test_the_sandbox_run_starts_before_the_type_check_ends() -> None:
-    sandbox = _Sandbox()
+async def _validate_subtotal_and_discount(sandbox: _Sandbox) -> dict[str, ValidationResult]:
     validator = LocalBatchValidator(Workspace(codebase()), sandbox, _Checker(sandbox))
     candidates = [
         Candidate(SUBTOTAL.id, 1, GOOD[SUBTOTAL.id]),
         Candidate(DISCOUNT.id, 1, GOOD[DISCOUNT.id]),
     ]
+    return await validator.validate(1, 0, candidates)
 
-    results = await validator.validate(1, 0, candidates)
+
+async def test_the_sandbox_run_starts_before_the_type_check_ends() -> None:
+    sandbox = _Sandbox()
+    results = await _validate_subtotal_and_discount(sandbox)
 
     assert {j.id for j in sandbox.jobs} == {SUBTOTAL.id, DISCOUNT.id}
     assert results[DISCOUNT.id].passed
@@ -88,12 +92,6 @@ async def test_parsing_and_rendering_run_off_the_event_loop(
         return real(*args)
 
     monkeypatch.setattr(module, "_assembled", recording)
-    sandbox = _Sandbox()
-    validator = LocalBatchValidator(Workspace(codebase()), sandbox, _Checker(sandbox))
-    candidates = [
-        Candidate(SUBTOTAL.id, 1, GOOD[SUBTOTAL.id]),
-        Candidate(DISCOUNT.id, 1, GOOD[DISCOUNT.id]),
-    ]
-    results = await validator.validate(1, 0, candidates)
+    results = await _validate_subtotal_and_discount(_Sandbox())
     assert results[DISCOUNT.id].passed
     assert threads and threading.get_ident() not in threads
