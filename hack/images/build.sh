@@ -14,6 +14,16 @@ BASE=${BASE_IMAGE:-localhost/debian:bookworm}
 OPERATOR_IMAGE=${MGE_OPERATOR_IMAGE:-localhost/mge-operator:$TAG}
 SANDBOX_IMAGE=${MGE_SANDBOX_IMAGE:-localhost/mge-sandbox:$TAG}
 
+# One build at a time on this machine: the images' names and podman's storage are shared by
+# every checkout, and two test runs building the same tags at once failed each other's build.
+LOCK_DIR=${XDG_CACHE_HOME:-$HOME/.cache}
+mkdir -p "$LOCK_DIR"
+exec 9>"$LOCK_DIR/mge-image-build.lock"
+if ! flock -n 9; then
+  echo "images: waiting for another build on this machine ($LOCK_DIR/mge-image-build.lock)" >&2
+  flock 9
+fi
+
 if [ "$BASE" = localhost/debian:bookworm ]; then bash "$HERE/base.sh" >&2; fi
 
 # A CA bundle for pip/npm inside RUN steps (a TLS-intercepting proxy), passed as a build secret:

@@ -23,7 +23,7 @@ from mge.config import Settings
 from mge.rag import MiniLMInt8EmbeddingFunction, Pattern, PatternLibrary, Retriever
 from mge.rag.patterns import DEFAULT_PATTERNS_DIR
 
-SERVER_START_TIMEOUT = 30.0  # seconds
+SERVER_START_TIMEOUT = 120.0  # seconds: at load 15 its first start printed nothing in 30 s
 
 
 @pytest.fixture
