@@ -199,9 +199,11 @@ def test_a_broken_watch_is_recovered_by_reading_the_job_again(
         poll_max=NO_POLL,
     )
     assert run_one(runner)
-    if fault == "lose":  # the fallback read found it (after one or more 1–2 s watches)
+    if fault == "lose":
+        # the lost watch timed out; the read after it found the pod done, or (the pod still
+        # running) a later watch saw it end - which, depends on how long the pod ran
         assert runner.watch_ends["timeout"] >= 1
     else:  # one fault, then the real watch saw the Job finish (no 120 s fallback read)
         assert runner.watch_ends[ended_by] == 1
         assert set(runner.watch_ends) <= {ended_by, "event"}
-    assert len(kube.versions) >= 2, "the Job was read again and watched again"
+        assert len(kube.versions) >= 2, "the Job was read again and watched again"
