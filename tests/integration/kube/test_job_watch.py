@@ -172,10 +172,11 @@ def test_a_failed_pod_hands_the_wait_to_the_jobs_own_condition(
     )
     out = asyncio.run(runner.test_runner(Slot(0, 0, 1)).run([calc_job("a")]))
     assert not out["a"].passed and out["a"].error.startswith("OOMKilled")
-    # the pod's end was seen on the pod watch, the Job's failure on the Job watch: two events
-    assert runner.watch_ends == {"event": 2}
-    assert runner.kube.counter.get("watch", "Pod") == 1
-    assert runner.kube.counter.get("watch", "Job") == 1
+    # the pod's end was seen on the pod watch; the Job's failure on a watch of the Job, or,
+    # when the Job controller was quicker than the read after the pod's event, on that read
+    jobs = runner.kube.counter.get("watch", "Job")
+    assert runner.kube.counter.get("watch", "Pod") == 1 and jobs <= 1
+    assert runner.watch_ends == {"event": 1 + jobs}
 
 
 @pytest.mark.parametrize(
