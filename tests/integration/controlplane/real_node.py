@@ -9,6 +9,11 @@ One node per machine at a time (a lock in the cache dir): the kubelet hard-codes
 fixed names. ``up()`` records the host state first; ``down()`` stops what ``up()`` started (by
 PID), undoes every host change and returns what is left over (empty on a clean stop).
 
+A run killed with its node up (SIGKILL skips ``down()``) leaves the bridge, address and chain
+behind. The next ``up()`` finds that node's work dir, sees none of its processes running, and
+takes it down from its state file before starting (``reclaimed`` says which). A node whose
+kubelet or containerd still runs is never touched: ``up()`` names it and stops.
+
 Used by the ``real_node`` fixture (tests/integration/realnode/conftest.py) and by hand through
 ``hack/real-node/node.sh up|down`` (real_node_cli.py).
 """
@@ -34,7 +39,7 @@ from kubernetes import client, config
 from . import host_state
 from .kubeconfig import write_kubeconfig
 from .node_configs import CNI_BIN_DIR, NodeLayout, cni_conflist, containerd_toml, kubelet_config
-from .pki import Pki
+from .pki import Pki, load_pki
 from .processes import ManagedProcess, ProcessError, free_port, log_tail
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -155,6 +160,8 @@ class RealNode:
         self._processes: dict[str, ManagedProcess] = {}
         self._pids: dict[str, int] = {}
         self._lock_file: IO[str] | None = None
+        self.reclaimed: list[str] = []
+        """One line per earlier node this ``up()`` took down (left up by a killed run)."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -168,6 +175,7 @@ class RealNode:
             raise RealNodeUnavailable("; ".join(reasons))
         self._take_machine_lock()
         try:
+            self._reclaim_left_nodes()
             self._up()
         except BaseException:
             self.down()
@@ -309,6 +317,27 @@ class RealNode:
         handle.flush()
         self._lock_file = handle
 
+    def _reclaim_left_nodes(self) -> None:
+        """Take down nodes that killed runs left up, newest first, until our names are free."""
+        for work_dir in other_node_dirs(self.work_dir):
+            if not names_taken(host_state.snapshot()):
+                return
+            running = [pid for pid in _recorded_pids(work_dir) if _is_ours(pid, work_dir)]
+            if running:
+                raise RealNodeError(
+                    f"the real node in {work_dir} is still running (pids {running}): stop it "
+                    f"with hack/real-node/node.sh down {work_dir}"
+                )
+            try:
+                left = RealNode.load(work_dir, _pki_paths).down(keep_work_dir=True)
+            except (OSError, ValueError, KeyError) as error:
+                self.reclaimed.append(f"could not reclaim {work_dir}: {error!r}")
+                continue
+            self.reclaimed.append(
+                f"took down the node a killed run left up in {work_dir}"
+                + (f" (still left: {'; '.join(left)})" if left else "")
+            )
+
     def _release_machine_lock(self) -> None:
         if self._lock_file is not None:
             self._lock_file.close()
@@ -316,13 +345,11 @@ class RealNode:
 
     def _network_up(self) -> None:
         before = self._before
-        if before is not None and (
-            BRIDGE in before.links
-            or any(a.split()[-1] == f"{NODE_IP}/32" for a in before.addresses)
-        ):
+        if before is not None and names_taken(before):
             raise RealNodeError(
-                f"{BRIDGE} or {NODE_IP} already exists: an earlier real node was not stopped; "
-                "stop it with hack/real-node/node.sh down <its work dir> (/tmp/mge-real-node-*)"
+                f"{BRIDGE}, {NODE_IP} or chain {CHAIN} already exists: an earlier real node was "
+                "not stopped and its processes still run, or it left no state file; stop it "
+                "with hack/real-node/node.sh down <its work dir> (/tmp/mge-real-node-*)"
             )
         _sh(["ip", "addr", "add", f"{NODE_IP}/32", "dev", "lo"])
         # Whatever enters from or leaves to the pod bridge through the host is dropped:
@@ -589,6 +616,43 @@ class RealNode:
                 netns=frozenset(b["netns"]),
             )
         return node
+
+
+# ---------------------------------------------------------------------- earlier nodes
+
+
+def names_taken(state: host_state.HostState) -> bool:
+    """Whether the host already has the node's bridge, address or iptables chain (an earlier
+    node is up, or was not taken down)."""
+    return (
+        BRIDGE in state.links
+        or any(a.split()[-1] == f"{NODE_IP}/32" for a in state.addresses)
+        or any(line.endswith(f" -N {CHAIN}") for line in state.iptables)
+    )
+
+
+def other_node_dirs(own: Path) -> list[Path]:
+    """Work dirs of earlier nodes on this machine that have a state file, newest first."""
+    dirs = [
+        state.parent
+        for state in Path(tempfile.gettempdir()).glob("mge-real-node-*/state.json")
+        if state.parent != own
+    ]
+    return sorted(dirs, key=lambda d: (d / "state.json").stat().st_mtime, reverse=True)
+
+
+def _recorded_pids(work_dir: Path) -> list[int]:
+    try:
+        pids = json.loads((work_dir / "state.json").read_text()).get("pids", {})
+    except (OSError, ValueError):
+        return []
+    return [int(pid) for pid in pids.values()]
+
+
+def _pki_paths(directory: Path) -> Pki:
+    """The control plane's PKI paths, present or not: taking a node down needs no certificate
+    (the drain against its gone API server fails and is skipped)."""
+    return load_pki(directory, check=False)
 
 
 # ---------------------------------------------------------------------- diagnosis (pure)

@@ -9,25 +9,14 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 from tests.integration.controlplane import ControlPlane
-from tests.integration.kube.helpers import RESTRICTED, Operators, kubectl
+from tests.integration.kube.helpers import RESTRICTED, Operators, apply_crds
 from tests.integration.kube.review_ui_env import seed
-
-from mge.kube import crds as crd_gen
 
 
 @pytest.fixture(scope="session")
 def crds_installed(control_plane: ControlPlane) -> None:
     """The generated CRDs applied and Established (once per session)."""
-    docs = "---\n".join(crd_gen.render().values())
-    kubectl(control_plane.kubeconfig, "apply", "--server-side", "-f", "-", stdin=docs)
-    for plural in ("projects", "atomreviews"):
-        kubectl(
-            control_plane.kubeconfig,
-            "wait",
-            "--for=condition=Established",
-            f"crd/{plural}.mge.dev",
-            "--timeout=30s",
-        )
+    apply_crds(control_plane.kubeconfig)
 
 
 @pytest.fixture

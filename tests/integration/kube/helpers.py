@@ -15,6 +15,7 @@ import pytest
 from tests.integration.controlplane import ControlPlane, RunOutcome
 
 from mge.config import LEASE_NAME
+from mge.kube import crds as crd_gen
 from mge.kube.client import KubeClient
 from mge.kube.jobs import JobTarget, KubeJobRunner
 from mge.kube.rbac import OPERATOR_CLUSTER_RULES, lease_rules
@@ -41,6 +42,15 @@ def kubectl(
         check=check,
         timeout=60,
     )
+
+
+def apply_crds(kubeconfig: Path) -> None:
+    """Apply the generated CRDs server-side and wait until they are Established."""
+    docs = "---\n".join(crd_gen.render().values())
+    kubectl(kubeconfig, "apply", "--server-side", "-f", "-", stdin=docs)
+    for plural in ("projects", "atomreviews"):
+        established = f"crd/{plural}.mge.dev"
+        kubectl(kubeconfig, "wait", "--for=condition=Established", established, "--timeout=30s")
 
 
 def approve_with_kubectl(kubeconfig: Path, namespace: str, names: Iterable[str]) -> None:

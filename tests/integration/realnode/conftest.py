@@ -2,9 +2,12 @@
 + CNI bridge); every pod created here runs as a real container (docs/control-plane.md).
 
 ``control_plane`` is overridden for this directory: the kwok node is cordoned, so the scheduler
-binds every pod to the real node. When this machine cannot run a kubelet (not root, no
-containerd, ...) every test here fails with the reasons; ``MGE_REAL_NODE=0`` turns that into a
-skip that names the reasons, refused when ``CI`` is set (CI must run this lane).
+binds every pod to the real node. The control plane and the node live as long as this package
+(``__init__.py`` makes it one): both are down before the rest of the run, so a run stopped
+later leaves no node behind, and the kubelet and containerd stop taking CPU. When this machine
+cannot run a kubelet (not root, no containerd, ...) every test here fails with the reasons;
+``MGE_REAL_NODE=0`` turns that into a skip that names the reasons, refused when ``CI`` is set
+(CI must run this lane).
 The node's teardown fails the run if it left anything on the host (mounts, cgroups, iptables
 rules or chains, the bridge, changed sysctls, directories, processes).
 """
@@ -27,6 +30,7 @@ from tests.integration.controlplane.real_node import (
     preflight,
 )
 from tests.integration.controlplane.real_node_cli import cordon_kwok_node
+from tests.integration.kube.helpers import apply_crds
 
 SANDBOX_IMAGE = os.environ.get("MGE_SANDBOX_IMAGE", "localhost/mge-sandbox:0.1.0")
 OPT_OUT_ENV = "MGE_REAL_NODE"
@@ -64,7 +68,7 @@ def real_node_parts() -> tuple[os.PathLike[str], str]:
         raise
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def control_plane(
     request: pytest.FixtureRequest, real_node_parts: tuple[os.PathLike[str], str]
 ) -> Iterator[ControlPlane]:
@@ -90,7 +94,7 @@ def control_plane(
             plane.remove_work_dir()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def real_node(
     request: pytest.FixtureRequest,
     control_plane: ControlPlane,
@@ -107,6 +111,8 @@ def real_node(
         _unavailable(str(error))
     except RealNodeError as error:
         pytest.fail(f"real node did not start: {error}", pytrace=False)
+    for line in node.reclaimed:
+        _report(request.config, f"real node: {line}")
     try:
         _report(
             request.config,
@@ -122,12 +128,17 @@ def real_node(
         pytest.fail("the real node left this behind on the host:\n" + "\n".join(left))
 
 
+@pytest.fixture(scope="package")
+def crds_installed(control_plane: ControlPlane) -> None:
+    """The generated CRDs applied and Established on this lane's control plane."""
+    apply_crds(control_plane.kubeconfig)
+
+
 # The operator fixtures of the kube lane, here bound to this lane's control plane.
 from tests.integration.kube.conftest import (  # noqa: E402
-    crds_installed,
     custom,
     operator_env,
     operators,
 )
 
-__all__ = ["crds_installed", "custom", "operator_env", "operators"]
+__all__ = ["custom", "operator_env", "operators"]
