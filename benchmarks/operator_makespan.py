@@ -561,7 +561,9 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
         "",
         f"Recorded {result['recorded']} on {m['cpus']} CPUs ({m['arch']}, kernel {m['kernel']}, "
         f"Python {m['python']}), shared with other work (1-minute load {m['loadAverage1mAtStart']} "
-        "at the start). Commands: " + "; ".join(f"`{r['command']}`" for r in result["runs"]) + ".",
+        "at the start). Commands: "
+        + "; ".join(f"`{c}`" for c in dict.fromkeys(r["command"] for r in result["runs"]))
+        + ".",
         "",
         "Synthetic project of `benchmarks/makespan.py`'s shapes written as a Project with "
         "recordings (`benchmarks/synthetic_project.py`): each atom answer waits its recorded "
