@@ -633,12 +633,12 @@ def names_taken(state: host_state.HostState) -> bool:
 
 def other_node_dirs(own: Path) -> list[Path]:
     """Work dirs of earlier nodes on this machine that have a state file, newest first."""
-    dirs = [
-        state.parent
-        for state in Path(tempfile.gettempdir()).glob("mge-real-node-*/state.json")
-        if state.parent != own
-    ]
-    return sorted(dirs, key=lambda d: (d / "state.json").stat().st_mtime, reverse=True)
+    found: list[tuple[float, Path]] = []
+    for state in Path(tempfile.gettempdir()).glob("mge-real-node-*/state.json"):
+        with contextlib.suppress(OSError):  # removed meanwhile by its own down()
+            if state.parent != own:
+                found.append((state.stat().st_mtime, state.parent))
+    return [work_dir for _, work_dir in sorted(found, reverse=True)]
 
 
 def _recorded_pids(work_dir: Path) -> list[int]:
