@@ -33,13 +33,14 @@ from tests.integration.controlplane.real_node import (
 pytestmark = pytest.mark.realnode
 
 
-def _node() -> RealNode:
-    """A node object that never starts a kubelet (no control plane behind it)."""
+def _node(work_dir: Path | None = None) -> RealNode:
+    """A node object that never starts a kubelet (no control plane behind it); without
+    ``work_dir`` it gets one where earlier nodes are looked for."""
     nowhere = Path("/nonexistent-mge-control-plane")
     access = ControlPlaneAccess(
         "https://127.0.0.1:9", load_pki(nowhere, check=False), nowhere / "admin.kubeconfig"
     )
-    return RealNode(access, Path("/nonexistent-kubelet"), "localhost/pause:none")
+    return RealNode(access, Path("/nonexistent-kubelet"), "localhost/pause:none", (), work_dir)
 
 
 @pytest.fixture
@@ -64,13 +65,13 @@ def left_up() -> Iterator[RealNode]:
 
 
 def test_a_node_a_killed_run_left_up_is_taken_down_before_the_next_starts(
-    left_up: RealNode,
+    left_up: RealNode, tmp_path: Path
 ) -> None:
     before = left_up._before
     assert before is not None and names_taken(host_state.snapshot())
     assert any(CHAIN in line for line in host_state.iptables_lines())
 
-    node = _node()
+    node = _node(tmp_path)
     node._take_machine_lock()
     try:
         node._reclaim_left_nodes()
@@ -83,7 +84,9 @@ def test_a_node_a_killed_run_left_up_is_taken_down_before_the_next_starts(
     assert host_state.residue(before, after, left_up.marks) == []
 
 
-def test_a_node_whose_processes_still_run_is_named_and_left_alone(left_up: RealNode) -> None:
+def test_a_node_whose_processes_still_run_is_named_and_left_alone(
+    left_up: RealNode, tmp_path: Path
+) -> None:
     # A process whose command line names the work dir, as containerd's and the kubelet's do.
     alive = subprocess.Popen(
         [sys.executable, "-c", "import time; time.sleep(120)", str(left_up.work_dir)]
@@ -91,7 +94,7 @@ def test_a_node_whose_processes_still_run_is_named_and_left_alone(left_up: RealN
     try:
         left_up._pids = {"kubelet": alive.pid}
         left_up._save_state()
-        node = _node()
+        node = _node(tmp_path)
         node._take_machine_lock()
         try:
             with pytest.raises(RealNodeError) as caught:
