@@ -329,7 +329,7 @@ class RealNode:
                     f"with hack/real-node/node.sh down {work_dir}"
                 )
             try:
-                left = RealNode.load(work_dir, _pki_paths).down(keep_work_dir=True)
+                left = RealNode.load(work_dir, pki_paths).down(keep_work_dir=True)
             except (OSError, ValueError, KeyError) as error:
                 self.reclaimed.append(f"could not reclaim {work_dir}: {error!r}")
                 continue
@@ -649,7 +649,7 @@ def _recorded_pids(work_dir: Path) -> list[int]:
     return [int(pid) for pid in pids.values()]
 
 
-def _pki_paths(directory: Path) -> Pki:
+def pki_paths(directory: Path) -> Pki:
     """The control plane's PKI paths, present or not: taking a node down needs no certificate
     (the drain against its gone API server fails and is skipped)."""
     return load_pki(directory, check=False)

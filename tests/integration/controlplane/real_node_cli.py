@@ -26,6 +26,7 @@ from .real_node import (
     RealNodeUnavailable,
     build_kubelet,
     build_pause_image,
+    pki_paths,
 )
 
 DEFAULT_IMAGES = ("localhost/mge-sandbox:0.1.0",)
@@ -71,8 +72,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "down":
-            # Its control plane may be gone already: taking the node down needs no certificate.
-            node = RealNode.load(args.node_dir, lambda d: load_pki(d, check=False))
+            node = RealNode.load(args.node_dir, pki_paths)  # its control plane may be gone
             left = node.down()
             for line in left:
                 print(f"left behind: {line}", file=sys.stderr)

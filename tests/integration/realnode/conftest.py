@@ -111,8 +111,9 @@ def real_node(
         _unavailable(str(error))
     except RealNodeError as error:
         pytest.fail(f"real node did not start: {error}", pytrace=False)
-    for line in node.reclaimed:
-        _report(request.config, f"real node: {line}")
+    finally:  # an earlier node taken down is worth knowing whether or not this one started
+        for line in node.reclaimed:
+            _report(request.config, f"real node: {line}")
     try:
         _report(
             request.config,
