@@ -276,7 +276,11 @@ class SimulatedSandbox:
         self.batches: list[BatchRecord] = []
 
     async def validate(
-        self, level: int, batch_index: int, candidates: list[Candidate]
+        self,
+        level: int,
+        batch_index: int,
+        candidates: list[Candidate],
+        visible: Mapping[str, str] | None = None,
     ) -> dict[str, ValidationResult]:
         """Sleep the batch's scaled latency; pass or fail each candidate by its seeded draw."""
         members = sorted((c.atom_id, c.attempt) for c in candidates)

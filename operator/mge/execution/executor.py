@@ -41,6 +41,7 @@ from mge.execution.prompting import (
 )
 from mge.execution.retry import AttemptPlan, plan_attempt
 from mge.execution.state import ExecutionState, Journal
+from mge.execution.views import BatchView
 from mge.llm.base import LLMRequest, LLMResponse
 from mge.llm.structured import extract_code
 from mge.models.atoms import AtomicUnit, AtomState
@@ -186,11 +187,20 @@ class AtomExecutorWithRetry:
     ) -> list[tuple[Generated, ValidationResult | None, float]]:
         index = self._batch_counter.get(level, 0)
         self._batch_counter[level] = index + 1
-        await self.journal.batch(level, [(g.plan.atom_id, g.plan.number) for g in batch])
+        members = [(g.plan.atom_id, g.plan.number) for g in batch]
+        # A batch recorded by an earlier process is checked against what it was checked against
+        # then (same content, same Job); a new one is recorded with its view (mge.execution.views).
+        recorded = await self.journal.batch_view(level, members)
+        if recorded is not None:
+            visible = recorded.pick(self.workspace.validated)
+        else:
+            visible = self.workspace.visible(level)
+            view = BatchView.of(visible, self.workspace.codebase.atoms)
+            await self.journal.batch(level, members, view)
         candidates = [Candidate(g.plan.atom_id, g.plan.number, g.code) for g in batch]
         async with self._batch_slots:
             start = self.clock()
-            results = await self.validator.validate(level, index, candidates)
+            results = await self.validator.validate(level, index, candidates, visible)
             took = self.clock() - start
         return [(g, results.get(g.plan.atom_id), took) for g in batch]
 

@@ -14,6 +14,7 @@ from typing import Any
 from mge import metrics
 from mge.errors import InputError
 from mge.execution.state import ExecutionState
+from mge.execution.views import BatchView
 from mge.models.atoms import AtomState
 from mge.models.execution import Attempt, ValidationResult
 from mge.store import Store
@@ -32,6 +33,7 @@ class StoreJournal:
         self.project = project
         self.charge = charge
         self._batches: dict[int, list[list[tuple[str, int]]]] = {}
+        self._views: dict[int, list[dict[str, Any] | None]] = {}
 
     async def attempt(self, attempt: Attempt, state: AtomState, code: str | None) -> None:
         """One transaction: the attempt row, the atom's state and accepted code."""
@@ -52,22 +54,37 @@ class StoreJournal:
         await self.store.add_validation(self.project, result)
         metrics.record_validation(int(result.level[1:]), result.passed)
 
-    async def batch(self, level: int, members: Sequence[tuple[str, int]]) -> None:
-        """Append the batch to the level's document of recorded batches."""
+    async def batch(
+        self, level: int, members: Sequence[tuple[str, int]], view: BatchView | None = None
+    ) -> None:
+        """Append the batch (and its view) to the level's document of recorded batches."""
         batches = await self.planned_batches(level)
         batches.append([(a, n) for a, n in members])
         self._batches[level] = batches
-        doc = {"batches": [[[a, n] for a, n in b] for b in batches]}
+        views = self._views[level]
+        views.append(None if view is None else view.to_doc())
+        doc = {"batches": [[[a, n] for a, n in b] for b in batches], "views": views}
         await self.store.put_document(self.project, batches_document(level), doc)
 
     async def planned_batches(self, level: int) -> list[list[tuple[str, int]]]:
         """The batches recorded for ``level`` (by this or an earlier process)."""
         if level not in self._batches:
             doc = await self.store.get_document(self.project, batches_document(level)) or {}
-            self._batches[level] = [
-                [(str(a), int(n)) for a, n in b] for b in doc.get("batches") or []
-            ]
+            batches = [[(str(a), int(n)) for a, n in b] for b in doc.get("batches") or []]
+            views = list(doc.get("views") or [])
+            # a document written before views were recorded has none: its batches have no view
+            self._batches[level] = batches
+            self._views[level] = (views + [None] * len(batches))[: len(batches)]
         return [list(b) for b in self._batches[level]]
+
+    async def batch_view(self, level: int, members: Sequence[tuple[str, int]]) -> BatchView | None:
+        """The view recorded with the level's batch made of exactly ``members``, if any."""
+        wanted = set(members)
+        batches = await self.planned_batches(level)
+        for record, view in zip(batches, self._views[level], strict=True):
+            if set(record) == wanted and view is not None:
+                return BatchView.from_doc(view)
+        return None
 
     async def progress(self, name: str) -> dict[str, Any] | None:
         """The progress document ``name`` (saved by this or an earlier process)."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from mge.execution.budget import BudgetLimit
+from mge.execution.views import BatchView
 from mge.models.atoms import AtomState
 from mge.models.execution import Attempt, ValidationResult
 from mge.models.performance import PerformanceReport
@@ -122,12 +123,20 @@ class Journal(Protocol):
         """Store an L2/L3/L4 or integration result."""
         ...
 
-    async def batch(self, level: int, members: Sequence[tuple[str, int]]) -> None:
-        """Record a validation batch of ``level`` (atom id, attempt) before it is validated."""
+    async def batch(
+        self, level: int, members: Sequence[tuple[str, int]], view: BatchView | None = None
+    ) -> None:
+        """Record a validation batch of ``level`` (atom id, attempt) before it is validated,
+        with what it is checked against (``view``)."""
         ...
 
     async def planned_batches(self, level: int) -> list[list[tuple[str, int]]]:
         """The batches recorded for ``level``, oldest first."""
+        ...
+
+    async def batch_view(self, level: int, members: Sequence[tuple[str, int]]) -> BatchView | None:
+        """The view recorded with the batch of ``level`` made of exactly ``members`` (by this
+        or an earlier process), if there is one."""
         ...
 
     async def progress(self, name: str) -> dict[str, Any] | None:
@@ -148,6 +157,7 @@ class MemoryJournal:
         self.states: dict[str, tuple[AtomState, str | None]] = {}
         self.validations: list[ValidationResult] = []
         self.batches: dict[int, list[list[tuple[str, int]]]] = {}
+        self.views: dict[tuple[int, frozenset[tuple[str, int]]], BatchView] = {}
         self.progress_docs: dict[str, dict[str, Any]] = {}
 
     async def attempt(self, attempt: Attempt, state: AtomState, code: str | None) -> None:
@@ -165,13 +175,21 @@ class MemoryJournal:
         """Keep the result."""
         self.validations.append(result)
 
-    async def batch(self, level: int, members: Sequence[tuple[str, int]]) -> None:
-        """Keep the batch."""
+    async def batch(
+        self, level: int, members: Sequence[tuple[str, int]], view: BatchView | None = None
+    ) -> None:
+        """Keep the batch (and its view)."""
         self.batches.setdefault(level, []).append(list(members))
+        if view is not None:
+            self.views[(level, frozenset(members))] = view
 
     async def planned_batches(self, level: int) -> list[list[tuple[str, int]]]:
         """The batches kept for ``level``."""
         return [list(b) for b in self.batches.get(level, [])]
+
+    async def batch_view(self, level: int, members: Sequence[tuple[str, int]]) -> BatchView | None:
+        """The view kept with that batch."""
+        return self.views.get((level, frozenset(members)))
 
     async def progress(self, name: str) -> dict[str, Any] | None:
         """The document kept under ``name``."""

@@ -465,11 +465,15 @@ class KubeBatchValidator:
         self.typechecker = typechecker
 
     async def validate(
-        self, level: int, batch_index: int, candidates: list[Candidate]
+        self,
+        level: int,
+        batch_index: int,
+        candidates: list[Candidate],
+        visible: Mapping[str, str] | None = None,
     ) -> dict[str, ValidationResult]:
         """L1 results; the batch's tests ran in the Job for (level, batch, highest attempt)."""
         attempt = max((c.attempt for c in candidates), default=1)
         tests = self.runner.test_runner(Slot(level, batch_index, attempt))
         local = LocalBatchValidator(self.workspace, tests, self.typechecker)
         with checks_started():  # the Job's timing line says when this batch's checks began
-            return await local.validate(level, batch_index, candidates)
+            return await local.validate(level, batch_index, candidates, visible)

@@ -1,10 +1,11 @@
 """L1 atom validation, a batch at a time: static checks, one type check, sandboxed tests.
 
 :class:`BatchValidator` is the seam both drivers implement: ``validate(level, batch_index,
-candidates)`` returns a ValidationResult per atom id. :class:`LocalBatchValidator` is the local
-one; the operator's runs the same :func:`prepare` and ships the jobs as one Kubernetes Job per
-batch. The checks, in order (a failed static check skips the rest for that candidate; the type
-check and the sandbox run at the same time, and a type error drops the sandbox's outcome):
+candidates, visible)`` returns a ValidationResult per atom id. :class:`LocalBatchValidator` is
+the local one; the operator's runs the same :func:`prepare` and ships the jobs as one Kubernetes
+Job per batch. The checks, in order (a failed static check skips the rest for that candidate;
+the type check and the sandbox run at the same time, and a type error drops the sandbox's
+outcome):
 
 1. ``parse``     the code and the assembled file parse with no ERROR/MISSING node (tree-sitter)
 2. ``signature`` a definition in the code keeps the skeleton's signature
@@ -80,9 +81,15 @@ class BatchValidator(Protocol):
     """Validates the candidates of one batch of one level; returns a result per atom id."""
 
     async def validate(
-        self, level: int, batch_index: int, candidates: list[Candidate]
+        self,
+        level: int,
+        batch_index: int,
+        candidates: list[Candidate],
+        visible: Mapping[str, str] | None = None,
     ) -> dict[str, ValidationResult]:
-        """An L1 ValidationResult for every candidate's atom id."""
+        """An L1 ValidationResult for every candidate's atom id, checked against the validated
+        code ``visible`` (default: what the workspace shows a batch of ``level``; the executor
+        passes the view recorded with the batch, see mge.execution.views)."""
         ...
 
 
@@ -317,10 +324,15 @@ class LocalBatchValidator:
         return self.workspace.codebase
 
     async def validate(
-        self, level: int, batch_index: int, candidates: list[Candidate]
+        self,
+        level: int,
+        batch_index: int,
+        candidates: list[Candidate],
+        visible: Mapping[str, str] | None = None,
     ) -> dict[str, ValidationResult]:
         """L1 results for the batch (``level``/``batch_index`` only label it locally)."""
-        validated = self.workspace.visible(level)  # a copy: the thread below reads it alone
+        # a copy: the thread below reads it alone
+        validated = dict(visible) if visible is not None else self.workspace.visible(level)
         prepared = await off_loop(self._prepare, validated, candidates)
         ok = [p for p in prepared if p.statically_ok]
         jobs = [p.job for p in ok if p.job is not None]

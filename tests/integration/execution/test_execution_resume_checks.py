@@ -11,6 +11,7 @@ store; the runner is wrapped only to record each run's content and to stop the r
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -18,9 +19,11 @@ from pathlib import Path
 
 import pytest
 from execution_rig import PROJECT, make_rig, plan, with_dispatch
-from shop_project import ADD, ATOMS, CHECKOUT, DISCOUNT, SUBTOTAL, TOTAL, spec
+from shop_project import ADD, ATOMS, CHECKOUT, DISCOUNT, RECORDINGS, SUBTOTAL, TOTAL, spec
 
 from mge.execution.journal import load_state
+from mge.llm.base import LLMRequest, LLMResponse, Provider
+from mge.llm.scripted import ScriptedProvider
 from mge.models.project import ProjectSpec
 from mge.store import Store
 from mge.validation.batch import Workspace
@@ -192,3 +195,108 @@ async def test_a_killed_ready_dispatch_run_resumes_with_nothing_lost_or_paid_twi
 async def _outcome(store: Store) -> dict[str, tuple[str, str | None]]:
     state = await load_state(store, PROJECT, ATOMS)
     return {a: (str(p.state), p.code) for a, p in state.atoms.items()}
+
+
+class HeldProvider:
+    """The scripted recordings, with the answer for ``held`` given only once ``release`` is
+    set (a slow model call)."""
+
+    def __init__(self, inner: Provider, held: str) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.model = inner.model
+        self.held = held
+        self.release = asyncio.Event()
+
+    async def complete(self, request: LLMRequest) -> LLMResponse:
+        if f"/{self.held}/" in request.key:
+            await self.release.wait()
+        return await self.inner.complete(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class KilledWhileRunning:
+    """Records each run's content; checkout's run lets Cart.add's answer through, then is
+    killed only once Cart.add is validated and stored, while checkout's run is still going."""
+
+    def __init__(
+        self, inner: Runner, seen: list[tuple[str, str]], store: Store, held: HeldProvider
+    ) -> None:
+        self.inner = inner
+        self.seen = seen
+        self.store = store
+        self.held = held
+
+    async def run(self, jobs: Sequence[TestJob]) -> dict[str, TestOutcome]:
+        self.seen.extend((job.id, _content(job)) for job in jobs)
+        if any(job.id == CHECKOUT.id for job in jobs):
+            self.held.release.set()
+            for _ in range(2400):  # the store is polled: nothing signals its writes
+                if (await _outcome(self.store))[ADD.id][0] == "validated":
+                    raise Killed(CHECKOUT.id)
+                await asyncio.sleep(0.05)
+            raise AssertionError("Cart.add was not validated within 120 s")
+        return await self.inner.run(jobs)
+
+
+class Recorded:
+    """Records each run's atom and content, then runs it."""
+
+    def __init__(self, inner: Runner, seen: list[tuple[str, str]]) -> None:
+        self.inner = inner
+        self.seen = seen
+
+    async def run(self, jobs: Sequence[TestJob]) -> dict[str, TestOutcome]:
+        self.seen.extend((job.id, _content(job)) for job in jobs)
+        return await self.inner.run(jobs)
+
+
+@pytest.mark.slow
+async def test_a_batch_formed_before_a_kill_is_checked_against_the_same_code_after_it(
+    tmp_path: Path,
+) -> None:
+    """Dispatch ``ready``: checkout (level 2) is checked before Cart.add (level 0, not one of
+    its dependencies) is validated; Cart.add is validated while checkout's run is going; then
+    the kill. The resumed run forms checkout's recorded batch again, and by then Cart.add is
+    validated: the batch must still be checked against what it was checked against before —
+    the same content, so in the cluster the same Job name, found instead of made again."""
+    store = await _store(tmp_path / "killed.db")
+    try:
+        seen: list[tuple[str, str]] = []
+        held: list[HeldProvider] = []
+
+        def provider() -> HeldProvider:
+            held.append(HeldProvider(ScriptedProvider(RECORDINGS), ADD.id))
+            return held[0]
+
+        rig = await make_rig(
+            store,
+            tmp_path / "b",
+            _spec("ready"),
+            provider=provider(),
+            wrap_runner=lambda inner: KilledWhileRunning(inner, seen, store, held[0]),
+        )
+        with pytest.raises(Killed):
+            await rig.generator.run(LEVELS)
+        before = [content for atom, content in seen if atom == CHECKOUT.id]
+        assert ADD.id in rig.workspace.validated and len(before) == 1
+
+        after: list[tuple[str, str]] = []
+        resumed = await make_rig(
+            store,
+            tmp_path / "c",
+            _spec("ready"),
+            wrap_runner=lambda inner: Recorded(inner, after),
+        )
+        assert (await resumed.generator.run(LEVELS)).status == "completed"
+    finally:
+        await store.close()
+
+    again = [content for atom, content in after if atom == CHECKOUT.id]
+    assert again, "the resumed run did not check checkout"
+    assert again[0] == before[0], (
+        "checkout's recorded batch was checked against other code after the resume: its Job "
+        "would have another name and run a second time"
+    )

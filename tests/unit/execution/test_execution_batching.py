@@ -155,7 +155,11 @@ class Sandbox:
         self.batches: list[list[tuple[str, int]]] = []
 
     async def validate(
-        self, level: int, batch_index: int, candidates: list[Candidate]
+        self,
+        level: int,
+        batch_index: int,
+        candidates: list[Candidate],
+        visible: Mapping[str, str] | None = None,
     ) -> dict[str, ValidationResult]:
         self.batches.append(sorted((c.atom_id, c.attempt) for c in candidates))
         await asyncio.sleep(0.01)

@@ -117,7 +117,11 @@ class LevelSandbox:
         self.batches: list[tuple[int, list[tuple[str, int]]]] = []
 
     async def validate(
-        self, level: int, batch_index: int, candidates: list[Candidate]
+        self,
+        level: int,
+        batch_index: int,
+        candidates: list[Candidate],
+        visible: Mapping[str, str] | None = None,
     ) -> dict[str, ValidationResult]:
         self.batches.append((level, sorted((c.atom_id, c.attempt) for c in candidates)))
         out = {}

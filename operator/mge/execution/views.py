@@ -1,0 +1,61 @@
+"""What a validation batch is checked against, recorded with the batch (pure).
+
+A batch's sandbox run (in the cluster: its Job, named by its content) holds the batch's code
+*and* the validated code of the other atoms it is checked against — its view. Which atoms are
+validated when a batch forms depends on timing: in a resumed run, a batch recorded before the
+kill re-forms with the same attempts, but by then more (or fewer) other atoms may be validated.
+Its view would differ, so would its content and its Job name, and the restarted operator would
+make a second Job for a batch whose first Job may already have run.
+
+So the view is recorded with the batch (:meth:`BatchView.of`), and a re-formed batch is checked
+against the recorded view (:meth:`BatchView.pick`): the same atoms, with their stored code. To
+keep the journal small, a view is recorded as whichever is shorter: the atoms it sees, or the
+atoms of the codebase it does not see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class BatchView:
+    """The atoms a batch is checked against: ``atoms`` are the ones seen, or, when ``hidden``,
+    the atoms of the codebase not seen."""
+
+    atoms: frozenset[str]
+    hidden: bool = False
+
+    @classmethod
+    def of(cls, seen: Collection[str], scope: Collection[str]) -> BatchView:
+        """The view of a batch that sees ``seen``, among the codebase's atoms ``scope``."""
+        unseen = frozenset(a for a in scope if a not in seen)
+        shown = frozenset(seen)
+        return cls(unseen, hidden=True) if len(unseen) < len(shown) else cls(shown)
+
+    def sees(self, atom: str) -> bool:
+        """True when the batch is checked against ``atom``'s validated code."""
+        return (atom in self.atoms) != self.hidden
+
+    def pick(self, validated: Mapping[str, str]) -> dict[str, str]:
+        """The code the re-formed batch is checked against: the seen atoms' stored code (an
+        atom sent back since is not validated now and so not seen; its new code would make a
+        new run anyway)."""
+        return {a: code for a, code in validated.items() if self.sees(a)}
+
+    def to_doc(self) -> dict[str, Any]:
+        """The journal's form."""
+        return {"hidden" if self.hidden else "seen": sorted(self.atoms)}
+
+    @classmethod
+    def from_doc(cls, doc: object) -> BatchView | None:
+        """The view recorded by :meth:`to_doc`; None for a batch recorded without one."""
+        if not isinstance(doc, dict):
+            return None
+        for key, hidden in (("seen", False), ("hidden", True)):
+            atoms = doc.get(key)
+            if isinstance(atoms, list):
+                return cls(frozenset(str(a) for a in atoms), hidden=hidden)
+        return None
