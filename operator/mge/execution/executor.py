@@ -183,19 +183,21 @@ class AtomExecutorWithRetry:
         return outcome
 
     async def _validate_batch(
-        self, level: int, batch: list[Generated]
+        self, level: int, batch: list[Generated], *, recheck: bool = False
     ) -> list[tuple[Generated, ValidationResult | None, float]]:
+        """The batch's results (``recheck``: a recheck of attempts whose tests failed before
+        the levels below were done, see mge.execution.graphrun)."""
         index = self._batch_counter.get(level, 0)
         self._batch_counter[level] = index + 1
         members = [(g.plan.atom_id, g.plan.number) for g in batch]
         # A batch recorded by an earlier process is checked against what it was checked against
         # then (same content, same Job); a new one is recorded with its view (mge.execution.views).
-        recorded = await self.journal.batch_view(level, members)
-        if recorded is not None:
-            visible = recorded.pick(self.workspace.validated)
+        view = await self.journal.batch_view(level, members, recheck=recheck)
+        if view is not None:
+            visible = view.pick(self.workspace.validated)
         else:
             visible = self.workspace.visible(level)
-            view = BatchView.of(visible, self.workspace.codebase.atoms)
+            view = BatchView.of(visible, self.workspace.codebase.atoms, recheck=recheck)
             await self.journal.batch(level, members, view)
         candidates = [Candidate(g.plan.atom_id, g.plan.number, g.code) for g in batch]
         async with self._batch_slots:

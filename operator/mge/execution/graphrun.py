@@ -14,6 +14,14 @@ sandbox batches):
   operator's Job name is the level, the attempt and the batch's content), and a resumed run forms
   it again. Free sandbox slots go first to the level, and a batch first takes the attempts, that
   head the longest chains of dependents (:func:`~mge.execution.batching.slot_order`).
+- **No attempt fails for code that was not final yet.** A batch may form before the levels
+  below it are done: some of their atoms not written yet (a test may reach lower-level code
+  the graph does not show, a call through an interface), or a dependency validated but then
+  sent back by its level's integration checkpoint. An attempt whose tests alone failed before
+  the levels below were done (settled and their end-of-level checks through) is held, still
+  active, and checked again — same attempt, same code — once they are, in a batch recorded as
+  a recheck (:mod:`mge.execution.views`); only that verdict counts, as level by level. A pass
+  counts at once (a later checkpoint still sends an atom back).
 - **Checks run beside, in level order.** The end-of-level work of level ``k`` — the integration
   checkpoint (``flush``), then, once the atoms it sent back are settled again, the module checks
   (``close``) — runs when level ``k`` is settled and level ``k - 1``'s is done, while later
@@ -23,8 +31,8 @@ sandbox batches):
   anything else up.
 
 What stops a run is unchanged: at a budget stop no generation and no check starts, what is in
-flight finishes and is stored; a fatal LLM error retires the atom that met it, the atoms already
-started finish (their retries too), then it propagates.
+flight finishes and is stored (a held attempt as it failed); a fatal LLM error retires the atom
+that met it, the atoms already started finish (their retries too), then it propagates.
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ from mge.execution.executor import (
     Requeue,
 )
 from mge.execution.state import AtomProgress
+from mge.execution.views import only_tests_failed
 from mge.models.execution import ValidationResult
 
 Flush = Callable[[int], Awaitable[list[Requeue]]]
@@ -141,6 +150,9 @@ class GraphRun:
         self.observing: Counter[int] = Counter()
         """Per level, the integration observations of its validated atoms still running."""
         self.lock = asyncio.Lock()
+        self.rechecks: dict[int, list[tuple[Generated, ValidationResult | None, float]]] = {}
+        """Per level, attempts whose tests failed before the levels below were done, held
+        (still active) until they are, then checked again (see module docstring)."""
 
     async def run(self) -> BudgetExceeded | None:
         """Run to the end (or the budget stop, returned); raises a fatal LLM error at the end."""
@@ -224,6 +236,7 @@ class GraphRun:
         return min((d for d in due if d > 0), default=None)
 
     def _dispatch(self) -> None:
+        self._dispatch_rechecks()
         spec = self.ex.spec
         now = self.ex.clock()
         heads = {k: max(self.tail[g.plan.atom_id] for g in r) for k, r in self.ready.items() if r}
@@ -285,13 +298,37 @@ class GraphRun:
         else:
             await self._settle(level, [(g, None, 0.0)])
 
-    async def _validate(self, level: int, batch: list[Generated]) -> None:
+    async def _validate(self, level: int, batch: list[Generated], recheck: bool = False) -> None:
         try:
-            results = await self.ex._validate_batch(level, batch)
+            results = await self.ex._validate_batch(level, batch, recheck=recheck)
         finally:
             self.validating -= 1
         self.outcomes[level].batches += 1
+        if not recheck and self.closed < level:
+            # Tests failed before the levels below were done (settled, and their end-of-level
+            # checks through, which may send an atom back): check again once they are.
+            held = [item for item in results if only_tests_failed(item[1])]
+            self.rechecks.setdefault(level, []).extend(held)
+            results = [item for item in results if not only_tests_failed(item[1])]
         await self._settle(level, results)
+
+    def _dispatch_rechecks(self) -> None:
+        """Check held attempts again once the levels below theirs are done; at a budget stop
+        or a fatal error, store them as they failed (nothing new starts then)."""
+        stopping = self.budget_stop is not None or self.fatal is not None
+        for k in sorted(self.rechecks):
+            held = self.rechecks[k]
+            if stopping:
+                self.tasks.add(asyncio.create_task(self._settle(k, held)))
+                held = []
+            while held and self.closed >= k and self.validating < self.ex.spec.parallelism:
+                batch, held = held[: self.ex.spec.batch_size], held[self.ex.spec.batch_size :]
+                self.validating += 1
+                self.tasks.add(
+                    asyncio.create_task(self._validate(k, [g for g, _, _ in batch], True))
+                )
+            self.rechecks[k] = held
+        self.rechecks = {k: held for k, held in self.rechecks.items() if held}
 
     async def _settle(
         self, level: int, items: list[tuple[Generated, ValidationResult | None, float]]

@@ -134,9 +134,11 @@ class Journal(Protocol):
         """The batches recorded for ``level``, oldest first."""
         ...
 
-    async def batch_view(self, level: int, members: Sequence[tuple[str, int]]) -> BatchView | None:
+    async def batch_view(
+        self, level: int, members: Sequence[tuple[str, int]], *, recheck: bool = False
+    ) -> BatchView | None:
         """The view recorded with the batch of ``level`` made of exactly ``members`` (by this
-        or an earlier process), if there is one."""
+        or an earlier process), if there is one; ``recheck``: of the recheck of them."""
         ...
 
     async def progress(self, name: str) -> dict[str, Any] | None:
@@ -157,7 +159,8 @@ class MemoryJournal:
         self.states: dict[str, tuple[AtomState, str | None]] = {}
         self.validations: list[ValidationResult] = []
         self.batches: dict[int, list[list[tuple[str, int]]]] = {}
-        self.views: dict[tuple[int, frozenset[tuple[str, int]]], BatchView] = {}
+        self.views: dict[tuple[int, frozenset[tuple[str, int]], bool], BatchView] = {}
+        """Each batch's view by (level, members, recheck); rechecks are not in ``batches``."""
         self.progress_docs: dict[str, dict[str, Any]] = {}
 
     async def attempt(self, attempt: Attempt, state: AtomState, code: str | None) -> None:
@@ -179,17 +182,20 @@ class MemoryJournal:
         self, level: int, members: Sequence[tuple[str, int]], view: BatchView | None = None
     ) -> None:
         """Keep the batch (and its view)."""
-        self.batches.setdefault(level, []).append(list(members))
+        if view is None or not view.recheck:
+            self.batches.setdefault(level, []).append(list(members))
         if view is not None:
-            self.views[(level, frozenset(members))] = view
+            self.views[(level, frozenset(members), view.recheck)] = view
 
     async def planned_batches(self, level: int) -> list[list[tuple[str, int]]]:
         """The batches kept for ``level``."""
         return [list(b) for b in self.batches.get(level, [])]
 
-    async def batch_view(self, level: int, members: Sequence[tuple[str, int]]) -> BatchView | None:
-        """The view kept with that batch."""
-        return self.views.get((level, frozenset(members)))
+    async def batch_view(
+        self, level: int, members: Sequence[tuple[str, int]], *, recheck: bool = False
+    ) -> BatchView | None:
+        """The view kept with that batch (or recheck)."""
+        return self.views.get((level, frozenset(members), recheck))
 
     async def progress(self, name: str) -> dict[str, Any] | None:
         """The document kept under ``name``."""

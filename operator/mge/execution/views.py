@@ -11,6 +11,11 @@ So the view is recorded with the batch (:meth:`BatchView.of`), and a re-formed b
 against the recorded view (:meth:`BatchView.pick`): the same atoms, with their stored code. To
 keep the journal small, a view is recorded as whichever is shorter: the atoms it sees, or the
 atoms of the codebase it does not see.
+
+With dependency-ready dispatch a batch may form before the levels below it are done. An attempt
+whose tests fail then is checked again, same attempt and code, once those levels are done, in a
+batch recorded as a recheck (``recheck``; mge.execution.graphrun): no attempt fails for code
+that was not final yet, as level by level.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from mge.models.execution import ValidationResult
 
 
 @dataclass(frozen=True)
@@ -27,13 +34,19 @@ class BatchView:
 
     atoms: frozenset[str]
     hidden: bool = False
+    recheck: bool = False
+    """The batch checks again attempts whose tests failed before the levels below were done."""
 
     @classmethod
-    def of(cls, seen: Collection[str], scope: Collection[str]) -> BatchView:
+    def of(
+        cls, seen: Collection[str], scope: Collection[str], *, recheck: bool = False
+    ) -> BatchView:
         """The view of a batch that sees ``seen``, among the codebase's atoms ``scope``."""
         unseen = frozenset(a for a in scope if a not in seen)
         shown = frozenset(seen)
-        return cls(unseen, hidden=True) if len(unseen) < len(shown) else cls(shown)
+        if len(unseen) < len(shown):
+            return cls(unseen, hidden=True, recheck=recheck)
+        return cls(shown, recheck=recheck)
 
     def sees(self, atom: str) -> bool:
         """True when the batch is checked against ``atom``'s validated code."""
@@ -47,15 +60,28 @@ class BatchView:
 
     def to_doc(self) -> dict[str, Any]:
         """The journal's form."""
-        return {"hidden" if self.hidden else "seen": sorted(self.atoms)}
+        doc: dict[str, Any] = {"hidden" if self.hidden else "seen": sorted(self.atoms)}
+        if self.recheck:
+            doc["recheck"] = True
+        return doc
 
     @classmethod
     def from_doc(cls, doc: object) -> BatchView | None:
         """The view recorded by :meth:`to_doc`; None for a batch recorded without one."""
         if not isinstance(doc, dict):
             return None
+        recheck = doc.get("recheck") is True
         for key, hidden in (("seen", False), ("hidden", True)):
             atoms = doc.get(key)
             if isinstance(atoms, list):
-                return cls(frozenset(str(a) for a in atoms), hidden=hidden)
+                return cls(frozenset(str(a) for a in atoms), hidden=hidden, recheck=recheck)
         return None
+
+
+def only_tests_failed(result: ValidationResult | None) -> bool:
+    """True when ``result`` failed on its tests alone: the one check that runs other atoms'
+    code (parse, signature, compile and types read only the atom and the signatures)."""
+    if result is None or result.passed:
+        return False
+    failed = [c.name for c in result.checks if not c.passed]
+    return failed == ["tests"]

@@ -109,6 +109,7 @@ def _first_integration_after_add(workspace: list[Workspace]) -> Callable[[TestJo
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("dispatch", ["level", "ready"])
 @pytest.mark.parametrize(
     ("where", "started"),
     [
@@ -117,9 +118,8 @@ def _first_integration_after_add(workspace: list[Workspace]) -> Callable[[TestJo
     ],
 )
 async def test_a_killed_run_resumes_with_the_same_runs(
-    tmp_path: Path, where: str, started: bool
+    tmp_path: Path, where: str, started: bool, dispatch: str
 ) -> None:
-    dispatch = "level"
     reference = await _store(tmp_path / "uninterrupted.db")
     try:
         uninterrupted = await _runs(reference, tmp_path / "a", dispatch)
@@ -158,10 +158,8 @@ async def test_a_killed_run_resumes_with_the_same_runs(
 async def test_a_killed_ready_dispatch_run_resumes_with_nothing_lost_or_paid_twice(
     tmp_path: Path,
 ) -> None:
-    """Dispatch ``ready`` (opt-in): a batch forms from whatever is ready, so a resumed run may
-    form one differently and make a run the uninterrupted one did not (the reason it is not the
-    default). What must hold: every atom ends with the same code, and no LLM call is made or
-    paid again."""
+    """Dispatch ``ready`` (the default): every atom ends with the same code, and no LLM call is
+    made or paid again."""
     reference = await _store(tmp_path / "uninterrupted.db")
     try:
         await _runs(reference, tmp_path / "a", "ready")

@@ -110,10 +110,14 @@ class LevelSandbox:
     """Records (level, members) per batch; fails the first attempt of ``fail_first``; sets the
     model's release once ``trigger`` is validated."""
 
-    def __init__(self, model: GatedModel, trigger: str, fail_first: set[str]) -> None:
+    def __init__(
+        self, model: GatedModel, trigger: str, fail_first: set[str], failing: str = "types"
+    ) -> None:
         self.model = model
         self.trigger = trigger
         self.fail_first = fail_first
+        self.failing = failing
+        """The check a first attempt of ``fail_first`` fails (types: whatever else is there)."""
         self.batches: list[tuple[int, list[tuple[str, int]]]] = []
 
     async def validate(
@@ -127,7 +131,7 @@ class LevelSandbox:
         out = {}
         for c in candidates:
             ok = not (c.attempt == 1 and c.atom_id in self.fail_first)
-            check = CheckResult(name="tests", passed=ok, detail="" if ok else "assert 1 == 2")
+            check = CheckResult(name=self.failing, passed=ok, detail="" if ok else "1 != 2")
             out[c.atom_id] = ValidationResult(
                 level="L1", subject=c.atom_id, passed=ok, checks=[check]
             )
@@ -338,3 +342,95 @@ async def test_a_progressive_checkpoint_holds_no_dependent_up() -> None:
     assert hook.seen == [(0, ["a"]), (1, ["b"])]
     # level 0's end waited for its checkpoint (which ended only once b was asked for)
     assert ends == [("flush", 0), ("close", 0), ("flush", 1), ("close", 1)]
+
+
+class HiddenUse:
+    """b's tests reach ``slow`` (level 0) through a call the graph does not show: they pass
+    only against a view holding slow's code. Releases slow's answer once b was checked."""
+
+    def __init__(self, model: GatedModel) -> None:
+        self.model = model
+        self.checks: list[tuple[str, int, bool]] = []
+
+    async def validate(
+        self,
+        level: int,
+        batch_index: int,
+        candidates: list[Candidate],
+        visible: Mapping[str, str] | None = None,
+    ) -> dict[str, ValidationResult]:
+        out = {}
+        for c in candidates:
+            sees_slow = "slow" in (visible or {})
+            self.checks.append((c.atom_id, c.attempt, sees_slow))
+            ok = c.atom_id != "b" or sees_slow
+            checks = [
+                CheckResult(name="types", passed=True),
+                CheckResult(name="tests", passed=ok, detail="" if ok else "slow: not written"),
+            ]
+            out[c.atom_id] = ValidationResult(
+                level="L1", subject=c.atom_id, passed=ok, checks=checks
+            )
+            if c.atom_id == "b":
+                self.model.release.set()
+        return out
+
+
+async def test_tests_failed_against_unsettled_lower_levels_are_checked_again_not_retried() -> None:
+    # b (level 1) needs only a; slow (level 0) is still being generated when b is checked, and
+    # b's tests reach slow. The failure is held, b is checked again (same attempt, same code)
+    # once level 0 is settled, and passes there, as it would have level by level.
+    deps: dict[str, list[str]] = {"slow": [], "a": [], "b": ["a"]}
+    model = GatedModel(held={"slow"})
+    sandbox = HiddenUse(model)
+    codebase = _graph_codebase(deps)
+    journal = MemoryJournal()
+    executor = AtomExecutorWithRetry(
+        llm=model,
+        validator=sandbox,
+        workspace=Workspace(codebase),
+        state=ExecutionState.fresh(codebase.atoms),
+        journal=journal,
+        budget=Budget(max_cost_usd=100.0, max_atoms=100),
+        spec=ExecutionSpec(batch_size=20),
+        batch_linger_s=0.05,
+    )
+    run = GraphRun(executor, [["slow", "a"], ["b"]], deps)
+    assert await asyncio.wait_for(run.run(), timeout=60) is None
+
+    assert all(p.state is AtomState.VALIDATED for p in executor.state.atoms.values())
+    assert [a.number for a in executor.state.atoms["b"].attempts] == [1]
+    assert "atom/b/attempt-2" not in model.order
+    assert [c for c in sandbox.checks if c[0] == "b"] == [("b", 1, False), ("b", 1, True)]
+    # the recheck is recorded with its own view, apart from the level's batches
+    recheck = await journal.batch_view(1, [("b", 1)], recheck=True)
+    assert recheck is not None and recheck.sees("slow")
+    assert journal.batches[1] == [[("b", 1)]]
+
+
+async def test_a_failure_once_the_lower_levels_are_done_is_retried_at_once() -> None:
+    # b is answered only once level 0 is done (settled, its end-of-level work through): its
+    # failed tests are its own (no recheck), and it is generated again at once.
+    deps: dict[str, list[str]] = {"slow": [], "a": [], "b": ["a"]}
+    model = GatedModel(held={"b"})
+
+    async def close(level: int) -> None:
+        if level == 0:
+            model.release.set()
+
+    sandbox = LevelSandbox(model, trigger="b", fail_first={"b"}, failing="tests")
+    codebase = _graph_codebase(deps)
+    executor = AtomExecutorWithRetry(
+        llm=model,
+        validator=sandbox,
+        workspace=Workspace(codebase),
+        state=ExecutionState.fresh(codebase.atoms),
+        journal=MemoryJournal(),
+        budget=Budget(max_cost_usd=100.0, max_atoms=100),
+        spec=ExecutionSpec(batch_size=20),
+        batch_linger_s=0.05,
+    )
+    run = GraphRun(executor, [["slow", "a"], ["b"]], deps, close=close)
+    assert await asyncio.wait_for(run.run(), timeout=60) is None
+    assert [a.number for a in executor.state.atoms["b"].attempts] == [1, 2]
+    assert [m for k, m in sandbox.batches if k == 1] == [[("b", 1)], [("b", 2)]]
