@@ -54,6 +54,14 @@ async def test_the_store_journal_keeps_each_batch_view_for_a_later_process(
         assert await later.batch_view(1, [("c", 3)]) is None
         assert await later.batch_view(0, [("c", 1), ("d", 1)]) is None
 
+        # a recheck of the same attempts is recorded apart: not formed again as a batch
+        await first.batch(1, [("c", 1), ("d", 1)], BatchView.of(SCOPE, SCOPE, recheck=True))
+        again = StoreJournal(store, "default/p")
+        assert await again.planned_batches(1) == [[("c", 1), ("d", 1)], [("c", 2)]]
+        assert await again.batch_view(1, [("c", 1), ("d", 1)]) == BatchView.of(["a"], SCOPE)
+        recheck = await again.batch_view(1, [("c", 1), ("d", 1)], recheck=True)
+        assert recheck is not None and recheck.recheck and recheck.sees("e")
+
         # a document written before views were recorded: its batches re-form, with no view
         await store.put_document("default/q", batches_document(0), {"batches": [[["a", 1]]]})
         old = StoreJournal(store, "default/q")
