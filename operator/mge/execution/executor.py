@@ -183,10 +183,11 @@ class AtomExecutorWithRetry:
         return outcome
 
     async def _validate_batch(
-        self, level: int, batch: list[Generated], *, recheck: bool = False
-    ) -> list[tuple[Generated, ValidationResult | None, float]]:
-        """The batch's results (``recheck``: a recheck of attempts whose tests failed before
-        the levels below were done, see mge.execution.graphrun)."""
+        self, level: int, batch: list[Generated], *, recheck: bool = False, early: bool = False
+    ) -> tuple[list[tuple[Generated, ValidationResult | None, float]], BatchView]:
+        """The batch's results and the view it was checked against (``recheck``: a recheck of
+        attempts whose tests failed before the levels below were done; ``early``: the batch
+        forms before they are done — see mge.execution.graphrun)."""
         index = self._batch_counter.get(level, 0)
         self._batch_counter[level] = index + 1
         members = [(g.plan.atom_id, g.plan.number) for g in batch]
@@ -197,14 +198,15 @@ class AtomExecutorWithRetry:
             visible = view.pick(self.workspace.validated)
         else:
             visible = self.workspace.visible(level)
-            view = BatchView.of(visible, self.workspace.codebase.atoms, recheck=recheck)
+            scope = self.workspace.codebase.atoms
+            view = BatchView.of(visible, scope, recheck=recheck, early=early)
             await self.journal.batch(level, members, view)
         candidates = [Candidate(g.plan.atom_id, g.plan.number, g.code) for g in batch]
         async with self._batch_slots:
             start = self.clock()
             results = await self.validator.validate(level, index, candidates, visible)
             took = self.clock() - start
-        return [(g, results.get(g.plan.atom_id), took) for g in batch]
+        return [(g, results.get(g.plan.atom_id), took) for g in batch], view
 
     async def _settle(
         self,
@@ -480,7 +482,7 @@ class _LevelRun:
 
     async def _validate(self, batch: list[Generated]) -> None:
         try:
-            results = await self.ex._validate_batch(self.level, batch)
+            results, _view = await self.ex._validate_batch(self.level, batch)
         finally:
             self.validating -= 1
         self.outcome.batches += 1

@@ -267,7 +267,9 @@ class GraphRun:
                 for m in members:
                     self.ready_at.pop(m, None)
                 self.validating += 1
-                self.tasks.add(asyncio.create_task(self._validate(k, batch)))
+                # formed before the levels below are done: a failure of its tests is held
+                early = self.closed < k
+                self.tasks.add(asyncio.create_task(self._validate(k, batch, early=early)))
 
     async def _generate(self, atom_id: str) -> None:
         level = self.level_of[atom_id]
@@ -298,15 +300,20 @@ class GraphRun:
         else:
             await self._settle(level, [(g, None, 0.0)])
 
-    async def _validate(self, level: int, batch: list[Generated], recheck: bool = False) -> None:
+    async def _validate(
+        self, level: int, batch: list[Generated], *, recheck: bool = False, early: bool = False
+    ) -> None:
         try:
-            results = await self.ex._validate_batch(level, batch, recheck=recheck)
+            results, view = await self.ex._validate_batch(
+                level, batch, recheck=recheck, early=early
+            )
         finally:
             self.validating -= 1
         self.outcomes[level].batches += 1
-        if not recheck and self.closed < level:
+        if view.early:
             # Tests failed before the levels below were done (settled, and their end-of-level
-            # checks through, which may send an atom back): check again once they are.
+            # checks through, which may send an atom back): check again once they are. The
+            # view records it, so a resumed run that re-forms the batch decides the same.
             held = [item for item in results if only_tests_failed(item[1])]
             self.rechecks.setdefault(level, []).extend(held)
             results = [item for item in results if not only_tests_failed(item[1])]
@@ -324,9 +331,8 @@ class GraphRun:
             while held and self.closed >= k and self.validating < self.ex.spec.parallelism:
                 batch, held = held[: self.ex.spec.batch_size], held[self.ex.spec.batch_size :]
                 self.validating += 1
-                self.tasks.add(
-                    asyncio.create_task(self._validate(k, [g for g, _, _ in batch], True))
-                )
+                recheck = self._validate(k, [g for g, _, _ in batch], recheck=True)
+                self.tasks.add(asyncio.create_task(recheck))
             self.rechecks[k] = held
         self.rechecks = {k: held for k, held in self.rechecks.items() if held}
 

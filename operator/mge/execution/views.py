@@ -36,17 +36,25 @@ class BatchView:
     hidden: bool = False
     recheck: bool = False
     """The batch checks again attempts whose tests failed before the levels below were done."""
+    early: bool = False
+    """The batch formed before the levels below it were done: an attempt whose tests fail
+    against it is checked again once they are. Recorded, so a resumed run decides the same."""
 
     @classmethod
     def of(
-        cls, seen: Collection[str], scope: Collection[str], *, recheck: bool = False
+        cls,
+        seen: Collection[str],
+        scope: Collection[str],
+        *,
+        recheck: bool = False,
+        early: bool = False,
     ) -> BatchView:
         """The view of a batch that sees ``seen``, among the codebase's atoms ``scope``."""
         unseen = frozenset(a for a in scope if a not in seen)
         shown = frozenset(seen)
         if len(unseen) < len(shown):
-            return cls(unseen, hidden=True, recheck=recheck)
-        return cls(shown, recheck=recheck)
+            return cls(unseen, hidden=True, recheck=recheck, early=early)
+        return cls(shown, recheck=recheck, early=early)
 
     def sees(self, atom: str) -> bool:
         """True when the batch is checked against ``atom``'s validated code."""
@@ -63,6 +71,8 @@ class BatchView:
         doc: dict[str, Any] = {"hidden" if self.hidden else "seen": sorted(self.atoms)}
         if self.recheck:
             doc["recheck"] = True
+        if self.early:
+            doc["early"] = True
         return doc
 
     @classmethod
@@ -70,11 +80,11 @@ class BatchView:
         """The view recorded by :meth:`to_doc`; None for a batch recorded without one."""
         if not isinstance(doc, dict):
             return None
-        recheck = doc.get("recheck") is True
+        flags = {"recheck": doc.get("recheck") is True, "early": doc.get("early") is True}
         for key, hidden in (("seen", False), ("hidden", True)):
             atoms = doc.get(key)
             if isinstance(atoms, list):
-                return cls(frozenset(str(a) for a in atoms), hidden=hidden, recheck=recheck)
+                return cls(frozenset(str(a) for a in atoms), hidden=hidden, **flags)
         return None
 
 

@@ -30,7 +30,12 @@ def test_a_recorded_view_picks_the_same_atoms_whatever_was_validated_since() -> 
 
 
 def test_a_view_survives_the_journal_form() -> None:
-    for view in (BatchView.of(["a"], SCOPE), BatchView.of(["a", "b", "c", "d"], SCOPE)):
+    for view in (
+        BatchView.of(["a"], SCOPE),
+        BatchView.of(["a", "b", "c", "d"], SCOPE),
+        BatchView.of(["a"], SCOPE, early=True),
+        BatchView.of(["a", "b", "c", "d"], SCOPE, recheck=True),
+    ):
         assert BatchView.from_doc(view.to_doc()) == view
     assert BatchView.from_doc(None) is None
     assert BatchView.from_doc({}) is None
