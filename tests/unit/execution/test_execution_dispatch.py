@@ -434,3 +434,35 @@ async def test_a_failure_once_the_lower_levels_are_done_is_retried_at_once() -> 
     assert await asyncio.wait_for(run.run(), timeout=60) is None
     assert [a.number for a in executor.state.atoms["b"].attempts] == [1, 2]
     assert [m for k, m in sandbox.batches if k == 1] == [[("b", 1)], [("b", 2)]]
+
+
+async def test_a_budget_stop_stores_a_held_attempt_as_it_failed() -> None:
+    # b's tests fail while slow is unsettled, so b is held; slow's dependent `late` is then
+    # refused by the budget (3 atoms). Nothing new starts, not even b's recheck: b's attempt is
+    # stored as it failed, and the run ends with the budget stop.
+    deps: dict[str, list[str]] = {"slow": [], "a": [], "b": ["a"], "late": ["slow"]}
+    model = GatedModel(held={"slow"})
+    sandbox = HiddenUse(model)
+    codebase = _graph_codebase(deps)
+    journal = MemoryJournal()
+    executor = AtomExecutorWithRetry(
+        llm=model,
+        validator=sandbox,
+        workspace=Workspace(codebase),
+        state=ExecutionState.fresh(codebase.atoms),
+        journal=journal,
+        budget=Budget(max_cost_usd=100.0, max_atoms=3),
+        spec=ExecutionSpec(batch_size=20),
+        batch_linger_s=0.05,
+    )
+    run = GraphRun(executor, [["slow", "a"], ["b", "late"]], deps)
+    stop = await asyncio.wait_for(run.run(), timeout=60)
+
+    assert stop is not None
+    b = executor.state.atoms["b"]
+    assert [(a.number, a.validation is not None and a.validation.passed) for a in b.attempts] == [
+        (1, False)
+    ]
+    assert [c for c in sandbox.checks if c[0] == "b"] == [("b", 1, False)]
+    assert "atom/late/attempt-1" not in model.order
+    assert [a.atom_id for a in journal.attempts].count("b") == 1
