@@ -255,8 +255,11 @@ class SendsBackOnce:
 def _hooked_executor(
     deps: Mapping[str, Sequence[str]],
     model: GatedModel,
-    sandbox: LevelSandbox,
-    hook: IntegrationHook,
+    sandbox: LevelSandbox | HiddenUse,
+    hook: IntegrationHook | None = None,
+    *,
+    journal: MemoryJournal | None = None,
+    max_atoms: int = 100,
 ) -> AtomExecutorWithRetry:
     """An executor over ``deps``' codebase whose integration hook is ``hook``."""
     codebase = _graph_codebase(deps)
@@ -265,8 +268,8 @@ def _hooked_executor(
         validator=sandbox,
         workspace=Workspace(codebase),
         state=ExecutionState.fresh(codebase.atoms),
-        journal=MemoryJournal(),
-        budget=Budget(max_cost_usd=100.0, max_atoms=100),
+        journal=journal or MemoryJournal(),
+        budget=Budget(max_cost_usd=100.0, max_atoms=max_atoms),
         spec=ExecutionSpec(batch_size=20),
         batch_linger_s=0.05,
         integration=hook,
@@ -383,18 +386,8 @@ async def test_tests_failed_against_unsettled_lower_levels_are_checked_again_not
     deps: dict[str, list[str]] = {"slow": [], "a": [], "b": ["a"]}
     model = GatedModel(held={"slow"})
     sandbox = HiddenUse(model)
-    codebase = _graph_codebase(deps)
     journal = MemoryJournal()
-    executor = AtomExecutorWithRetry(
-        llm=model,
-        validator=sandbox,
-        workspace=Workspace(codebase),
-        state=ExecutionState.fresh(codebase.atoms),
-        journal=journal,
-        budget=Budget(max_cost_usd=100.0, max_atoms=100),
-        spec=ExecutionSpec(batch_size=20),
-        batch_linger_s=0.05,
-    )
+    executor = _hooked_executor(deps, model, sandbox, journal=journal)
     run = GraphRun(executor, [["slow", "a"], ["b"]], deps)
     assert await asyncio.wait_for(run.run(), timeout=60) is None
 
@@ -419,17 +412,7 @@ async def test_a_failure_once_the_lower_levels_are_done_is_retried_at_once() -> 
             model.release.set()
 
     sandbox = LevelSandbox(model, trigger="b", fail_first={"b"}, failing="tests")
-    codebase = _graph_codebase(deps)
-    executor = AtomExecutorWithRetry(
-        llm=model,
-        validator=sandbox,
-        workspace=Workspace(codebase),
-        state=ExecutionState.fresh(codebase.atoms),
-        journal=MemoryJournal(),
-        budget=Budget(max_cost_usd=100.0, max_atoms=100),
-        spec=ExecutionSpec(batch_size=20),
-        batch_linger_s=0.05,
-    )
+    executor = _hooked_executor(deps, model, sandbox)
     run = GraphRun(executor, [["slow", "a"], ["b"]], deps, close=close)
     assert await asyncio.wait_for(run.run(), timeout=60) is None
     assert [a.number for a in executor.state.atoms["b"].attempts] == [1, 2]
@@ -443,18 +426,8 @@ async def test_a_budget_stop_stores_a_held_attempt_as_it_failed() -> None:
     deps: dict[str, list[str]] = {"slow": [], "a": [], "b": ["a"], "late": ["slow"]}
     model = GatedModel(held={"slow"})
     sandbox = HiddenUse(model)
-    codebase = _graph_codebase(deps)
     journal = MemoryJournal()
-    executor = AtomExecutorWithRetry(
-        llm=model,
-        validator=sandbox,
-        workspace=Workspace(codebase),
-        state=ExecutionState.fresh(codebase.atoms),
-        journal=journal,
-        budget=Budget(max_cost_usd=100.0, max_atoms=3),
-        spec=ExecutionSpec(batch_size=20),
-        batch_linger_s=0.05,
-    )
+    executor = _hooked_executor(deps, model, sandbox, journal=journal, max_atoms=3)
     run = GraphRun(executor, [["slow", "a"], ["b", "late"]], deps)
     stop = await asyncio.wait_for(run.run(), timeout=60)
 
