@@ -186,8 +186,8 @@ class AtomExecutorWithRetry:
         self, level: int, batch: list[Generated], *, recheck: bool = False, early: bool = False
     ) -> tuple[list[tuple[Generated, ValidationResult | None, float]], BatchView]:
         """The batch's results and the view it was checked against (``recheck``: a recheck of
-        attempts whose tests failed before the levels below were done; ``early``: the batch
-        forms before they are done — see mge.execution.graphrun)."""
+        attempts whose tests failed before the levels below were settled; ``early``: the batch
+        forms before they are settled — see mge.execution.graphrun)."""
         index = self._batch_counter.get(level, 0)
         self._batch_counter[level] = index + 1
         members = [(g.plan.atom_id, g.plan.number) for g in batch]

@@ -12,10 +12,10 @@ against the recorded view (:meth:`BatchView.pick`): the same atoms, with their s
 keep the journal small, a view is recorded as whichever is shorter: the atoms it sees, or the
 atoms of the codebase it does not see.
 
-With dependency-ready dispatch a batch may form before the levels below it are done. An attempt
-whose tests fail then is checked again, same attempt and code, once those levels are done, in a
-batch recorded as a recheck (``recheck``; mge.execution.graphrun): no attempt fails for code
-that was not final yet, as level by level.
+With dependency-ready dispatch a batch may form before the levels below it are settled. An
+attempt whose tests fail then is checked again, same attempt and code, once they are, in a batch
+recorded as a recheck (``recheck``; mge.execution.graphrun): no attempt fails for code that was
+not written yet.
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ class BatchView:
     atoms: frozenset[str]
     hidden: bool = False
     recheck: bool = False
-    """The batch checks again attempts whose tests failed before the levels below were done."""
+    """The batch checks again attempts whose tests failed before the levels below were settled."""
     early: bool = False
-    """The batch formed before the levels below it were done: an attempt whose tests fail
+    """The batch formed before the levels below it were settled: an attempt whose tests fail
     against it is checked again once they are. Recorded, so a resumed run decides the same."""
 
     @classmethod

@@ -401,9 +401,9 @@ async def test_tests_failed_against_unsettled_lower_levels_are_checked_again_not
     assert journal.batches[1] == [[("b", 1)]]
 
 
-async def test_a_failure_once_the_lower_levels_are_done_is_retried_at_once() -> None:
-    # b is answered only once level 0 is done (settled, its end-of-level work through): its
-    # failed tests are its own (no recheck), and it is generated again at once.
+async def test_a_failure_once_the_lower_levels_are_settled_is_retried_at_once() -> None:
+    # b is answered only once level 0 is settled (and closed): its failed tests are its own
+    # (no recheck), and it is generated again at once.
     deps: dict[str, list[str]] = {"slow": [], "a": [], "b": ["a"]}
     model = GatedModel(held={"b"})
 
