@@ -267,7 +267,7 @@ class TimedRunner:
 
 
 def project_manifest(
-    project_dir: Path, image: str | None = None, dispatch: str = "ready"
+    project_dir: Path, image: str | None = None, dispatch: str = "level"
 ) -> dict[str, Any]:
     import yaml
 
@@ -294,7 +294,7 @@ def store_figures(db: Path) -> tuple[dict[str, int], dict[str, int]]:
 
 
 def run(
-    args: argparse.Namespace, tmp: Path, real: bool = False, dispatch: str = "ready"
+    args: argparse.Namespace, tmp: Path, real: bool = False, dispatch: str = "level"
 ) -> dict[str, Any]:
     """One run of the synthetic Project: sandbox pods run by the harness (kwok node), or with
     ``real`` as real containers on the real node (kubelet + containerd; the kwok node cordoned
@@ -684,9 +684,9 @@ def main() -> None:
         "--dispatch",
         nargs="+",
         choices=("level", "ready"),
-        default=["ready"],
+        default=["level"],
         help="the Project's spec.execution.dispatch; several run one after the other, "
-        "side by side in one invocation (default: ready, the product's default)",
+        "side by side in one invocation (default: level, the product's default)",
     )
     parser.add_argument("--out", default="operator_makespan")
     parser.add_argument("--append", action="store_true", help="add this run to the recorded ones")

@@ -1,13 +1,13 @@
 """DependencyAwareGenerator: execute the dependency graph.
 
-Level k holds atoms whose dependencies are all in levels < k. An atom is generated only once
-every dependency has either validated code (shown to the model in full) or ended in review
-(shown as its signature only): nothing is generated against unvalidated code. Dispatch ``ready``
-(the default, mge.execution.graphrun) starts an atom as soon as its own dependencies are
-settled and runs the end-of-level checks beside later atoms; dispatch ``level`` runs the levels
-one after the other, and after each level the integration tester runs a checkpoint for what
-accumulated, and every module whose atoms are all settled gets its L2 validation.
-``spec.execution.dispatch`` chooses (see ``Dispatch``).
+Level k holds atoms whose dependencies are all in levels < k. By default the levels run one
+after the other, so when level k starts every dependency has either validated code (shown to the
+model in full) or ended in review (shown as its signature only): nothing is generated against
+unvalidated code. After each level the integration tester runs a checkpoint for what accumulated,
+and every module whose atoms are all settled gets its L2 validation. Dispatch ``ready``
+(mge.execution.graphrun) starts an atom as soon as its own dependencies are settled and runs the
+end-of-level checks beside later atoms instead of in front of them; ``spec.execution.dispatch``
+chooses (see ``Dispatch``).
 
 The run stops cleanly when the budget is reached (status ``budget_exceeded``; resuming with a
 higher budget continues from the stored state).
@@ -72,11 +72,15 @@ def level_problems(levels: Sequence[Sequence[str]], atoms: Mapping[str, AtomicUn
 
 
 Dispatch = Literal["ready", "level"]
-"""How atoms start (``spec.execution.dispatch``): ``ready`` (the default) as soon as their own
-dependencies are settled (mge.execution.graphrun), ``level`` when their whole level may start.
-Either way a batch is recorded with what it is checked against (mge.execution.views), so a
-restarted run checks a batch it re-forms against the same code and makes the same Job. With
-``ready`` the progress shows the first level not yet done, so it moves forward only."""
+"""How atoms start (``spec.execution.dispatch``): ``level`` (the default) when their whole level
+may start, ``ready`` as soon as their own dependencies are settled (mge.execution.graphrun;
+faster, opt-in). Either way a batch is recorded with what it is checked against
+(mge.execution.views), so a restarted run checks a batch it re-forms against the same code and
+makes the same Job. ``ready`` stays opt-in because a dependency validated and then sent back by
+its level's checkpoint may already have cost a dependent an attempt (level by level the
+dependent starts after that checkpoint): a run's retries can depend on timing, and examples
+recorded level by level ask for attempts they do not have. With ``ready`` the progress shows the
+first level not yet done, so it moves forward only."""
 
 READINESS_PROGRESS = "readiness"
 """The journal's progress document holding the last readiness report (for the output)."""

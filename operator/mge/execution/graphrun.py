@@ -23,7 +23,7 @@ sandbox batches):
   once. Not held: a failure against a dependency that its level's checkpoint sends back
   *later* (level by level the dependent would have started after that checkpoint); waiting for
   the checkpoints before counting any failure cost 30 % of the makespan at 800 atoms
-  (`benchmarks/results/i21_default.md`), so such an attempt is retried, and the retry sees the
+  (`benchmarks/results/i21_chains.md`), so such an attempt is retried, and the retry sees the
   dependency's new code.
 - **Checks run beside, in level order.** The end-of-level work of level ``k`` — the integration
   checkpoint (``flush``), then, once the atoms it sent back are settled again, the module checks

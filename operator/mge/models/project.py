@@ -180,11 +180,11 @@ class ExecutionSpec(WireModel):
     runtime_class_name: str | None = Field(default=None, description="e.g. gvisor.")
     resources: ResourceSpec = Field(default_factory=ResourceSpec, description="Per sandbox pod.")
     dispatch: Literal["level", "ready"] = Field(
-        default="ready",
+        default="level",
         description=(
-            "When an atom starts: ready (as soon as its own dependencies are settled, with "
-            "the end-of-level checks beside later atoms; the default, faster) or level (its "
-            "whole graph level at once, after the level before is checked)."
+            "When an atom starts: level (its whole graph level at once, after the level "
+            "before is checked) or ready (as soon as its own dependencies are settled, with "
+            "the end-of-level checks beside later atoms; faster, opt-in)."
         ),
     )
 
