@@ -158,8 +158,8 @@ async def test_a_killed_run_resumes_with_the_same_runs(
 async def test_a_killed_ready_dispatch_run_resumes_with_nothing_lost_or_paid_twice(
     tmp_path: Path,
 ) -> None:
-    """Dispatch ``ready`` (the default): every atom ends with the same code, and no LLM call is
-    made or paid again."""
+    """Dispatch ``ready`` (opt-in): every atom ends with the same code, and no LLM call is made
+    or paid again."""
     reference = await _store(tmp_path / "uninterrupted.db")
     try:
         await _runs(reference, tmp_path / "a", "ready")
