@@ -32,7 +32,7 @@ class StoreJournal:
         self.store = store
         self.project = project
         self.charge = charge
-        self._batches: dict[int, list[tuple[list[tuple[str, int]], dict[str, Any] | None]]] = {}
+        self._batches: dict[int, list[tuple[list[tuple[str, int]], BatchView | None]]] = {}
 
     async def attempt(self, attempt: Attempt, state: AtomState, code: str | None) -> None:
         """One transaction: the attempt row, the atom's state and accepted code."""
@@ -58,37 +58,34 @@ class StoreJournal:
     ) -> None:
         """Append the batch (and its view) to the level's document of recorded batches."""
         records = await self._records(level)
-        records.append(([(a, n) for a, n in members], None if view is None else view.to_doc()))
+        records.append(([(a, n) for a, n in members], view))
         doc = {
             "batches": [[[a, n] for a, n in b] for b, _ in records],
-            "views": [v for _, v in records],
+            "views": [None if v is None else v.to_doc() for _, v in records],
         }
         await self.store.put_document(self.project, batches_document(level), doc)
 
     async def planned_batches(self, level: int) -> list[list[tuple[str, int]]]:
         """The batches recorded for ``level`` (by this or an earlier process); rechecks are not
         formed again as batches of their own (see mge.execution.views)."""
-        return [list(b) for b, v in await self._records(level) if not (v or {}).get("recheck")]
+        return [list(b) for b, v in await self._records(level) if v is None or not v.recheck]
 
     async def batch_view(
         self, level: int, members: Sequence[tuple[str, int]], *, recheck: bool = False
     ) -> BatchView | None:
         """The view recorded with the level's batch (or recheck) of exactly ``members``."""
         wanted = set(members)
-        for record, doc in await self._records(level):
-            view = BatchView.from_doc(doc)
+        for record, view in await self._records(level):
             if set(record) == wanted and view is not None and view.recheck == recheck:
                 return view
         return None
 
-    async def _records(
-        self, level: int
-    ) -> list[tuple[list[tuple[str, int]], dict[str, Any] | None]]:
+    async def _records(self, level: int) -> list[tuple[list[tuple[str, int]], BatchView | None]]:
         if level not in self._batches:
             doc = await self.store.get_document(self.project, batches_document(level)) or {}
             batches = [[(str(a), int(n)) for a, n in b] for b in doc.get("batches") or []]
             # a document written before views were recorded has none: its batches have no view
-            views = [v if isinstance(v, dict) else None for v in doc.get("views") or []]
+            views = [BatchView.from_doc(v) for v in doc.get("views") or []]
             views = (views + [None] * len(batches))[: len(batches)]
             self._batches[level] = list(zip(batches, views, strict=True))
         return self._batches[level]
