@@ -308,9 +308,12 @@ def test_inventory_lib_runs_to_completed_through_sandbox_jobs_and_reviews(
     approve_with_kubectl(
         control_plane.kubeconfig, ns, (review["metadata"]["name"] for review in rest)
     )
-    done = wait_for(
-        "Completed", lambda: status() if status().get("phase") == "Completed" else None, 60
-    )
+
+    def completed() -> dict[str, Any] | None:
+        st = status()  # one read: the test looks at the status it decided on
+        return st if st.get("phase") == "Completed" else None
+
+    done = wait_for("Completed", completed, 60)
     ready = next(c for c in done["conditions"] if c["type"] == "Ready")
     assert ready["status"] == "True", done
     assert done["output"]["storeKey"] == key

@@ -140,8 +140,9 @@ def test_completed_project_is_pushed_to_git_despite_api_faults(
         st: dict[str, Any] = get(custom, ns, "projects", NAME).get("status") or {}
         return st
 
-    def conditions() -> dict[str, dict[str, Any]]:
-        return {c["type"]: c for c in status().get("conditions", [])}
+    def conditions(st: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """By type, from one read of the status (two reads may straddle a status write)."""
+        return {c["type"]: c for c in st.get("conditions", [])}
 
     with JobWatch(api, ns) as jobs:
         first = operators.start()
@@ -152,7 +153,7 @@ def test_completed_project_is_pushed_to_git_despite_api_faults(
             st = status()
             if st.get("phase") == "Failed":
                 pytest.fail(f"the Project failed: {st.get('message')}")
-            stalled = conditions().get("Stalled", {})
+            stalled = conditions(st).get("Stalled", {})
             return st if stalled.get("reason") == "GitPushFailed" else None
 
         st = wait_for("Completed, push refused", push_failed, timeout=600, interval=0.5)
@@ -166,7 +167,7 @@ def test_completed_project_is_pushed_to_git_despite_api_faults(
     assert len(harness.handled) == len(created), "a Job's pod ran twice"
 
     # The wrong password: stalled with a clear reason, nothing on the remote, no secret shown.
-    cond = conditions()
+    cond = conditions(st)
     assert cond["Ready"]["status"] == "False"
     assert "GitAuthFailed" in cond["Stalled"]["message"], cond["Stalled"]
     assert st["output"]["pushFailures"] >= 1 and "gitCommit" not in st["output"]
@@ -181,7 +182,7 @@ def test_completed_project_is_pushed_to_git_despite_api_faults(
 
     def pushed() -> dict[str, Any] | None:
         st = status()
-        return st if conditions().get("Ready", {}).get("status") == "True" else None
+        return st if conditions(st).get("Ready", {}).get("status") == "True" else None
 
     st = wait_for("the push after the password fix", pushed, timeout=300, interval=0.5)
     out = st["output"]
