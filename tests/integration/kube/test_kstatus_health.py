@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 from tests.integration.kube.helpers import project_body
+from tests.integration.parts import missing_part
 
 from mge.kube.decide import Observed, decide
 from mge.models.project import Phase, Progress, ProjectSpec, ProjectStatus
@@ -39,9 +40,7 @@ def _go_available() -> bool:
 def kstatus_binary() -> Path:
     """hack/kstatus built (or reused from the cache)."""
     if not _go_available():
-        if os.environ.get("CI") == "true":
-            pytest.fail("Go is needed to build hack/kstatus (CI must run this test)")
-        pytest.skip("no Go toolchain: hack/kstatus cannot be built")
+        missing_part("no Go toolchain: hack/kstatus cannot be built")
     out = subprocess.run(
         ["bash", str(REPO / "hack" / "kstatus" / "build.sh")],
         capture_output=True,

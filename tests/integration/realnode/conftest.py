@@ -31,6 +31,7 @@ from tests.integration.controlplane.real_node import (
 )
 from tests.integration.controlplane.real_node_cli import cordon_kwok_node
 from tests.integration.kube.helpers import apply_crds
+from tests.integration.parts import in_ci
 
 SANDBOX_IMAGE = os.environ.get("MGE_SANDBOX_IMAGE", "localhost/mge-sandbox:0.1.0")
 OPT_OUT_ENV = "MGE_REAL_NODE"
@@ -50,7 +51,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 def _unavailable(reason: str) -> None:
-    if os.environ.get(OPT_OUT_ENV) == "0" and not os.environ.get("CI"):
+    if os.environ.get(OPT_OUT_ENV) == "0" and not in_ci():
         pytest.skip(f"real-node lane NOT RUN ({OPT_OUT_ENV}=0): {reason}")
     pytest.fail(f"real node unavailable on this machine: {reason}", pytrace=False)
 

@@ -26,6 +26,7 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import URL
 from store_samples import FIXED_NOW
+from tests.integration.parts import in_ci
 
 from mge.store import Store, normalize_url, upgrade_database
 from mge.store.tables import metadata
@@ -33,16 +34,12 @@ from mge.store.tables import metadata
 POSTGRES_ENV = "MGE_TEST_POSTGRES_URL"
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
-
-
 def postgres_server_url() -> str:
     """The test server's URL; skip (locally) or fail (CI) when there is none."""
     url = os.environ.get(POSTGRES_ENV, "").strip()
     if url:
         return url
-    if _in_ci():
+    if in_ci():
         pytest.fail(
             f"{POSTGRES_ENV} is not set although CI=true: scripts/test.sh starts PostgreSQL and "
             "exports it; the PostgreSQL half of the store tests must not be skipped in CI",
