@@ -14,13 +14,16 @@ sandbox batches):
   operator's Job name is the level, the attempt and the batch's content), and a resumed run forms
   it again. Free sandbox slots go first to the level, and a batch first takes the attempts, that
   head the longest chains of dependents (:func:`~mge.execution.batching.slot_order`).
-- **No attempt fails for code not written yet.** A batch may form before the levels below it
-  are settled, and a test may reach lower-level code the graph does not show (a call through
+- **No atom is given up for code not written yet.** A batch may form before the levels below
+  it are settled, and a test may reach lower-level code the graph does not show (a call through
   an interface): against a stub it would fail, and fail again at every retry until that code
-  exists. An attempt whose tests alone failed before the levels below were settled is held,
-  still active, and checked again — same attempt, same code — once they are, in a batch
-  recorded as a recheck (:mod:`mge.execution.views`); only that verdict counts. A pass counts at
-  once. Not held: a failure against a dependency that its level's checkpoint sends back
+  exists. An atom's *last* attempt whose tests alone failed before the levels below were
+  settled is held, still active, and checked again — same attempt, same code — once they are,
+  in a batch recorded as a recheck (:mod:`mge.execution.views`); only that verdict counts. An
+  earlier attempt's failure counts at once and is retried (its retry may see the code by
+  then): holding every such failure made each wrong attempt on a chain wait for the wide levels
+  below, most of what this dispatch gains (`benchmarks/results/i21_chains.md`). A pass counts
+  at once. Not held: a failure against a dependency that its level's checkpoint sends back
   *later* (level by level the dependent would have started after that checkpoint); waiting for
   the checkpoints before counting any failure cost 30 % of the makespan at 800 atoms
   (`benchmarks/results/i21_chains.md`), so such an attempt is retried, and the retry sees the
@@ -56,7 +59,7 @@ from mge.execution.executor import (
     Requeue,
 )
 from mge.execution.state import AtomProgress
-from mge.execution.views import only_tests_failed
+from mge.execution.views import held_for_recheck
 from mge.models.execution import ValidationResult
 
 Flush = Callable[[int], Awaitable[list[Requeue]]]
@@ -315,12 +318,18 @@ class GraphRun:
             self.validating -= 1
         self.outcomes[level].batches += 1
         if view.early:
-            # Tests failed before the levels below were settled (code they reach may not be
-            # written yet): check again once they are. The view records it, so a resumed run
-            # that re-forms the batch decides the same.
-            held = [item for item in results if only_tests_failed(item[1])]
-            self.rechecks.setdefault(level, []).extend(held)
-            results = [item for item in results if not only_tests_failed(item[1])]
+            # A last attempt's tests failed before the levels below were settled (code they
+            # reach may not be written yet): check again once they are, before giving the atom
+            # up. The view records `early`, so a resumed run that re-forms the batch decides
+            # the same.
+            last = self.ex.spec.max_attempts
+            counted = []
+            for item in results:
+                if held_for_recheck(item[1], item[0].plan.number, last):
+                    self.rechecks.setdefault(level, []).append(item)
+                else:
+                    counted.append(item)
+            results = counted
         await self._settle(level, results)
 
     def _dispatch_rechecks(self, below: int) -> None:

@@ -13,9 +13,9 @@ keep the journal small, a view is recorded as whichever is shorter: the atoms it
 atoms of the codebase it does not see.
 
 With dependency-ready dispatch a batch may form before the levels below it are settled. An
-attempt whose tests fail then is checked again, same attempt and code, once they are, in a batch
-recorded as a recheck (``recheck``; mge.execution.graphrun): no attempt fails for code that was
-not written yet.
+atom's last attempt whose tests fail then is checked again, same attempt and code, once they
+are, in a batch recorded as a recheck (``recheck``; :func:`held_for_recheck`,
+mge.execution.graphrun): no atom is given up for code that was not written yet.
 """
 
 from __future__ import annotations
@@ -95,3 +95,13 @@ def only_tests_failed(result: ValidationResult | None) -> bool:
         return False
     failed = [c.name for c in result.checks if not c.passed]
     return failed == ["tests"]
+
+
+def held_for_recheck(result: ValidationResult | None, attempt: int, max_attempts: int) -> bool:
+    """Whether a result from a batch formed before the levels below were settled is held and
+    checked again once they are, instead of counting now: only the atom's last attempt (its
+    failure would give the atom up) that failed on its tests alone (they may reach lower-level
+    code not written yet). An earlier attempt's failure counts at once and is retried: holding
+    every failure made each wrong attempt on a chain wait for the wide levels below
+    (``benchmarks/results/i21_chains.md``)."""
+    return attempt >= max_attempts and only_tests_failed(result)

@@ -260,6 +260,7 @@ def _hooked_executor(
     *,
     journal: MemoryJournal | None = None,
     max_atoms: int = 100,
+    max_attempts: int = 3,
 ) -> AtomExecutorWithRetry:
     """An executor over ``deps``' codebase whose integration hook is ``hook``."""
     codebase = _graph_codebase(deps)
@@ -270,7 +271,7 @@ def _hooked_executor(
         state=ExecutionState.fresh(codebase.atoms),
         journal=journal or MemoryJournal(),
         budget=Budget(max_cost_usd=100.0, max_atoms=max_atoms),
-        spec=ExecutionSpec(batch_size=20),
+        spec=ExecutionSpec(batch_size=20, max_attempts=max_attempts),
         batch_linger_s=0.05,
         integration=hook,
     )
@@ -379,15 +380,16 @@ class HiddenUse:
         return out
 
 
-async def test_tests_failed_against_unsettled_lower_levels_are_checked_again_not_retried() -> None:
+async def test_a_last_attempt_failed_against_unsettled_lower_levels_is_checked_again() -> None:
     # b (level 1) needs only a; slow (level 0) is still being generated when b is checked, and
-    # b's tests reach slow. The failure is held, b is checked again (same attempt, same code)
-    # once level 0 is settled, and passes there, as it would have level by level.
+    # b's tests reach slow. b's attempt is its last (max_attempts 1): the failure is held, b is
+    # checked again (same attempt, same code) once level 0 is settled, and passes there, as it
+    # would have level by level, instead of being given up.
     deps: dict[str, list[str]] = {"slow": [], "a": [], "b": ["a"]}
     model = GatedModel(held={"slow"})
     sandbox = HiddenUse(model)
     journal = MemoryJournal()
-    executor = _hooked_executor(deps, model, sandbox, journal=journal)
+    executor = _hooked_executor(deps, model, sandbox, journal=journal, max_attempts=1)
     run = GraphRun(executor, [["slow", "a"], ["b"]], deps)
     assert await asyncio.wait_for(run.run(), timeout=60) is None
 
@@ -399,6 +401,26 @@ async def test_tests_failed_against_unsettled_lower_levels_are_checked_again_not
     recheck = await journal.batch_view(1, [("b", 1)], recheck=True)
     assert recheck is not None and recheck.sees("slow")
     assert journal.batches[1] == [[("b", 1)]]
+
+
+async def test_an_earlier_attempt_failed_against_unsettled_lower_levels_is_retried() -> None:
+    # The same timing with attempts left: b's first attempt counts as failed at once and b is
+    # generated again (a wrong attempt on a chain does not wait for the levels below); the
+    # retry sees slow's code once it is there, or is held as the last attempt if not.
+    deps: dict[str, list[str]] = {"slow": [], "a": [], "b": ["a"]}
+    model = GatedModel(held={"slow"})
+    sandbox = HiddenUse(model)
+    executor = _hooked_executor(deps, model, sandbox, max_attempts=3)
+    run = GraphRun(executor, [["slow", "a"], ["b"]], deps)
+    assert await asyncio.wait_for(run.run(), timeout=60) is None
+
+    assert all(p.state is AtomState.VALIDATED for p in executor.state.atoms.values())
+    b = executor.state.atoms["b"]
+    assert b.attempts[0].validation is not None and not b.attempts[0].validation.passed
+    assert "atom/b/attempt-2" in model.order
+    checks = [c for c in sandbox.checks if c[0] == "b"]
+    assert checks[0] == ("b", 1, False)
+    assert [n for _, n, _ in checks].count(1) == 1  # attempt 1 is not checked again
 
 
 async def test_a_failure_once_the_lower_levels_are_settled_is_retried_at_once() -> None:
@@ -427,7 +449,7 @@ async def test_a_budget_stop_stores_a_held_attempt_as_it_failed() -> None:
     model = GatedModel(held={"slow"})
     sandbox = HiddenUse(model)
     journal = MemoryJournal()
-    executor = _hooked_executor(deps, model, sandbox, journal=journal, max_atoms=3)
+    executor = _hooked_executor(deps, model, sandbox, journal=journal, max_atoms=3, max_attempts=1)
     run = GraphRun(executor, [["slow", "a"], ["b", "late"]], deps)
     stop = await asyncio.wait_for(run.run(), timeout=60)
 

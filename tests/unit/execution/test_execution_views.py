@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from mge.execution.journal import StoreJournal, batches_document
-from mge.execution.views import BatchView
+from mge.execution.views import BatchView, held_for_recheck
+from mge.models.execution import CheckResult, ValidationResult
 from mge.models.project import ProjectSpec
 from mge.store import Store
 
@@ -78,3 +79,25 @@ async def test_the_store_journal_keeps_each_batch_view_for_a_later_process(
         )
     finally:
         await store.close()
+
+
+def _result(**checks: bool) -> ValidationResult:
+    return ValidationResult(
+        level="L1",
+        subject="a",
+        passed=all(checks.values()),
+        checks=[CheckResult(name=name, passed=ok) for name, ok in checks.items()],
+    )
+
+
+def test_only_a_last_attempt_that_failed_on_its_tests_alone_is_held() -> None:
+    tests_failed = _result(types=True, tests=False)
+    assert held_for_recheck(tests_failed, attempt=3, max_attempts=3)
+    assert held_for_recheck(tests_failed, attempt=1, max_attempts=1)
+    # attempts left: the failure counts and the atom is retried
+    assert not held_for_recheck(tests_failed, attempt=1, max_attempts=3)
+    assert not held_for_recheck(tests_failed, attempt=2, max_attempts=3)
+    # types read only the atom and the signatures: no lower-level code can be missing there
+    assert not held_for_recheck(_result(types=False, tests=False), attempt=3, max_attempts=3)
+    assert not held_for_recheck(_result(types=True, tests=True), attempt=3, max_attempts=3)
+    assert not held_for_recheck(None, attempt=3, max_attempts=3)
