@@ -442,9 +442,9 @@ async def test_a_failure_once_the_lower_levels_are_settled_is_retried_at_once() 
 
 
 async def test_a_budget_stop_stores_a_held_attempt_as_it_failed() -> None:
-    # b's tests fail while slow is unsettled, so b is held; slow's dependent `late` is then
-    # refused by the budget (3 atoms). Nothing new starts, not even b's recheck: b's attempt is
-    # stored as it failed, and the run ends with the budget stop.
+    # b's tests fail while slow is unsettled, in its last attempt, so b is held; slow's
+    # dependent `late` is then refused by the budget (3 atoms). Nothing new starts, not even b's
+    # recheck: b's attempt is stored as it failed, and the run ends with the budget stop.
     deps: dict[str, list[str]] = {"slow": [], "a": [], "b": ["a"], "late": ["slow"]}
     model = GatedModel(held={"slow"})
     sandbox = HiddenUse(model)
