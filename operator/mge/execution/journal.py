@@ -33,6 +33,8 @@ class StoreJournal:
         self.project = project
         self.charge = charge
         self._batches: dict[int, list[tuple[list[tuple[str, int]], BatchView | None]]] = {}
+        self._documents: dict[int, dict[str, list[Any]]] = {}
+        """Per level, the recorded batches in their stored form (appended to, not rebuilt)."""
 
     async def attempt(self, attempt: Attempt, state: AtomState, code: str | None) -> None:
         """One transaction: the attempt row, the atom's state and accepted code."""
@@ -59,10 +61,10 @@ class StoreJournal:
         """Append the batch (and its view) to the level's document of recorded batches."""
         records = await self._records(level)
         records.append(([(a, n) for a, n in members], view))
-        doc = {
-            "batches": [[[a, n] for a, n in b] for b, _ in records],
-            "views": [None if v is None else v.to_doc() for _, v in records],
-        }
+        stored = self._documents[level]
+        stored["batches"].append([[a, n] for a, n in members])
+        stored["views"].append(None if view is None else view.to_doc())
+        doc = {key: list(values) for key, values in stored.items()}  # as it is now
         await self.store.put_document(self.project, batches_document(level), doc)
 
     async def planned_batches(self, level: int) -> list[list[tuple[str, int]]]:
@@ -85,9 +87,14 @@ class StoreJournal:
             doc = await self.store.get_document(self.project, batches_document(level)) or {}
             batches = [[(str(a), int(n)) for a, n in b] for b in doc.get("batches") or []]
             # a document written before views were recorded has none: its batches have no view
-            views = [BatchView.from_doc(v) for v in doc.get("views") or []]
+            views = [v if isinstance(v, dict) else None for v in doc.get("views") or []]
             views = (views + [None] * len(batches))[: len(batches)]
-            self._batches[level] = list(zip(batches, views, strict=True))
+            self._documents[level] = {
+                "batches": [[[a, n] for a, n in b] for b in batches],
+                "views": views,
+            }
+            parsed = [BatchView.from_doc(v) for v in views]
+            self._batches[level] = list(zip(batches, parsed, strict=True))
         return self._batches[level]
 
     async def progress(self, name: str) -> dict[str, Any] | None:
